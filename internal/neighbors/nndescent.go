@@ -1,0 +1,361 @@
+package neighbors
+
+import (
+	"math"
+	"sort"
+	"sync/atomic"
+)
+
+// splitmix64 is a 64-bit mixer (Steele, Lea, Flood 2014), used both as a hash
+// and as a small sequential generator.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 { r.s += 0x9e3779b97f4a7c15; return splitmix64(r.s) }
+
+func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
+
+// tree is one random projection tree: perm lists the points leaf by leaf;
+// leaf l holds perm[start[l]:start[l+1]].
+type tree struct {
+	perm  []int32
+	start []int32
+	leaf  []int32 // leaf of each point
+}
+
+// buildTree splits by random hyperplanes (the perpendicular bisector of two
+// random points, through the origin for cosine) until leaves hold at most
+// leafSize points, as pynndescent's rp trees do.
+func buildTree(sp *space, n, leafSize int, seed uint64) *tree {
+	r := &rng{s: seed}
+	t := &tree{perm: make([]int32, n), leaf: make([]int32, n)}
+	for i := range t.perm {
+		t.perm[i] = int32(i)
+	}
+	h := make([]float32, sp.dim)
+	side := make([]bool, n)
+	tmp := make([]int32, n)
+	var split func(lo, hi int)
+	split = func(lo, hi int) {
+		if hi-lo <= leafSize {
+			t.start = append(t.start, int32(lo))
+			return
+		}
+		idx := t.perm[lo:hi]
+		a := idx[r.intn(len(idx))]
+		b := idx[r.intn(len(idx))]
+		for tries := 0; a == b && tries < 8; tries++ {
+			b = idx[r.intn(len(idx))]
+		}
+		xa, xb := sp.row(a), sp.row(b)
+		var off float32
+		for j := range h {
+			h[j] = xa[j] - xb[j]
+			if !sp.cosine {
+				off -= h[j] * (xa[j] + xb[j]) / 2
+			}
+		}
+		nl := 0
+		for q, p := range idx {
+			m := dot(h, sp.row(p)) + off
+			var left bool
+			if math.Abs(float64(m)) < 1e-8 {
+				left = r.next()&1 == 0
+			} else {
+				left = m > 0
+			}
+			side[q] = left
+			if left {
+				nl++
+			}
+		}
+		if nl == 0 || nl == len(idx) { // degenerate: split at random
+			nl = 0
+			for q := range idx {
+				side[q] = r.next()&1 == 0
+				if side[q] {
+					nl++
+				}
+			}
+			if nl == 0 || nl == len(idx) {
+				for q := range idx {
+					side[q] = q < len(idx)/2
+				}
+				nl = len(idx) / 2
+			}
+		}
+		l, rr := 0, nl
+		for q, p := range idx {
+			if side[q] {
+				tmp[l] = p
+				l++
+			} else {
+				tmp[rr] = p
+				rr++
+			}
+		}
+		copy(idx, tmp[:len(idx)])
+		split(lo, lo+nl)
+		split(lo+nl, hi)
+	}
+	split(0, n)
+	t.start = append(t.start, int32(n))
+	for l := 0; l+1 < len(t.start); l++ {
+		for _, p := range t.perm[t.start[l]:t.start[l+1]] {
+			t.leaf[p] = int32(l)
+		}
+	}
+	return t
+}
+
+// update is a proposed neighbour j of i at distance d.
+type update struct {
+	i, j int32
+	d    float32
+}
+
+const (
+	chunkPoints = 256 // points per work chunk: fixed, so the result is core-count independent
+	nBuckets    = 64  // target buckets for applying updates in parallel
+)
+
+// Approximate computes an approximate k-nearest-neighbour graph with
+// NN-descent (Dong, Moses, Li 2011) started from the leaves of random
+// projection trees, following pynndescent's scheme: sampled new/old
+// candidate lists with reverse neighbours, local joins, early stop.
+//
+// Determinism: all randomness is a hash of (Seed, tree or iteration, point);
+// local joins run in fixed chunks of points writing proposals to per-chunk,
+// per-target-bucket buffers, which are then applied bucket by bucket in chunk
+// order. The result is the same for any Workers value.
+func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
+	opt.defaults(n)
+	if err := check(data, n, dim, &opt); err != nil {
+		return nil, err
+	}
+	sp := newSpace(data, n, dim, opt.Metric)
+	k := opt.K - 1
+	h := newHeaps(n, k)
+	progress := func(phase string, d, t int) {
+		if opt.Progress != nil {
+			opt.Progress(phase, d, t)
+		}
+	}
+
+	// Random projection forest.
+	trees := make([]*tree, opt.Trees)
+	var built atomic.Int64
+	parallel(opt.Trees, 1, opt.Workers, func(lo, _ int) {
+		trees[lo] = buildTree(sp, n, opt.LeafSize, splitmix64(opt.Seed^0x7265656474726565+uint64(lo)*0x100000001b3))
+		progress("rp-trees", int(built.Add(1)), opt.Trees)
+	})
+
+	// Seed each heap with its leaf-mates from all trees (each point owns its heap).
+	parallel(n, chunkPoints, opt.Workers, func(lo, hi int) {
+		seen := make(map[int32]struct{}, opt.Trees*opt.LeafSize)
+		for i := lo; i < hi; i++ {
+			clear(seen)
+			for _, t := range trees {
+				l := t.leaf[i]
+				for _, j := range t.perm[t.start[l]:t.start[l+1]] {
+					if int(j) == i {
+						continue
+					}
+					if _, ok := seen[j]; ok {
+						continue
+					}
+					seen[j] = struct{}{}
+					h.push(i, j, sp.dist(int32(i), j), 1)
+				}
+			}
+			r := rng{s: splitmix64(opt.Seed ^ 0x66696c6c ^ uint64(i)<<20)}
+			for tries := 0; h.idx[i*k] < 0 && tries < 4*k; tries++ {
+				j := int32(r.intn(n))
+				if int(j) != i {
+					h.push(i, j, sp.dist(int32(i), j), 1)
+				}
+			}
+		}
+	})
+	trees = nil
+
+	mc := opt.MaxCandidates
+	newC := make([]int32, n*mc)
+	oldC := make([]int32, n*mc)
+	newN := make([]int32, n)
+	oldN := make([]int32, n)
+	thr := make([]float32, n)
+	nChunks := (n + chunkPoints - 1) / chunkPoints
+	bufs := make([][nBuckets][]update, nChunks)
+	bucketOf := func(i int32) int { return int(int64(i) * nBuckets / int64(n)) }
+
+	for it := 0; it < opt.Iters; it++ {
+		buildCandidates(h, n, k, mc, opt.Seed, it, opt.Workers, newC, oldC, newN, oldN)
+		for i := 0; i < n; i++ {
+			thr[i] = h.dist[i*k]
+		}
+		// Local join.
+		parallel(n, chunkPoints, opt.Workers, func(lo, hi int) {
+			c := lo / chunkPoints
+			buf := &bufs[c]
+			for b := range buf {
+				buf[b] = buf[b][:0]
+			}
+			add := func(p, q int32, d float32) {
+				if d < thr[p] {
+					b := bucketOf(p)
+					buf[b] = append(buf[b], update{p, q, d})
+				}
+				if d < thr[q] {
+					b := bucketOf(q)
+					buf[b] = append(buf[b], update{q, p, d})
+				}
+			}
+			for i := lo; i < hi; i++ {
+				nw := newC[i*mc : i*mc+int(newN[i])]
+				od := oldC[i*mc : i*mc+int(oldN[i])]
+				for a, p := range nw {
+					for _, q := range nw[a+1:] {
+						add(p, q, sp.dist(p, q))
+					}
+					for _, q := range od {
+						if p != q {
+							add(p, q, sp.dist(p, q))
+						}
+					}
+				}
+			}
+		})
+		// Apply proposals: buckets in parallel, chunks in fixed order.
+		var changed atomic.Int64
+		parallel(nBuckets, 1, opt.Workers, func(b, _ int) {
+			cnt := 0
+			for c := range bufs {
+				for _, u := range bufs[c][b] {
+					if h.push(int(u.i), u.j, u.d, 1) {
+						cnt++
+					}
+				}
+			}
+			changed.Add(int64(cnt))
+		})
+		progress("nn-descent", it+1, opt.Iters)
+		if float64(changed.Load()) <= opt.Delta*float64(k)*float64(n) {
+			progress("nn-descent", opt.Iters, opt.Iters)
+			break
+		}
+	}
+	return h.graph(n, sp.cosine), nil
+}
+
+// buildCandidates samples, for every point, up to mc new and mc old
+// candidates from its neighbours and reverse neighbours, by hashed priority,
+// and marks the sampled new forward neighbours old (pynndescent's
+// new_build_candidates).
+func buildCandidates(h *heaps, n, k, mc int, seed uint64, it, workers int, newC, oldC, newN, oldN []int32) {
+	// Entries (target, candidate, isNew) grouped by target with a counting sort.
+	cnt := make([]int32, n+1)
+	for i := 0; i < n; i++ {
+		for t := 0; t < k; t++ {
+			j := h.idx[i*k+t]
+			if j < 0 {
+				continue
+			}
+			cnt[i+1]++
+			cnt[j+1]++
+		}
+	}
+	for i := 0; i < n; i++ {
+		cnt[i+1] += cnt[i]
+	}
+	type ent struct {
+		c     int32
+		isNew bool
+	}
+	ents := make([]ent, cnt[n])
+	pos := make([]int32, n)
+	copy(pos, cnt[:n])
+	for i := 0; i < n; i++ {
+		for t := 0; t < k; t++ {
+			j := h.idx[i*k+t]
+			if j < 0 {
+				continue
+			}
+			nw := h.flag[i*k+t] == 1
+			ents[pos[i]] = ent{j, nw}
+			pos[i]++
+			ents[pos[j]] = ent{int32(i), nw}
+			pos[j]++
+		}
+	}
+	itSeed := splitmix64(seed ^ uint64(it+1)*0xd1b54a32d192ed03)
+	parallel(n, chunkPoints, workers, func(lo, hi int) {
+		type pc struct {
+			p uint64
+			c int32
+		}
+		var nw, od []pc
+		for i := lo; i < hi; i++ {
+			nw, od = nw[:0], od[:0]
+			for _, e := range ents[cnt[i]:cnt[i+1]] {
+				p := splitmix64(itSeed ^ uint64(i)<<32 ^ uint64(e.c))
+				if e.isNew {
+					nw = append(nw, pc{p, e.c})
+				} else {
+					od = append(od, pc{p, e.c})
+				}
+			}
+			pick := func(list []pc, out []int32) int32 {
+				sort.Slice(list, func(a, b int) bool {
+					if list[a].p != list[b].p {
+						return list[a].p < list[b].p
+					}
+					return list[a].c < list[b].c
+				})
+				m := int32(0)
+				for x, e := range list {
+					if x > 0 && e.c == list[x-1].c && e.p == list[x-1].p {
+						continue
+					}
+					dup := false
+					for _, v := range out[:m] {
+						if v == e.c {
+							dup = true
+							break
+						}
+					}
+					if dup {
+						continue
+					}
+					out[m] = e.c
+					m++
+					if int(m) == len(out) {
+						break
+					}
+				}
+				return m
+			}
+			newN[i] = pick(nw, newC[i*mc:(i+1)*mc])
+			oldN[i] = pick(od, oldC[i*mc:(i+1)*mc])
+			// mark sampled new forward neighbours old
+			for t := 0; t < k; t++ {
+				if h.flag[i*k+t] == 0 {
+					continue
+				}
+				j := h.idx[i*k+t]
+				for _, v := range newC[i*mc : i*mc+int(newN[i])] {
+					if v == j {
+						h.flag[i*k+t] = 0
+						break
+					}
+				}
+			}
+		}
+	})
+}
