@@ -1,0 +1,352 @@
+// Package probe trains the linear probe of frozen features: multinomial
+// logistic regression on standardised features, fitted with L-BFGS
+// (gonum.org/v1/gonum/optimize).
+//
+// The objective is scikit-learn's LogisticRegression(penalty="l2", C) with
+// the lbfgs solver, divided by the number of samples:
+//
+//	f(W, b) = 1/n Σᵢ [log Σ_c exp(zᵢc) − zᵢyᵢ] + 1/(2Cn) ‖W‖²,  zᵢ = W xᵢ + b,
+//
+// where xᵢ is the standardised feature vector and the intercept b is not
+// penalised. The problem is strictly convex, so any solver that converges
+// reaches the same weights.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultC       = 1.0
+	DefaultMaxIter = 500
+	DefaultTol     = 1e-5
+)
+
+// Config sets the training. Its zero value means the documented defaults.
+type Config struct {
+	// C is the inverse L2 strength, as in scikit-learn; 0 means DefaultC (1).
+	C float64
+	// MaxIter bounds the L-BFGS iterations; 0 means DefaultMaxIter (500).
+	// Reaching it is not an error: Model.Converged reports it.
+	MaxIter int
+	// Tol stops the optimisation when the largest absolute gradient entry of
+	// f is below it; 0 means DefaultTol (1e-5).
+	Tol float64
+	// Classes is the number of classes; 0 means the largest label + 1.
+	Classes int
+}
+
+func (c Config) withDefaults() Config {
+	if c.C == 0 {
+		c.C = DefaultC
+	}
+	if c.MaxIter == 0 {
+		c.MaxIter = DefaultMaxIter
+	}
+	if c.Tol == 0 {
+		c.Tol = DefaultTol
+	}
+	return c
+}
+
+// Model is a trained probe.
+type Model struct {
+	Dim, Classes int
+	// Mean and Scale standardise a feature: (x − Mean) / Scale. They are the
+	// mean and the standard deviation (ddof 0) of the training rows; a
+	// constant column has Scale 1.
+	Mean, Scale []float64
+	// W holds Classes x Dim weights (row-major, one row per class) on the
+	// standardised features, B one intercept per class.
+	W, B []float64
+	// Iterations is the number of L-BFGS iterations run, Loss the final
+	// objective value, Converged whether the gradient tolerance was met.
+	Iterations int
+	Loss       float64
+	Converged  bool
+}
+
+// chunkRows is the number of rows per unit of parallel work. Partial sums are
+// added in chunk order, so results do not depend on the number of cores.
+const chunkRows = 1024
+
+// Train fits a probe to the rows of x (row-major, dim columns) listed in
+// rows, or to all rows if rows is nil. It returns ctx.Err() if ctx is
+// cancelled during training.
+func Train(ctx context.Context, x []float32, dim int, labels []uint8, rows []int, cfg Config) (*Model, error) {
+	cfg = cfg.withDefaults()
+	if dim <= 0 || len(x)%dim != 0 || len(x)/dim != len(labels) {
+		return nil, fmt.Errorf("probe: %d values, %d labels and dimension %d do not make a matrix", len(x), len(labels), dim)
+	}
+	if !(cfg.C > 0) || cfg.MaxIter < 0 || !(cfg.Tol > 0) {
+		return nil, fmt.Errorf("probe: C and tolerance must be positive, max iterations not negative (got C %v, tol %v, max iter %d)", cfg.C, cfg.Tol, cfg.MaxIter)
+	}
+	if rows == nil {
+		rows = make([]int, len(labels))
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	n := len(rows)
+	if n == 0 {
+		return nil, errors.New("probe: no training rows")
+	}
+	classes := cfg.Classes
+	for _, r := range rows {
+		if r < 0 || r >= len(labels) {
+			return nil, fmt.Errorf("probe: row %d out of range [0, %d)", r, len(labels))
+		}
+		if cfg.Classes == 0 {
+			classes = max(classes, int(labels[r])+1)
+		}
+	}
+	y := make([]int, n)
+	for i, r := range rows {
+		if int(labels[r]) >= classes {
+			return nil, fmt.Errorf("probe: row %d has label %d, but there are only %d classes", r, labels[r], classes)
+		}
+		y[i] = int(labels[r])
+	}
+	m := &Model{Dim: dim, Classes: classes}
+	xs, err := m.standardise(x, dim, rows)
+	if err != nil {
+		return nil, err
+	}
+	obj := &objective{x: xs, y: y, n: n, dim: dim, classes: classes, lambda: 1 / (cfg.C * float64(n))}
+	obj.partial = make([][]float64, (n+chunkRows-1)/chunkRows)
+	for i := range obj.partial {
+		obj.partial[i] = make([]float64, classes*(dim+1)+1)
+	}
+	problem := optimize.Problem{
+		Func: func(p []float64) float64 { return obj.eval(p).f },
+		Grad: func(g, p []float64) { copy(g, obj.eval(p).g) },
+		Status: func() (optimize.Status, error) {
+			if err := ctx.Err(); err != nil {
+				return optimize.Failure, err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	settings := &optimize.Settings{
+		GradientThreshold: cfg.Tol,
+		MajorIterations:   cfg.MaxIter,
+		Converger:         &optimize.FunctionConverge{Absolute: 1e-12, Relative: 1e-12, Iterations: 50},
+	}
+	p0 := make([]float64, classes*(dim+1))
+	res, err := optimize.Minimize(problem, p0, settings, &optimize.LBFGS{})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil && (res == nil || res.Status != optimize.IterationLimit) {
+		return nil, fmt.Errorf("probe: L-BFGS: %w", err)
+	}
+	m.W = append([]float64(nil), res.X[:classes*dim]...)
+	m.B = append([]float64(nil), res.X[classes*dim:]...)
+	m.Iterations = res.Stats.MajorIterations
+	m.Loss = res.F
+	m.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence
+	return m, nil
+}
+
+// standardise fits Mean and Scale on the listed rows and returns those rows
+// standardised, in float64.
+func (m *Model) standardise(x []float32, dim int, rows []int) ([]float64, error) {
+	n := len(rows)
+	sum := make([]float64, dim)
+	for _, r := range rows {
+		for j, v := range x[r*dim : (r+1)*dim] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("probe: row %d holds %v; features must be finite", r, v)
+			}
+			sum[j] += float64(v)
+		}
+	}
+	m.Mean = make([]float64, dim)
+	for j := range sum {
+		m.Mean[j] = sum[j] / float64(n)
+	}
+	ss := make([]float64, dim)
+	for _, r := range rows {
+		for j, v := range x[r*dim : (r+1)*dim] {
+			d := float64(v) - m.Mean[j]
+			ss[j] += d * d
+		}
+	}
+	m.Scale = make([]float64, dim)
+	for j := range ss {
+		s := math.Sqrt(ss[j] / float64(n))
+		// scikit-learn's StandardScaler treats tiny variances as zero.
+		if s < 10*math.SmallestNonzeroFloat64 || s <= 1e-12*math.Max(1, math.Abs(m.Mean[j])) {
+			s = 1
+		}
+		m.Scale[j] = s
+	}
+	xs := make([]float64, n*dim)
+	for i, r := range rows {
+		m.apply(xs[i*dim:(i+1)*dim], x[r*dim:(r+1)*dim])
+	}
+	return xs, nil
+}
+
+func (m *Model) apply(dst []float64, src []float32) {
+	for j, v := range src {
+		dst[j] = (float64(v) - m.Mean[j]) / m.Scale[j]
+	}
+}
+
+// Predict returns the class with the largest logit (the smallest class on
+// ties) for each row of x, row-major with Dim columns. It panics if len(x) is
+// not a multiple of Dim.
+func (m *Model) Predict(x []float32) []uint8 {
+	if len(x)%m.Dim != 0 {
+		panic(fmt.Sprintf("probe: Predict: %d values are not rows of %d", len(x), m.Dim))
+	}
+	rows := len(x) / m.Dim
+	out := make([]uint8, rows)
+	parallel((rows+chunkRows-1)/chunkRows, func(c int) {
+		xs := make([]float64, m.Dim)
+		for i := c * chunkRows; i < min((c+1)*chunkRows, rows); i++ {
+			m.apply(xs, x[i*m.Dim:(i+1)*m.Dim])
+			best, bestZ := 0, math.Inf(-1)
+			for k := 0; k < m.Classes; k++ {
+				z := floats.Dot(m.W[k*m.Dim:(k+1)*m.Dim], xs) + m.B[k]
+				if z > bestZ {
+					best, bestZ = k, z
+				}
+			}
+			out[i] = uint8(best)
+		}
+	})
+	return out
+}
+
+// objective evaluates f and its gradient, caching the last point because
+// gonum asks for the value and the gradient at one point separately.
+type objective struct {
+	x               []float64 // n x dim standardised
+	y               []int
+	n, dim, classes int
+	lambda          float64
+	partial         [][]float64 // per chunk: gradient (classes*(dim+1)) then loss
+	last            []float64
+	cached          evaluation
+	haveCache       bool
+}
+
+type evaluation struct {
+	f float64
+	g []float64
+}
+
+func (o *objective) eval(p []float64) evaluation {
+	if o.haveCache && floats.Equal(p, o.last) {
+		return o.cached
+	}
+	d, k := o.dim, o.classes
+	w, b := p[:k*d], p[k*d:]
+	nw := k * d
+	parallel(len(o.partial), func(chunk int) {
+		part := o.partial[chunk]
+		for i := range part {
+			part[i] = 0
+		}
+		z := make([]float64, k)
+		var loss float64
+		for i := chunk * chunkRows; i < min((chunk+1)*chunkRows, o.n); i++ {
+			xi := o.x[i*d : (i+1)*d]
+			zmax := math.Inf(-1)
+			for c := 0; c < k; c++ {
+				z[c] = floats.Dot(w[c*d:(c+1)*d], xi) + b[c]
+				zmax = math.Max(zmax, z[c])
+			}
+			var s float64
+			for c := range z {
+				z[c] = math.Exp(z[c] - zmax)
+				s += z[c]
+			}
+			yi := o.y[i]
+			loss += math.Log(s) - math.Log(z[yi])
+			for c := range z {
+				r := z[c] / s
+				if c == yi {
+					r--
+				}
+				floats.AddScaled(part[c*d:(c+1)*d], r, xi)
+				part[nw+c] += r
+			}
+		}
+		part[len(part)-1] = loss
+	})
+	g := make([]float64, len(p))
+	var loss float64
+	for _, part := range o.partial {
+		floats.Add(g, part[:len(g)])
+		loss += part[len(part)-1]
+	}
+	inv := 1 / float64(o.n)
+	floats.Scale(inv, g)
+	floats.AddScaled(g[:nw], o.lambda, w)
+	f := loss*inv + 0.5*o.lambda*floats.Dot(w, w)
+	o.last = append(o.last[:0], p...)
+	o.cached = evaluation{f: f, g: g}
+	o.haveCache = true
+	return o.cached
+}
+
+// parallel runs fn(0..n-1) on all cores.
+func parallel(n int, fn func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// Subset returns a stratified, seeded selection of row indices: from each
+// class, round(fraction x its count) rows (at least one), chosen by a
+// shuffle seeded with seed, returned in increasing order. A fraction of 1
+// returns all rows. The same labels, fraction and seed give the same rows.
+func Subset(labels []uint8, fraction float64, seed uint64) ([]int, error) {
+	if !(fraction > 0 && fraction <= 1) {
+		return nil, fmt.Errorf("probe: label fraction must be in (0, 1], got %v", fraction)
+	}
+	var byClass [256][]int
+	for i, l := range labels {
+		byClass[l] = append(byClass[l], i)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed_9a0be))
+	var out []int
+	for _, idx := range byClass {
+		if len(idx) == 0 {
+			continue
+		}
+		take := int(math.Round(fraction * float64(len(idx))))
+		take = max(1, min(take, len(idx)))
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		out = append(out, idx[:take]...)
+	}
+	sort.Ints(out)
+	return out, nil
+}
