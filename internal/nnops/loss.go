@@ -1,0 +1,132 @@
+package nnops
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// NegCos is the SimSiam loss over k pairs of (N, D) matrices:
+//
+//	L = −(1/k) Σᵢ mean_n cos(pᵢ[n], zᵢ[n])
+//
+// with inputs p₁, z₁, p₂, z₂, …; for SimSiam k = 2 with (p₁, stopgrad(z₂))
+// and (p₂, stopgrad(z₁)). The cosine's denominator is clamped at 1e-8 as in
+// torch.nn.functional.cosine_similarity.
+type NegCos struct {
+	base
+	k int
+}
+
+// NewNegCos returns the loss over k pairs.
+func NewNegCos(k int) *NegCos {
+	in := make([]int, 2*k)
+	for i := range in {
+		in[i] = 2
+	}
+	return &NegCos{base: newBase("NegCos", 0, in...), k: k}
+}
+
+// InferShape implements gorgonia.Op.
+func (o *NegCos) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	for i := 1; i < len(in); i++ {
+		if !in[i].(tensor.Shape).Eq(in[0].(tensor.Shape)) {
+			return nil, fmt.Errorf("nnops: NegCos: input shapes differ: %v, %v", in[0], in[i])
+		}
+	}
+	return tensor.ScalarShape(), nil
+}
+
+// Do implements gorgonia.Op.
+func (o *NegCos) Do(in ...G.Value) (G.Value, error) {
+	s := shapeOf(in[0])
+	n, d := s[0], s[1]
+	var tot float64
+	for i := 0; i < o.k; i++ {
+		p, z := data(in[2*i]), data(in[2*i+1])
+		for r := 0; r < n; r++ {
+			c, _, _, _ := cosRow(p[r*d:(r+1)*d], z[r*d:(r+1)*d])
+			tot += c
+		}
+	}
+	v := G.F32(float32(-tot / float64(o.k*n)))
+	return &v, nil
+}
+
+// cosRow returns cos(p, z), |p|, |z| and p·z.
+func cosRow(p, z []float32) (c, np, nz, dot float64) {
+	var pp, zz, pz float64
+	for j, a := range p {
+		b := float64(z[j])
+		pp += float64(a) * float64(a)
+		zz += b * b
+		pz += float64(a) * b
+	}
+	np, nz = math.Sqrt(pp), math.Sqrt(zz)
+	return pz / math.Max(np*nz, 1e-8), np, nz, pz
+}
+
+// DiffWRT implements gorgonia.SDOp.
+func (o *NegCos) DiffWRT(n int) []bool {
+	r := make([]bool, n)
+	for i := range r {
+		r[i] = true
+	}
+	return r
+}
+
+// SymDiff implements gorgonia.SDOp.
+func (o *NegCos) SymDiff(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
+	res := make(G.Nodes, len(in))
+	for i := 0; i < o.k; i++ {
+		for w := 0; w < 2; w++ {
+			op := &negCosGrad{base: newBase("NegCosGrad", 2, 2, 2, 0), k: o.k, wrtZ: w == 1}
+			n, err := apply(op, in[2*i], in[2*i+1], g)
+			if err != nil {
+				return nil, err
+			}
+			res[2*i+w] = n
+		}
+	}
+	return res, nil
+}
+
+// negCosGrad is ∂L/∂p (or ∂L/∂z) of one pair, times the upstream scalar.
+type negCosGrad struct {
+	base
+	k    int
+	wrtZ bool
+}
+
+func (o *negCosGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return clone(in[0].(tensor.Shape)), nil
+}
+func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *negCosGrad) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
+	s := shapeOf(in[0])
+	n, d := s[0], s[1]
+	p, z := data(in[0]), data(in[1])
+	if o.wrtZ {
+		p, z = z, p
+	}
+	up := float64(data(in[2])[0])
+	r := out(pre, n, d)
+	rd := r.Data().([]float32)
+	scale := -up / float64(o.k*n)
+	for i := 0; i < n; i++ {
+		pr, zr, dst := p[i*d:(i+1)*d], z[i*d:(i+1)*d], rd[i*d:(i+1)*d]
+		c, np, nz, _ := cosRow(pr, zr)
+		den := math.Max(np*nz, 1e-8)
+		a := scale / den
+		b := 0.0
+		if np > 0 {
+			b = scale * c / (np * np)
+		}
+		for j := range dst {
+			dst[j] = float32(a*float64(zr[j]) - b*float64(pr[j]))
+		}
+	}
+	return r, nil
+}
