@@ -11,11 +11,11 @@ import (
 // matrix of the last forward pass (reused by the weight gradient) and the
 // geometry.
 type convState struct {
-	stride, pad                 int
-	cin, n, h, w, cout, k       int
-	ho, wo                      int
-	cols, dcols                 []float32 // K × N·Ho·Wo
-	noInputGrad                 bool
+	stride, pad           int
+	cin, n, h, w, cout, k int
+	ho, wo                int
+	cols, dcols           []float32 // K × N·Ho·Wo
+	noInputGrad           bool
 }
 
 func (s *convState) kdim() int { return s.cin * s.k * s.k }

@@ -15,7 +15,9 @@ type weightedSum struct {
 	r []float32
 }
 
-func (o *weightedSum) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
+func (o *weightedSum) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.ScalarShape(), nil
+}
 func (o *weightedSum) Do(in ...G.Value) (G.Value, error) {
 	var s float64
 	for i, v := range data(in[0]) {
@@ -197,7 +199,9 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 		{"ConvReLU stride 1 pad 0 data input", []input{{shape: []int{1, 2, 5, 5}}, {shape: []int{3, 1, 3, 3}, diff: true}, {shape: []int{3}, diff: true, scale: 0.3}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConvReLU(1, 0, true), in...) }},
 		{"BN channel-major affine", []input{{shape: []int{3, 4, 2, 3}, diff: true, scale: 2, shift: 1}, {shape: []int{3}, diff: true, shift: 1}, {shape: []int{3}, diff: true}},
-			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewBN(4, BNConfig{Affine: true}), in...) }},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+				return apply(NewBN(4, BNConfig{Affine: true}), in...)
+			}},
 		{"BN channel-major affine ReLU", []input{{shape: []int{2, 5, 3, 3}, diff: true}, {shape: []int{2}, diff: true, shift: 1}, {shape: []int{2}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
 				return apply(NewBN(4, BNConfig{Affine: true, ReLU: true}), in...)
@@ -207,7 +211,9 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 				return apply(NewBN(2, BNConfig{Rows: true, Affine: true, ReLU: true}), in...)
 			}},
 		{"BN rows no affine", []input{{shape: []int{7, 4}, diff: true, shift: -2}},
-			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewBN(2, BNConfig{Rows: true}), in...) }},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+				return apply(NewBN(2, BNConfig{Rows: true}), in...)
+			}},
 		{"Linear with bias", []input{{shape: []int{5, 6}, diff: true}, {shape: []int{3, 6}, diff: true}, {shape: []int{3}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewLinear(true), in...) }},
 		{"Linear without bias", []input{{shape: []int{4, 3}, diff: true}, {shape: []int{7, 3}, diff: true}},

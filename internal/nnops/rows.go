@@ -46,7 +46,7 @@ type fromRows struct {
 }
 
 func (o *fromRows) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
-func (o *fromRows) Do(in ...G.Value) (G.Value, error)            { return o.UsePreallocDo(nil, in...) }
+func (o *fromRows) Do(in ...G.Value) (G.Value, error)              { return o.UsePreallocDo(nil, in...) }
 func (o *fromRows) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
 	s := o.shape
 	c, n, q := s[0], s[1], s[2]*s[3]
