@@ -1,0 +1,136 @@
+package simsiam
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/optim"
+)
+
+// goldenCase is one case of testdata/golden.json, written by
+// testdata/golden.py with PyTorch.
+type goldenCase struct {
+	Arch        string               `json:"arch"`
+	Channels    []int                `json:"channels"`
+	PredHidden  int                  `json:"pred_hidden"`
+	ProjDims    []int                `json:"proj_dims"`
+	N           int                  `json:"n"`
+	View1       []uint8              `json:"view1"`
+	View2       []uint8              `json:"view2"`
+	Shapes      map[string][]int     `json:"shapes"`
+	Params      map[string][]float32 `json:"params"`
+	LR          float64              `json:"lr"`
+	Momentum    float32              `json:"momentum"`
+	WeightDecay float32              `json:"weight_decay"`
+	Loss        float64              `json:"loss"`
+	Loss2       float64              `json:"loss2"`
+	Grads       map[string][]float32 `json:"grads"`
+	After1      map[string][]float32 `json:"after_step1"`
+	After2      map[string][]float32 `json:"after_step2"`
+}
+
+func loadGolden(t *testing.T) []goldenCase {
+	t.Helper()
+	b, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Cases []goldenCase `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Cases
+}
+
+// relErr is max|got−want| / max|want|, with max|want| floored at 1e-3:
+// some of these tensors are zero up to rounding (the gradient of a bias that
+// a BatchNorm removes, the running mean after a BatchNorm without affine),
+// and there only the absolute error is meaningful.
+func relErr(got, want []float32) float64 {
+	var d float64
+	m := 1e-3
+	for i := range want {
+		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
+		m = math.Max(m, math.Abs(float64(want[i])))
+	}
+	return d / m
+}
+
+func goldenModel(t *testing.T, c goldenCase) *Model {
+	t.Helper()
+	cfg := Config{Arch: c.Arch, Channels: c.Channels, PredHidden: c.PredHidden, ProjDims: c.ProjDims}
+	if len(c.ProjDims) == 0 {
+		cfg.ProjDims = nil
+	}
+	m, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Params) != len(c.Params) {
+		t.Fatalf("model has %d tensors, PyTorch %d", len(m.Params), len(c.Params))
+	}
+	for _, p := range m.Params {
+		v, ok := c.Params[p.Name]
+		if !ok {
+			t.Fatalf("PyTorch has no tensor %s", p.Name)
+		}
+		if len(v) != len(p.Value) {
+			t.Fatalf("%s: %d values, PyTorch %d (shape %v vs %v)", p.Name, len(p.Value), len(v), p.Shape, c.Shapes[p.Name])
+		}
+		copy(p.Value, v)
+	}
+	return m
+}
+
+func TestGoldenForwardBackwardAndSGDMatchPyTorch(t *testing.T) {
+	const tol = 3e-5
+	for _, c := range loadGolden(t) {
+		t.Run(c.Arch, func(t *testing.T) {
+			m := goldenModel(t, c)
+			gr, err := m.NewGraph(c.N)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer gr.Close()
+			loss, err := gr.Run(c.View1, c.View2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(float64(loss)-c.Loss) > 1e-6*math.Max(1, math.Abs(c.Loss)) {
+				t.Errorf("loss %.9g, PyTorch %.9g", loss, c.Loss)
+			}
+			for i, p := range gr.Trainable() {
+				if e := relErr(gr.Grads[i], c.Grads[p.Name]); e > tol {
+					t.Errorf("grad %s: relative error %.3g", p.Name, e)
+				}
+			}
+			sgd := optim.SGD{Momentum: c.Momentum, WeightDecay: c.WeightDecay}
+			step := func(after map[string][]float32, label string) {
+				ws := make([][]float32, len(gr.Trainable()))
+				lrs := make([]float64, len(ws))
+				for i, p := range gr.Trainable() {
+					ws[i], lrs[i] = p.Value, c.LR
+				}
+				sgd.Step(ws, gr.Grads, lrs)
+				for _, p := range m.Params {
+					if e := relErr(p.Value, after[p.Name]); e > tol {
+						t.Errorf("%s: %s: relative error %.3g", label, p.Name, e)
+					}
+				}
+			}
+			step(c.After1, "after step 1")
+			loss2, err := gr.Run(c.View1, c.View2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(float64(loss2)-c.Loss2) > 1e-5*math.Max(1, math.Abs(c.Loss2)) {
+				t.Errorf("loss after one step %.9g, PyTorch %.9g", loss2, c.Loss2)
+			}
+			step(c.After2, "after step 2")
+		})
+	}
+}

@@ -1,0 +1,173 @@
+// Package simsiam builds the SimSiam model (Chen & He, 2020) as a gorgonia
+// graph of nnops Ops and runs its training steps: two views through one
+// backbone, a predictor (and, for the paper architecture, a projector), the
+// symmetric negative-cosine loss with a stop-gradient on the targets, and
+// BatchNorm statistics per view whose running averages see both views in
+// order, as one PyTorch module called twice does.
+//
+// Parameters use PyTorch's state_dict names and layouts, so a checkpoint is
+// a list of named tensors (see Tensors and Load).
+package simsiam
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// Architectures.
+const (
+	ArchSeed    = "seed"    // backbone + predictor fc–BN–ReLU–fc (the reference article)
+	ArchSimSiam = "simsiam" // backbone + projector (BN on every fc) + bottleneck predictor
+)
+
+// Config describes a model. The zero value is the seed architecture for
+// 28×28 images with the default sizes.
+type Config struct {
+	Arch          string // ArchSeed ("" means seed) or ArchSimSiam
+	Height, Width int    // image size; 0 means 28
+	Channels      []int  // backbone conv channels; nil means 32, 64, 128
+	// PredHidden is the predictor's hidden width; 0 means 64 (seed) or 128
+	// (simsiam).
+	PredHidden int
+	// ProjDims are the projector's fc output widths (simsiam only); nil
+	// means 512, 512.
+	ProjDims []int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Arch == "" {
+		c.Arch = ArchSeed
+	}
+	if c.Height == 0 {
+		c.Height = 28
+	}
+	if c.Width == 0 {
+		c.Width = 28
+	}
+	if c.Channels == nil {
+		c.Channels = []int{32, 64, 128}
+	}
+	if c.PredHidden == 0 {
+		c.PredHidden = 64
+		if c.Arch == ArchSimSiam {
+			c.PredHidden = 128
+		}
+	}
+	if c.Arch == ArchSimSiam && c.ProjDims == nil {
+		c.ProjDims = []int{512, 512}
+	}
+	return c
+}
+
+// Param is one named tensor of the model (weights or running statistics).
+type Param struct {
+	Name  string
+	Shape []int
+	Value []float32
+	// Trainable is false for BatchNorm running statistics.
+	Trainable bool
+	// Predictor marks the predictor's parameters (for a fixed predictor lr).
+	Predictor bool
+}
+
+// Model holds the configuration and the parameters.
+type Model struct {
+	Cfg    Config
+	Params []*Param
+	byName map[string]*Param
+	// ZDim is the size of the backbone output z.
+	ZDim int
+	// backbone geometry
+	convOut [][2]int
+}
+
+func convOut(h int) int { return (h+2-3)/2 + 1 }
+
+// New builds a model with PyTorch's default initialisation (uniform
+// ±1/sqrt(fan_in) for conv and fc weights and biases, BatchNorm scale 1 and
+// shift 0, running mean 0 and variance 1) drawn from seed.
+func New(cfg Config, seed uint64) (*Model, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Arch != ArchSeed && cfg.Arch != ArchSimSiam {
+		return nil, fmt.Errorf("simsiam: unknown architecture %q (want %q or %q)", cfg.Arch, ArchSeed, ArchSimSiam)
+	}
+	m := &Model{Cfg: cfg, byName: map[string]*Param{}}
+	rng := rand.New(rand.NewPCG(seed, 0x5157))
+	uni := func(n int, bound float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((rng.Float64()*2 - 1) * bound)
+		}
+		return v
+	}
+	fill := func(n int, x float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = x
+		}
+		return v
+	}
+	add := func(name string, train bool, value []float32, shape ...int) {
+		p := &Param{Name: name, Shape: shape, Value: value, Trainable: train, Predictor: strings.HasPrefix(name, "predictor.")}
+		m.Params = append(m.Params, p)
+		m.byName[name] = p
+	}
+	bn := func(prefix string, c int, affine bool) {
+		if affine {
+			add(prefix+".weight", true, fill(c, 1), c)
+			add(prefix+".bias", true, fill(c, 0), c)
+		}
+		add(prefix+".running_mean", false, fill(c, 0), c)
+		add(prefix+".running_var", false, fill(c, 1), c)
+	}
+	fc := func(prefix string, in, out int, bias bool) {
+		b := 1 / math.Sqrt(float64(in))
+		add(prefix+".weight", true, uni(out*in, b), out, in)
+		if bias {
+			add(prefix+".bias", true, uni(out, b), out)
+		}
+	}
+	cin, h, w := 1, cfg.Height, cfg.Width
+	for i, c := range cfg.Channels {
+		b := 1 / math.Sqrt(float64(cin*9))
+		name := fmt.Sprintf("backbone.conv%d", i+1)
+		add(name+".weight", true, uni(c*cin*9, b), c, cin, 3, 3)
+		add(name+".bias", true, uni(c, b), c)
+		bn(fmt.Sprintf("backbone.bn%d", i+1), c, true)
+		h, w = convOut(h), convOut(w)
+		m.convOut = append(m.convOut, [2]int{h, w})
+		cin = c
+	}
+	m.ZDim = cin * h * w
+	d := m.ZDim
+	if cfg.Arch == ArchSimSiam {
+		for i, o := range cfg.ProjDims {
+			last := i == len(cfg.ProjDims)-1
+			fc(fmt.Sprintf("projector.fc%d", i+1), d, o, false)
+			bn(fmt.Sprintf("projector.bn%d", i+1), o, !last)
+			d = o
+		}
+		fc("predictor.fc1", d, cfg.PredHidden, false)
+		bn("predictor.bn1", cfg.PredHidden, true)
+		fc("predictor.fc2", cfg.PredHidden, d, true)
+	} else {
+		fc("predictor.fc1", d, cfg.PredHidden, true)
+		bn("predictor.bn1", cfg.PredHidden, true)
+		fc("predictor.fc2", cfg.PredHidden, d, true)
+	}
+	return m, nil
+}
+
+// Param returns the named parameter, or nil.
+func (m *Model) Param(name string) *Param { return m.byName[name] }
+
+// OutDim is the size of the vector the loss compares (z for seed, the
+// projector output for simsiam).
+func (m *Model) OutDim() int {
+	if m.Cfg.Arch == ArchSimSiam {
+		return m.Cfg.ProjDims[len(m.Cfg.ProjDims)-1]
+	}
+	return m.ZDim
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Golden vectors for internal/simsiam: PyTorch forward, backward and two SGD steps.
+
+Run with Debian's python3-torch:  /usr/bin/python3 golden.py > golden.json
+
+For each case it builds the model in PyTorch (small widths so the file stays
+small), draws the weights and a batch of 8 image pairs from fixed seeds, and
+records: the weights, the pixels, the loss, every parameter's gradient, the
+running statistics after the step, and the weights after one and after two
+SGD steps (momentum 0.9, weight decay 1e-4, lr 0.05, applied to all
+parameters as torch.optim.SGD does).
+"""
+import json
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def backbone(chans):
+    layers, cin = [], 1
+    for c in chans:
+        layers += [nn.Conv2d(cin, c, 3, 2, 1), nn.ReLU(), nn.BatchNorm2d(c)]
+        cin = c
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+class Seed(nn.Module):
+    def __init__(self, chans, hidden):
+        super().__init__()
+        self.backbone = backbone(chans)
+        zdim = chans[-1] * 4 * 4
+        self.predictor = nn.Sequential()
+        self.predictor.add_module("fc1", nn.Linear(zdim, hidden))
+        self.predictor.add_module("bn1", nn.BatchNorm1d(hidden))
+        self.predictor.add_module("relu1", nn.ReLU())
+        self.predictor.add_module("fc2", nn.Linear(hidden, zdim))
+
+    def target(self, x):
+        return self.backbone(x)
+
+
+class SimSiam(nn.Module):
+    def __init__(self, chans, proj, hidden):
+        super().__init__()
+        self.backbone = backbone(chans)
+        d = chans[-1] * 4 * 4
+        self.projector = nn.Sequential()
+        for i, o in enumerate(proj):
+            last = i == len(proj) - 1
+            self.projector.add_module("fc%d" % (i + 1), nn.Linear(d, o, bias=False))
+            self.projector.add_module("bn%d" % (i + 1), nn.BatchNorm1d(o, affine=not last))
+            if not last:
+                self.projector.add_module("relu%d" % (i + 1), nn.ReLU())
+            d = o
+        self.predictor = nn.Sequential()
+        self.predictor.add_module("fc1", nn.Linear(d, hidden, bias=False))
+        self.predictor.add_module("bn1", nn.BatchNorm1d(hidden))
+        self.predictor.add_module("relu1", nn.ReLU())
+        self.predictor.add_module("fc2", nn.Linear(hidden, d))
+
+    def target(self, x):
+        return self.projector(self.backbone(x))
+
+
+def rename(name):
+    # nn.Sequential indices -> the agreed checkpoint names
+    parts = name.split(".")
+    if parts[0] == "backbone":
+        idx = int(parts[1])
+        layer = idx // 3 + 1
+        kind = "conv" if idx % 3 == 0 else "bn"
+        return "backbone.%s%d.%s" % (kind, layer, parts[2])
+    return name
+
+
+def loss_fn(model, x1, x2):
+    z1, z2 = model.target(x1), model.target(x2)
+    p1, p2 = model.predictor(z1), model.predictor(z2)
+    return -(F.cosine_similarity(p1, z2.detach(), dim=1).mean()
+             + F.cosine_similarity(p2, z1.detach(), dim=1).mean()) * 0.5
+
+
+def flat(t):
+    # 9 significant digits round-trip float32 exactly
+    return [float("%.9g" % x) for x in t.detach().reshape(-1).tolist()]
+
+
+def state(model):
+    return {rename(k): flat(v)
+            for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+def case(arch, chans, hidden, proj, seed):
+    torch.manual_seed(seed)
+    model = Seed(chans, hidden) if arch == "seed" else SimSiam(chans, proj, hidden)
+    # make BatchNorm scale/shift non-trivial so their gradients are tested
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    g = torch.Generator().manual_seed(seed + 1)
+    n = 8
+    v1 = torch.randint(0, 256, (n, 1, 28, 28), generator=g, dtype=torch.uint8)
+    v2 = torch.randint(0, 256, (n, 1, 28, 28), generator=g, dtype=torch.uint8)
+    x1, x2 = v1.float() / 255, v2.float() / 255
+    out = {
+        "arch": arch, "channels": chans, "pred_hidden": hidden, "proj_dims": proj, "n": n,
+        "view1": v1.reshape(-1).tolist(), "view2": v2.reshape(-1).tolist(),
+        "shapes": {rename(k): list(v.shape) for k, v in model.state_dict().items()
+                   if not k.endswith("num_batches_tracked")},
+        "params": state(model),
+        "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4,
+    }
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    model.train()
+    loss = loss_fn(model, x1, x2)
+    opt.zero_grad()
+    loss.backward()
+    out["loss"] = loss.item()
+    out["grads"] = {rename(k): flat(p.grad) for k, p in model.named_parameters()}
+    opt.step()
+    out["after_step1"] = state(model)
+    loss2 = loss_fn(model, x1, x2)
+    opt.zero_grad()
+    loss2.backward()
+    opt.step()
+    out["loss2"] = loss2.item()
+    out["after_step2"] = state(model)
+    return out
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    cases = [case("seed", [3, 6, 8], 8, [], 1),
+             case("simsiam", [3, 6, 8], 8, [24, 16], 2)]
+    print(json.dumps({"torch": torch.__version__, "cases": cases}))
