@@ -68,7 +68,7 @@ func (s *Stage) addCommon() {
 	if s.Flags.Lookup("compress") == nil {
 		s.Flags.StringVar(&s.compress, "compress", "", "Arrow body compression of the output: zstd or none")
 	}
-	s.Flags.BoolVar(&s.quiet, "quiet", false, "no progress output on stderr (errors are still printed)")
+	s.Flags.BoolVar(&s.quiet, "quiet", false, "no progress or log lines on stderr (errors are still printed)")
 	s.Flags.BoolVar(&s.version, "version", false, "print the version and exit")
 }
 
@@ -272,7 +272,11 @@ func (s *Stage) Line(err error) string {
 
 // Logf writes one log line to stderr: "augment: ..." on a terminal, with an
 // RFC 3339 UTC timestamp in front otherwise (logs of unattended runs).
+// --quiet silences it; errors are reported by Main regardless.
 func (s *Stage) Logf(format string, args ...any) {
+	if s.quiet {
+		return
+	}
 	msg := fmt.Sprintf(format, args...)
 	if s.ttyErr {
 		fmt.Fprintf(s.stderr, "%s: %s\n", s.Name, msg)
