@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/infer"
+)
+
+// config is what the flags set; the zero value means the defaults.
+type config struct {
+	layer   string // "" = backbone
+	batch   int    // images per batch; 0 = 256
+	workers int    // goroutines; 0 = 1
+	// progress, if not nil, is told how many images each written batch had.
+	progress func(n int64)
+}
+
+// embed writes to out the features stream of the images stream in under
+// the checkpoint whose file bytes are ckpt (named name in messages).
+func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt []byte, cfg config, opt contract.Options) error {
+	meta, tensors, err := readCheckpoint(name, ckpt)
+	if err != nil {
+		return err
+	}
+	rd, err := contract.NewReader(in, contract.KindImages)
+	if err != nil {
+		return fmt.Errorf("read images: %w", err)
+	}
+	defer rd.Release()
+	model, err := infer.New(meta[contract.MetaArch], tensors, rd.Height(), rd.Width(), cfg.layer)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	if err := checkTrainedSize(meta, rd.Height(), rd.Width()); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	digest := sha256.Sum256(ckpt)
+	im := rd.Meta()
+	fm := contract.Meta{
+		contract.MetaLayer:   model.Layer(),
+		contract.MetaModel:   hex.EncodeToString(digest[:]),
+		contract.MetaArch:    model.Arch(),
+		contract.MetaStage:   "embed",
+		contract.MetaVersion: cli.Version,
+	}
+	for _, k := range []string{contract.MetaSplit, contract.MetaSource} {
+		if v, ok := im[k]; ok {
+			fm[k] = v
+		}
+	}
+	fw, err := contract.NewFeaturesWriter(out, model.Dim(), fm, opt)
+	if err != nil {
+		return fmt.Errorf("write features: %w", err)
+	}
+
+	batch := cfg.batch
+	if batch <= 0 {
+		batch = 256
+	}
+	hw := rd.Height() * rd.Width()
+	var cur contract.ImagesBatch // the reader's batch being cut into ours
+	pos := 0
+	fill := func(b *infer.Batch) (bool, error) {
+		for b.N < batch {
+			if pos == cur.N {
+				if !rd.Next() {
+					if err := rd.Err(); err != nil {
+						return false, fmt.Errorf("read images: %w", err)
+					}
+					return b.N > 0, nil
+				}
+				cur, pos = rd.Images(), 0
+				continue
+			}
+			n := min(batch-b.N, cur.N-pos)
+			b.Index = append(b.Index, cur.Index[pos:pos+n]...)
+			b.Label = append(b.Label, cur.Label[pos:pos+n]...)
+			b.Pixels = append(b.Pixels, cur.Pixels[pos*hw:(pos+n)*hw]...)
+			b.N += n
+			pos += n
+		}
+		return true, nil
+	}
+	d := model.Dim()
+	emit := func(b *infer.Batch) error {
+		for i := range b.N {
+			if err := fw.Append(b.Index[i], b.Label[i], b.Out[i*d:(i+1)*d]); err != nil {
+				return fmt.Errorf("write features: %w", err)
+			}
+		}
+		if cfg.progress != nil {
+			cfg.progress(int64(b.N))
+		}
+		return nil
+	}
+	if err := model.Run(ctx, cfg.workers, fill, emit); err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("write features: %w", err)
+	}
+	return nil
+}
+
+// checkTrainedSize refuses images of another size than the checkpoint says
+// it was trained on, when it says so.
+func checkTrainedSize(meta contract.Meta, height, width int) error {
+	if _, ok := meta[contract.MetaHeight]; !ok {
+		return nil
+	}
+	h, err := meta.Int(contract.MetaHeight)
+	if err != nil {
+		return err
+	}
+	w, err := meta.Int(contract.MetaWidth)
+	if err != nil {
+		return err
+	}
+	if h != height || w != width {
+		return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h, w, height, width)
+	}
+	return nil
+}
+
+// readCheckpoint decodes the checkpoint file bytes ckpt, with messages that
+// say what is wrong with the file and what to pass instead.
+func readCheckpoint(name string, ckpt []byte) (contract.Meta, []contract.Tensor, error) {
+	const fix = "pass --model the file train -o wrote"
+	if len(ckpt) == 0 {
+		return nil, nil, fmt.Errorf("checkpoint %s is empty (%s)", name, fix)
+	}
+	meta, tensors, err := contract.ReadModel(bytes.NewReader(ckpt))
+	switch {
+	case errors.Is(err, contract.ErrWrongKind):
+		kind := "another"
+		if rd, err := contract.NewReader(bytes.NewReader(ckpt)); err == nil {
+			kind = rd.Kind()
+			rd.Release()
+		}
+		return nil, nil, fmt.Errorf("checkpoint %s is %s stream, not a model: %w (%s)", name, withArticle(kind), contract.ErrWrongKind, fix)
+	case err != nil:
+		return nil, nil, fmt.Errorf("checkpoint %s: %w (truncated or not a checkpoint? %s)", name, err, fix)
+	}
+	return meta, tensors, nil
+}
+
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}

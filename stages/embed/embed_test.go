@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/infer"
+)
+
+// smallCheckpoint is a seed-arch model with narrow layers, as train would
+// write it (optimiser state included).
+func smallCheckpoint(t *testing.T, meta contract.Meta) ([]byte, []contract.Tensor) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, 7))
+	var ts []contract.Tensor
+	add := func(name string, shift float32, shape ...int) {
+		tt := contract.Tensor{Name: name, Shape: shape}
+		tt.Values = make([]float32, tt.Size())
+		for i := range tt.Values {
+			tt.Values[i] = shift + 0.3*(2*r.Float32()-1)
+		}
+		ts = append(ts, tt)
+	}
+	c := 1
+	for i, co := range []int{4, 8, 8} {
+		add(fmt.Sprintf("backbone.conv%d.weight", i+1), 0, co, c, 3, 3)
+		add(fmt.Sprintf("backbone.conv%d.bias", i+1), 0, co)
+		for _, s := range []string{"weight", "running_var"} {
+			add(fmt.Sprintf("backbone.bn%d.%s", i+1, s), 1, co)
+		}
+		for _, s := range []string{"bias", "running_mean"} {
+			add(fmt.Sprintf("backbone.bn%d.%s", i+1, s), 0, co)
+		}
+		c = co
+	}
+	add("predictor.fc1.weight", 0, 16, 128)
+	add("predictor.fc1.bias", 0, 16)
+	add("predictor.bn1.weight", 1, 16)
+	add("predictor.bn1.bias", 0, 16)
+	add("predictor.bn1.running_mean", 0, 16)
+	add("predictor.bn1.running_var", 1, 16)
+	add("predictor.fc2.weight", 0, 128, 16)
+	add("predictor.fc2.bias", 0, 128)
+	add("optim.velocity.predictor.fc2.bias", 0, 128)
+	var buf bytes.Buffer
+	if err := contract.WriteModel(&buf, meta, ts, contract.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), ts
+}
+
+type image struct {
+	index  int64
+	label  uint8
+	pixels []uint8
+}
+
+func randomImages(n, h, w int) []image {
+	r := rand.New(rand.NewPCG(3, 3))
+	ims := make([]image, n)
+	for i := range ims {
+		ims[i] = image{index: int64(1000 + 3*i), label: uint8(r.UintN(10)), pixels: make([]uint8, h*w)}
+		for j := range ims[i].pixels {
+			ims[i].pixels[j] = uint8(r.UintN(256))
+		}
+	}
+	return ims
+}
+
+// imagesStream writes ims as an images stream cut into record batches of rows.
+func imagesStream(t *testing.T, ims []image, h, w, rows int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	iw, err := contract.NewImagesWriter(&buf, h, w, contract.Meta{contract.MetaSplit: "test", contract.MetaSource: "unit-test"}, contract.Options{BatchRows: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range ims {
+		if err := iw.Append(im.index, im.label, im.pixels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func run(t *testing.T, in, ckpt []byte, cfg config) ([]byte, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := embed(context.Background(), bytes.NewReader(in), &out, "model.arrows", ckpt, cfg, contract.Options{})
+	return out.Bytes(), err
+}
+
+// TestEmbedSameBytesWhateverTheCoresAndBatches runs the stage with one and
+// two cores, several batch sizes and reader batch sizes, and demands the same
+// bytes, whose rows are each image's forward pass in input order.
+func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	ims := randomImages(203, 28, 28)
+	var first []byte
+	for _, c := range []struct {
+		procs, workers, batch, readRows int
+	}{
+		{1, 1, 256, 64}, {2, 2, 256, 64}, {2, 2, 7, 5}, {1, 3, 1, 1000}, {2, 2, 64, 203},
+	} {
+		for _, layer := range []string{"", infer.Predictor} {
+			t.Run(fmt.Sprintf("procs%d/workers%d/batch%d/read%d/%s", c.procs, c.workers, c.batch, c.readRows, layer), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
+				out, err := run(t, imagesStream(t, ims, 28, 28, c.readRows), ckpt, config{layer: layer, batch: c.batch, workers: c.workers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if layer == "" {
+					if first == nil {
+						first = out
+					} else if !bytes.Equal(out, first) {
+						t.Fatalf("output differs from the first run's (%d vs %d bytes)", len(out), len(first))
+					}
+				}
+				checkFeatures(t, out, ckpt, ts, ims, layer)
+			})
+		}
+	}
+}
+
+// checkFeatures decodes a features stream and checks its metadata and that
+// row i is image i's forward pass.
+func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []image, layer string) {
+	t.Helper()
+	m, err := infer.New(infer.ArchSeed, ts, 28, 28, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := contract.NewReader(bytes.NewReader(out), contract.KindFeatures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	sum := sha256.Sum256(ckpt)
+	wantLayer := layer
+	if wantLayer == "" {
+		wantLayer = infer.Backbone
+	}
+	for k, v := range map[string]string{
+		contract.MetaDim: fmt.Sprint(m.Dim()), contract.MetaLayer: wantLayer, contract.MetaModel: hex.EncodeToString(sum[:]),
+		contract.MetaArch: infer.ArchSeed, contract.MetaSplit: "test", contract.MetaSource: "unit-test",
+	} {
+		if got := rd.Meta()[k]; got != v {
+			t.Errorf("metadata %s = %q, want %q", k, got, v)
+		}
+	}
+	w := m.NewWorker()
+	want := make([]float32, m.Dim())
+	i := 0
+	for rd.Next() {
+		b := rd.Features()
+		for r := range b.N {
+			if i >= len(ims) {
+				t.Fatalf("more than %d rows", len(ims))
+			}
+			if b.Index[r] != ims[i].index || b.Label[r] != ims[i].label {
+				t.Fatalf("row %d: index %d label %d, want %d %d", i, b.Index[r], b.Label[r], ims[i].index, ims[i].label)
+			}
+			w.Forward(ims[i].pixels, 1, want)
+			got := b.Values[r*m.Dim() : (r+1)*m.Dim()]
+			for j := range want {
+				if got[j] != want[j] {
+					t.Fatalf("row %d feature %d = %v, a forward pass of that image alone gives %v", i, j, got[j], want[j])
+				}
+			}
+			i++
+		}
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(ims) {
+		t.Fatalf("%d rows, want %d", i, len(ims))
+	}
+}
+
+// TestEmbedRefusesBadInput checks that each problem gives an error naming
+// it, and no output stream.
+func TestEmbedRefusesBadInput(t *testing.T) {
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	images28 := imagesStream(t, randomImages(5, 28, 28), 28, 28, 0)
+	var missing bytes.Buffer
+	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: infer.ArchSeed}, ts[1:], contract.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaHeight: "28", contract.MetaWidth: "28"})
+	for _, c := range []struct {
+		name   string
+		images []byte
+		ckpt   []byte
+		layer  string
+		want   []string
+		is     error
+	}{
+		{"checkpoint is an images stream", images28, images28, "", []string{"model.arrows is an images stream, not a model", "--model"}, contract.ErrWrongKind},
+		{"truncated checkpoint", images28, ckpt[:len(ckpt)/2], "", []string{"truncated"}, nil},
+		{"empty checkpoint", images28, nil, "", []string{"model.arrows is empty", "--model"}, nil},
+		{"images of another size", imagesStream(t, randomImages(2, 20, 20), 20, 20, 0), ckpt, "", []string{"20x20", "predictor.fc1", "size the model was trained on"}, infer.ErrImageSize},
+		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"32x32", "trained on 28x28"}, infer.ErrImageSize},
+		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
+		{"projector of a seed model", images28, ckpt, "projector", []string{"no projector"}, infer.ErrLayer},
+		{"features instead of images", mustRun(t, images28, ckpt), ckpt, "", []string{"features", "expected images"}, contract.ErrWrongKind},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := run(t, c.images, c.ckpt, config{layer: c.layer})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error %q has more than one line", msg)
+			}
+			t.Log(msg)
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error %q is not %v", msg, c.is)
+			}
+			if len(out) != 0 {
+				t.Errorf("wrote %d bytes before failing", len(out))
+			}
+		})
+	}
+}
+
+func mustRun(t *testing.T, in, ckpt []byte) []byte {
+	out, err := run(t, in, ckpt, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,53 @@
+// Command embed writes the features of an images stream under a model
+// checkpoint: the backbone output z, the projector output or the predictor
+// output p, with BatchNorm in inference mode. It uses every core
+// (GOMAXPROCS) and writes the same bytes whatever their number.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/infer"
+)
+
+func main() {
+	s := cli.New("embed", "features of an images stream under a model checkpoint",
+		"fetch --split test | embed --model model.arrows > test-features.arrows")
+	model := s.Flags.String("model", "", "model checkpoint written by train (required)")
+	layer := s.Flags.String("layer", infer.Backbone, "layer to output: backbone, projector (simsiam arch) or predictor")
+	batch := s.Flags.Int("batch-size", 256, "images per batch")
+	s.Parse(os.Args[1:])
+	s.Main(func(ctx context.Context) error {
+		if *model == "" {
+			return cli.Usagef("--model is required (the checkpoint train -o wrote)")
+		}
+		if *batch < 1 {
+			return cli.Usagef("--batch-size %d: want at least 1", *batch)
+		}
+		ckpt, err := os.ReadFile(*model)
+		if err != nil {
+			return fmt.Errorf("read checkpoint: %w (pass --model the file train -o wrote)", err)
+		}
+		in, err := s.Input()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := s.Output()
+		if err != nil {
+			return err
+		}
+		defer out.Abort()
+		p := s.Progress("embed", 0, "images")
+		cfg := config{layer: *layer, batch: *batch, workers: runtime.GOMAXPROCS(0), progress: p.Add}
+		if err := embed(ctx, in, out, *model, ckpt, cfg, s.WriterOptions()); err != nil {
+			return err
+		}
+		p.Done()
+		return out.Commit()
+	})
+}
