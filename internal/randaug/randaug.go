@@ -1,0 +1,367 @@
+package randaug
+
+import (
+	"fmt"
+	"math"
+)
+
+// Config holds RandAugment's settings. The zero value means 5 ops per view,
+// magnitude bin 0 of 31 bins, all 14 ops; siampipe's augment stage passes
+// magnitude 9 explicitly.
+type Config struct {
+	// NumOps is the number of ops applied in sequence to each view
+	// (torchvision's num_ops). Zero means 5, the reference recipe.
+	NumOps int
+	// Magnitude is the magnitude bin, 0 <= Magnitude < Bins (torchvision's
+	// magnitude; its default is 9).
+	Magnitude int
+	// Bins is the number of magnitude bins (num_magnitude_bins). Zero means 31.
+	Bins int
+	// Ops restricts the draw to these ops, drawn uniformly with replacement
+	// (a repeated op is drawn more often). Nil means all 14 ops.
+	Ops []Op
+}
+
+// Defaults returns c with zero fields replaced by their defaults.
+func (c Config) Defaults() Config {
+	if c.NumOps == 0 {
+		c.NumOps = 5
+	}
+	if c.Bins == 0 {
+		c.Bins = 31
+	}
+	if c.Ops == nil {
+		c.Ops = AllOps()
+	}
+	return c
+}
+
+// Augmenter applies RandAugment to height x width images. It is read-only
+// after New and safe for concurrent use.
+type Augmenter struct {
+	h, w, hw int
+	cfg      Config
+	ops      []Op
+
+	maps  [numOps][2][]int32     // affine ops: source index per output pixel, hw = fill
+	lut   [numOps][2][256]uint8  // Brightness, Posterize, Solarize
+	ratio [numOps][2][2]float32  // Contrast: blend weights of the image and its mean
+	sharp [2]*[256 * 256]uint8   // Sharpness: blend of pixel x and blurred d at [x<<8|d]
+	value [numOps][2]float64     // the magnitude torchvision would pass, for Describe
+	used  [numOps]bool
+}
+
+// New returns an Augmenter for height x width images. It fails when the size
+// or the settings are out of range.
+func New(height, width int, cfg Config) (*Augmenter, error) {
+	cfg = cfg.Defaults()
+	switch {
+	case height <= 0 || width <= 0:
+		return nil, fmt.Errorf("randaug: image size %dx%d: want positive height and width", height, width)
+	case height*width >= math.MaxInt32:
+		return nil, fmt.Errorf("randaug: image size %dx%d too large", height, width)
+	case cfg.NumOps < 0:
+		return nil, fmt.Errorf("randaug: num-ops %d: want >= 0", cfg.NumOps)
+	case cfg.Bins < 2:
+		return nil, fmt.Errorf("randaug: bins %d: want >= 2", cfg.Bins)
+	case cfg.Magnitude < 0 || cfg.Magnitude >= cfg.Bins:
+		return nil, fmt.Errorf("randaug: magnitude %d: want 0..%d (bins - 1)", cfg.Magnitude, cfg.Bins-1)
+	case len(cfg.Ops) == 0:
+		return nil, fmt.Errorf("randaug: empty op list")
+	}
+	for _, op := range cfg.Ops {
+		if op >= numOps {
+			return nil, fmt.Errorf("randaug: unknown op %v", op)
+		}
+	}
+	a := &Augmenter{h: height, w: width, hw: height * width, cfg: cfg, ops: append([]Op(nil), cfg.Ops...)}
+	for _, op := range a.ops {
+		if a.used[op] {
+			continue
+		}
+		a.used[op] = true
+		for neg := 0; neg < 2; neg++ {
+			if neg == 1 && !op.Signed() {
+				continue
+			}
+			a.prepare(op, neg)
+		}
+	}
+	return a, nil
+}
+
+func (a *Augmenter) prepare(op Op, neg int) {
+	v := magnitude(op, a.cfg.Bins, a.cfg.Magnitude, a.h, a.w, neg == 1)
+	a.value[op][neg] = v
+	switch {
+	case op.affine():
+		a.maps[op][neg] = sourceMap(opMatrix(op, v, a.h, a.w), a.h, a.w, int32(a.hw))
+	case op == Brightness:
+		r1, r2 := blendWeights(1 + v)
+		for x := range a.lut[op][neg] {
+			a.lut[op][neg][x] = blend(r1, r2, float32(x), 0)
+		}
+	case op == Contrast:
+		r1, r2 := blendWeights(1 + v)
+		a.ratio[op][neg] = [2]float32{r1, r2}
+	case op == Sharpness:
+		r1, r2 := blendWeights(1 + v)
+		t := new([256 * 256]uint8)
+		for x := 0; x < 256; x++ {
+			for d := 0; d < 256; d++ {
+				t[x<<8|d] = blend(r1, r2, float32(x), float32(d))
+			}
+		}
+		a.sharp[neg] = t
+	case op == Posterize:
+		// F.posterize(img, int(magnitude)): img & -(2**(8-bits)).
+		mask := ^uint8(1<<(8-int(v)) - 1)
+		for x := range a.lut[op][neg] {
+			a.lut[op][neg][x] = uint8(x) & mask
+		}
+	case op == Solarize:
+		// torch.where(img >= threshold, 255 - img, img), compared in float32.
+		thr := float32(v)
+		for x := range a.lut[op][neg] {
+			if float32(x) >= thr {
+				a.lut[op][neg][x] = 255 - uint8(x)
+			} else {
+				a.lut[op][neg][x] = uint8(x)
+			}
+		}
+	}
+}
+
+// blendWeights returns torchvision's _blend weights for ratio r as float32,
+// as torch casts the Python scalars r and 1 - r.
+func blendWeights(r float64) (float32, float32) { return float32(r), float32(1 - r) }
+
+// blend is torchvision's _blend on uint8 images: (r1*x + r2*y) in float32,
+// clamped to [0, 255] and truncated to uint8.
+func blend(r1, r2, x, y float32) uint8 {
+	v := float32(r1*x) + float32(r2*y)
+	if v < 0 {
+		v = 0
+	} else if v > 255 {
+		v = 255
+	}
+	return uint8(v)
+}
+
+// Height returns the image height the Augmenter was made for.
+func (a *Augmenter) Height() int { return a.h }
+
+// Width returns the image width the Augmenter was made for.
+func (a *Augmenter) Width() int { return a.w }
+
+// Config returns the settings in use, defaults filled in.
+func (a *Augmenter) Config() Config {
+	c := a.cfg
+	c.Ops = append([]Op(nil), a.ops...)
+	return c
+}
+
+// Scratch is per-goroutine working memory for Augment.
+type Scratch struct{ a, b []uint8 }
+
+// NewScratch returns working memory for one goroutine's calls to Augment.
+func (a *Augmenter) NewScratch() *Scratch {
+	// One byte past each image stays 0: the fill pixel of the affine maps.
+	return &Scratch{a: make([]uint8, a.hw+1), b: make([]uint8, a.hw+1)}
+}
+
+// Augment writes one RandAugment view of src to dst: NumOps times, an op drawn
+// uniformly from the op list and, for signed ops, a sign drawn with
+// probability 1/2 (the order torchvision draws them in), then the op applied.
+// src and dst hold height*width pixels and may be the same slice. Augment
+// panics if they are shorter.
+func (a *Augmenter) Augment(dst, src []uint8, r *Rand, s *Scratch) {
+	cur, nxt := s.a, s.b
+	copy(cur[:a.hw], src[:a.hw])
+	for k := 0; k < a.cfg.NumOps; k++ {
+		op := a.ops[r.Intn(len(a.ops))]
+		neg := 0
+		if op.Signed() && r.Uint64()>>63 == 1 {
+			neg = 1
+		}
+		if op == Identity || op == Color {
+			continue
+		}
+		a.apply(op, neg, nxt, cur)
+		cur, nxt = nxt, cur
+	}
+	copy(dst[:a.hw], cur[:a.hw])
+}
+
+// Apply writes op applied once to src into dst, with the configured magnitude,
+// negated if negative and the op is signed. It is Augment's building block and
+// allocates; it panics if op is not one of the configured ops or a slice is
+// shorter than height*width.
+func (a *Augmenter) Apply(dst, src []uint8, op Op, negative bool) {
+	if op >= numOps || !a.used[op] {
+		panic("randaug: Apply of an op not in the Augmenter's op list: " + op.String())
+	}
+	neg := 0
+	if negative && op.Signed() {
+		neg = 1
+	}
+	in := make([]uint8, a.hw+1)
+	copy(in, src[:a.hw])
+	out := make([]uint8, a.hw+1)
+	if op == Identity || op == Color {
+		copy(out, in)
+	} else {
+		a.apply(op, neg, out, in)
+	}
+	copy(dst[:a.hw], out[:a.hw])
+}
+
+// Value returns the magnitude torchvision passes to op under the Augmenter's
+// settings (signed ops: the positive value).
+func (a *Augmenter) Value(op Op) float64 { return a.value[op][0] }
+
+// apply runs one op from src (hw+1 bytes, src[hw] == 0) into dst[:hw].
+func (a *Augmenter) apply(op Op, neg int, dst, src []uint8) {
+	hw := a.hw
+	dst = dst[:hw]
+	switch op {
+	case ShearX, ShearY, TranslateX, TranslateY, Rotate:
+		m := a.maps[op][neg][:hw]
+		src = src[:hw+1]
+		for i, j := range m {
+			dst[i] = src[j]
+		}
+	case Brightness, Posterize, Solarize:
+		lutApply(dst, src[:hw], &a.lut[op][neg])
+	case Contrast:
+		contrast(dst, src[:hw], a.ratio[op][neg][0], a.ratio[op][neg][1])
+	case Sharpness:
+		sharpness(dst, src[:hw], a.h, a.w, a.sharp[neg])
+	case AutoContrast:
+		autoContrast(dst, src[:hw])
+	case Equalize:
+		equalize(dst, src[:hw])
+	}
+}
+
+func lutApply(dst, src []uint8, lut *[256]uint8) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = lut[v]
+	}
+}
+
+// contrast is F.adjust_contrast on one channel: blend with the image mean,
+// torch.mean in float32 (exact sum of integers, then one division).
+func contrast(dst, src []uint8, r1, r2 float32) {
+	var hist [256]int32
+	sum := 0
+	for _, v := range src {
+		hist[v]++
+		sum += int(v)
+	}
+	mean := float32(sum) / float32(len(src))
+	my := float32(r2 * mean)
+	var lut [256]uint8
+	for x := range lut {
+		if hist[x] == 0 {
+			continue
+		}
+		v := float32(r1*float32(x)) + my
+		if v < 0 {
+			v = 0
+		} else if v > 255 {
+			v = 255
+		}
+		lut[x] = uint8(v)
+	}
+	lutApply(dst, src, &lut)
+}
+
+// sharpness is F.adjust_sharpness: blend with the image blurred by the kernel
+// [1 1 1; 1 5 1; 1 1 1]/13, the blur rounded to uint8 and border pixels kept.
+// The blur's exact value is s/13 for an integer s, never within 0.03 of a
+// rounding tie, so round(s/13) = (s+6)/13 equals torch's float32 convolution
+// rounded to nearest.
+func sharpness(dst, src []uint8, h, w int, t *[256 * 256]uint8) {
+	if h <= 2 || w <= 2 {
+		copy(dst, src)
+		return
+	}
+	// Border rows and columns blend each pixel with itself (torch computes
+	// the blend there too, which can move a pixel by one).
+	for j := 0; j < w; j++ {
+		x := int(src[j])
+		dst[j] = t[x<<8|x]
+		x = int(src[(h-1)*w+j])
+		dst[(h-1)*w+j] = t[x<<8|x]
+	}
+	for i := 1; i < h-1; i++ {
+		up := src[(i-1)*w : i*w]
+		row := src[i*w : (i+1)*w]
+		dn := src[(i+1)*w : (i+2)*w]
+		out := dst[i*w : (i+1)*w]
+		x := int(row[0])
+		out[0] = t[x<<8|x]
+		x = int(row[w-1])
+		out[w-1] = t[x<<8|x]
+		for j := 1; j < w-1; j++ {
+			c := int(row[j])
+			s := int(up[j-1]) + int(up[j]) + int(up[j+1]) +
+				int(row[j-1]) + 5*c + int(row[j+1]) +
+				int(dn[j-1]) + int(dn[j]) + int(dn[j+1])
+			d := (s + 6) / 13
+			out[j] = t[c<<8|d]
+		}
+	}
+}
+
+// autoContrast is F.autocontrast: stretch [min, max] to [0, 255] in float32,
+// truncating; a constant image is left unchanged.
+func autoContrast(dst, src []uint8) {
+	lo, hi := uint8(255), uint8(0)
+	for _, v := range src {
+		lo = min(lo, v)
+		hi = max(hi, v)
+	}
+	if lo == hi {
+		copy(dst, src)
+		return
+	}
+	scale := float32(255) / float32(hi-lo)
+	var lut [256]uint8
+	for x := int(lo); x <= int(hi); x++ {
+		v := float32(float32(x-int(lo)) * scale)
+		if v > 255 {
+			v = 255
+		}
+		lut[x] = uint8(v)
+	}
+	lutApply(dst, src, &lut)
+}
+
+// equalize is torchvision's _scale_channel: step = (pixels outside the
+// brightest occupied bin) / 255, lut[v] = (cumulative count below v + step/2)
+// / step clamped to 255; unchanged when step is 0.
+func equalize(dst, src []uint8) {
+	var hist [256]int
+	for _, v := range src {
+		hist[v]++
+	}
+	last := 255
+	for last > 0 && hist[last] == 0 {
+		last--
+	}
+	step := (len(src) - hist[last]) / 255
+	if step == 0 {
+		copy(dst, src)
+		return
+	}
+	var lut [256]uint8
+	cum := 0
+	for v := range lut {
+		lut[v] = uint8(min((cum+step/2)/step, 255))
+		cum += hist[v]
+	}
+	lutApply(dst, src, &lut)
+}
