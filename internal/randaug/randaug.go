@@ -43,11 +43,11 @@ type Augmenter struct {
 	cfg      Config
 	ops      []Op
 
-	maps  [numOps][2][]int32     // affine ops: source index per output pixel, hw = fill
-	lut   [numOps][2][256]uint8  // Brightness, Posterize, Solarize
-	ratio [numOps][2][2]float32  // Contrast: blend weights of the image and its mean
-	sharp [2]*[256 * 256]uint8   // Sharpness: blend of pixel x and blurred d at [x<<8|d]
-	value [numOps][2]float64     // the magnitude torchvision would pass, for Describe
+	maps  [numOps][2][]int32    // affine ops: source index per output pixel, hw = fill
+	lut   [numOps][2][256]uint8 // Brightness, Posterize, Solarize
+	ratio [numOps][2][2]float32 // Contrast: blend weights of the image and its mean
+	sharp [2]*[256 * 256]uint8  // Sharpness: blend of pixel x and blurred d at [x<<8|d]
+	value [numOps][2]float64    // the magnitude torchvision would pass, for Describe
 	used  [numOps]bool
 }
 
