@@ -4,6 +4,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -212,4 +214,32 @@ func short(name string) string {
 		name = name[:7]
 	}
 	return name
+}
+
+// WriteJSON writes r as JSON with one top-level key per line, each value on
+// its line in compact form: readable, and easy to grep or diff.
+func (r *Report) WriteJSON(w io.Writer) error {
+	fields := []struct {
+		key string
+		val any
+	}{
+		{"knn", r.KNN}, {"linear", r.Linear}, {"per_class", r.PerClass}, {"confusion", r.Confusion},
+		{"counts", r.Counts}, {"settings", r.Settings}, {"inputs", r.Inputs}, {"timings", r.Timings},
+	}
+	var b bytes.Buffer
+	b.WriteString("{\n")
+	for i, f := range fields {
+		v, err := json.Marshal(f.val)
+		if err != nil {
+			return fmt.Errorf("report: %s: %w", f.key, err)
+		}
+		fmt.Fprintf(&b, " %q: %s", f.key, v)
+		if i < len(fields)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("}\n")
+	_, err := w.Write(b.Bytes())
+	return err
 }

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,31 @@ func TestTableShowsHeadlineClassesAndConfusion(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestWriteJSONRoundTripsWithOneKeyPerLine(t *testing.T) {
+	lin := 0.25
+	r := &Report{
+		KNN:       KNN{K: 200, T: 0.1, Top1: 0.5},
+		Linear:    []Linear{{LabelFraction: 1, Top1: 0.25, NTrain: 4, Iterations: 3, Converged: true}},
+		PerClass:  []Class{{Class: "T-shirt/top", NTest: 2, KNN: 0.5, Linear: &lin}},
+		Confusion: [][]int{{1, 1}, {0, 0}},
+		Inputs:    Inputs{Train: Input{Kind: "features", Model: "sha256:ab", Meta: map[string]string{"siampipe.kind": "features"}}},
+		Timings:   Timings{LinearS: []float64{0.5}},
+	}
+	var b strings.Builder
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "\n"); n != 10 {
+		t.Errorf("%d lines, want 10 (braces and 8 keys):\n%s", n, b.String())
+	}
+	var back Report
+	if err := json.Unmarshal([]byte(b.String()), &back); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b.String())
+	}
+	if !reflect.DeepEqual(&back, r) {
+		t.Errorf("round trip changed the report:\n got %+v\nwant %+v", back, *r)
 	}
 }

@@ -1,0 +1,155 @@
+// Command eval measures how good features are for classification: the
+// weighted kNN monitor (cosine, top k, weights exp(sim/t)) and linear probes
+// trained on fractions of the train labels, on the test set. It writes a
+// JSON report to stdout (or -o) and a table to stderr, and exits with status
+// 3 when the kNN accuracy is below --min-knn.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/knn"
+	"github.com/siampipe/siampipe/internal/probe"
+	"github.com/siampipe/siampipe/internal/report"
+)
+
+// exitBelowMin is the exit status when kNN top-1 is below --min-knn.
+const exitBelowMin = 3
+
+func main() {
+	s := cli.New("eval", "kNN and linear-probe accuracy of features on the test set (exit status 3: kNN below --min-knn)",
+		"eval --train train-features.arrows --test test-features.arrows -o report.json")
+	trainPath := s.Flags.String("train", "", "train `FILE`: a features stream (or an images stream: pixels as features), labelled")
+	testPath := s.Flags.String("test", "", "test `FILE`: a stream of the same kind and width as --train")
+	k := s.Flags.Int("k", knn.DefaultK, "neighbours that vote in the kNN")
+	t := s.Flags.Float64("t", knn.DefaultT, "temperature of the kNN vote weights exp(sim/t)")
+	fractions := s.Flags.String("label-fraction", "0.01,0.1,1.0", "comma-separated `fractions` of the train labels for the linear probes (\"\" for none)")
+	seed := s.Flags.Uint64("seed", 0, "seed of the stratified label subsets")
+	minKNN := s.Flags.Float64("min-knn", 0, "exit with status 3 when kNN top-1 is below `X` (the report is still written)")
+	probeC := s.Flags.Float64("probe-c", probe.DefaultC, "inverse L2 strength of the probe, as scikit-learn's C")
+	probeIter := s.Flags.Int("probe-max-iter", probe.DefaultMaxIter, "L-BFGS iterations of the probe at most")
+	s.Parse(os.Args[1:])
+	s.Main(func(ctx context.Context) error {
+		if *trainPath == "" || *testPath == "" {
+			return cli.Usagef("--train and --test are required (feature streams written by embed, or images streams from fetch)")
+		}
+		if s.InputPath() != "" {
+			return cli.Usagef("eval reads --train and --test, not -i")
+		}
+		if *k < 1 || !(*t > 0) || !(*probeC > 0) || *probeIter < 1 {
+			return cli.Usagef("--k, --t, --probe-c and --probe-max-iter must be positive")
+		}
+		fr, err := parseFractions(*fractions)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		train, err := load("train", *trainPath)
+		if err != nil {
+			return err
+		}
+		test, err := load("test", *testPath)
+		if err != nil {
+			return err
+		}
+		if train.Model != test.Model {
+			return fmt.Errorf("--train features come from model %q but --test from %q; embed both splits with one checkpoint", train.Model, test.Model)
+		}
+		if train.Meta[contract.MetaSplit] == "test" || test.Meta[contract.MetaSplit] == "train" {
+			s.Logf("warning: --train is the %q split and --test the %q split; swapped?", train.Meta[contract.MetaSplit], test.Meta[contract.MetaSplit])
+		}
+		readS := time.Since(start).Seconds()
+		s.Logf("read %d train and %d test rows of %d values (%.1fs)", train.Rows, test.Rows, train.Dim, readS)
+		p := s.Progress("kNN", int64(test.Rows), "rows")
+		done := 0
+		cfg := report.Config{
+			KNN:       knn.Config{K: *k, T: *t, Progress: func(n int) { p.Add(int64(n - done)); done = n }},
+			Probe:     probe.Config{C: *probeC, MaxIter: *probeIter},
+			Fractions: fr,
+			Seed:      *seed,
+			Logf:      s.Logf,
+		}
+		if s.Quiet() {
+			cfg.Logf = nil
+		}
+		r, err := report.Evaluate(ctx, train, test, cfg)
+		if err != nil {
+			return err
+		}
+		r.Timings.ReadS = readS
+		r.Timings.TotalS = time.Since(start).Seconds()
+		if !s.Quiet() {
+			r.WriteTable(os.Stderr)
+		}
+		if err := write(s, r); err != nil {
+			return err
+		}
+		if r.KNN.Top1 < *minKNN {
+			return &cli.ExitError{Code: exitBelowMin, Err: fmt.Errorf("kNN top-1 %.4f is below --min-knn %.4f", r.KNN.Top1, *minKNN)}
+		}
+		return nil
+	})
+}
+
+// parseFractions parses the --label-fraction list.
+func parseFractions(s string) ([]float64, error) {
+	out := []float64{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v > 0 && v <= 1) {
+			return nil, cli.Usagef("--label-fraction: %q is not a fraction in (0, 1]", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// load reads a whole features or images stream.
+func load(which, path string) (report.Data, error) {
+	var r io.Reader
+	if path == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return report.Data{}, fmt.Errorf("--%s: %w", which, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	m, err := contract.ReadMatrix(r)
+	if err != nil {
+		return report.Data{}, fmt.Errorf("--%s %s: %w", which, path, err)
+	}
+	if m.Rows == 0 {
+		return report.Data{}, fmt.Errorf("--%s %s: the stream has no rows", which, path)
+	}
+	return report.Data{Rows: m.Rows, Dim: m.Dim, X: m.Data, Labels: m.Label, Kind: m.Kind, Model: m.Meta[contract.MetaModel], Meta: m.Meta}, nil
+}
+
+// write writes the JSON report to -o (atomically) or stdout.
+func write(s *cli.Stage, r *report.Report) error {
+	if s.OutputPath() == "" || s.OutputPath() == "-" {
+		return r.WriteJSON(os.Stdout)
+	}
+	out, err := s.Output()
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := r.WriteJSON(out); err != nil {
+		return err
+	}
+	return out.Commit()
+}
