@@ -1,0 +1,237 @@
+// Package augment turns a set of images into a stream of RandAugment pairs,
+// epoch after epoch, each epoch in a fresh seeded shuffle.
+//
+// Every view's random stream is derived from (seed, epoch, image index, view),
+// and each epoch's order from (seed, epoch), so the output does not depend on
+// how many goroutines compute it. Workers augment chunks of the shuffled order
+// in parallel; the chunks are handed to the Sink in order, and only a few
+// chunks per worker exist at any time, so memory stays bounded however many
+// epochs are asked for.
+package augment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/siampipe/siampipe/internal/randaug"
+)
+
+// Images is a whole set of height x width single-channel images in memory.
+type Images struct {
+	Height, Width int
+	Index         []int64 // the images' index column (identifies each image)
+	Label         []uint8
+	Pixels        []uint8 // len(Index) images of Height*Width bytes, back to back
+}
+
+// Len returns the number of images.
+func (im *Images) Len() int { return len(im.Index) }
+
+// Check reports whether the images are a consistent, non-empty set.
+func (im *Images) Check() error {
+	switch n := len(im.Index); {
+	case im.Height <= 0 || im.Width <= 0:
+		return fmt.Errorf("image size %dx%d is not positive", im.Height, im.Width)
+	case n == 0:
+		return ErrNoImages
+	case len(im.Label) != n:
+		return fmt.Errorf("%d labels for %d images", len(im.Label), n)
+	case len(im.Pixels) != n*im.Height*im.Width:
+		return fmt.Errorf("%d pixels for %d images of %dx%d: images of mixed sizes?", len(im.Pixels), n, im.Height, im.Width)
+	}
+	return nil
+}
+
+// ErrNoImages is returned by Run (and Images.Check) for an empty image set.
+var ErrNoImages = errors.New("no images")
+
+// Sink receives the pairs, in order: epoch 0 in its shuffled order, then
+// epoch 1, and so on. The view slices are only valid during the call.
+// contract.PairsWriter is a Sink.
+type Sink interface {
+	Append(index int64, label uint8, epoch int32, view1, view2 []uint8) error
+}
+
+// Config holds the settings of Run. The zero value means 1 epoch, seed 0,
+// one worker per GOMAXPROCS, chunks of 256 images, and randaug's defaults.
+type Config struct {
+	Epochs    int    // epochs to emit (0: 1)
+	Seed      uint64 // seeds the shuffles and the views
+	Workers   int    // goroutines augmenting (0: runtime.GOMAXPROCS(0))
+	ChunkRows int    // images per unit of work (0: 256)
+	RandAug   randaug.Config
+
+	// Progress, if not nil, is called from Run's goroutine after each chunk
+	// of pairs has gone to the Sink, with the number of pairs in the chunk.
+	Progress func(pairs int)
+}
+
+func (c Config) defaults() Config {
+	if c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.ChunkRows <= 0 {
+		c.ChunkRows = 256
+	}
+	return c
+}
+
+// Random stream keys, so that the shuffle and the views never share a stream.
+const (
+	keyShuffle = 0x5368756666 // "Shuff"
+	keyView    = 0x56696577   // "View"
+)
+
+// Order returns epoch's order of n images: a Fisher-Yates shuffle of 0..n-1
+// seeded by (seed, epoch).
+func Order(n int, seed uint64, epoch int) []int32 {
+	p := make([]int32, n)
+	for i := range p {
+		p[i] = int32(i)
+	}
+	r := randaug.NewRand(keyShuffle, seed, uint64(epoch))
+	for i := n - 1; i > 0; i-- {
+		j := r.Intn(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// ViewRand returns the random stream of view (0 or 1) of the image with the
+// given index in epoch.
+func ViewRand(seed uint64, epoch int, index int64, view int) randaug.Rand {
+	return randaug.NewRand(keyView, seed, uint64(epoch), uint64(index), uint64(view))
+}
+
+// chunk is one unit of work: rows of one epoch's order and their views.
+type chunk struct {
+	seq    int
+	epoch  int
+	rows   []int32 // positions into Images, a sub-slice of the epoch's order
+	v1, v2 []uint8 // len(rows)*H*W each
+}
+
+// Run emits cfg.Epochs epochs of pairs of images to sink and returns the
+// first error from the sink, from the settings, or ctx's error if it is
+// cancelled. On error it stops the workers before returning.
+func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
+	if err := im.Check(); err != nil {
+		return err
+	}
+	cfg = cfg.defaults()
+	if cfg.Epochs < 0 {
+		return fmt.Errorf("epochs %d: want >= 1", cfg.Epochs)
+	}
+	if im.Len() > 1<<31-1 {
+		return fmt.Errorf("%d images: at most %d", im.Len(), 1<<31-1)
+	}
+	aug, err := randaug.New(im.Height, im.Width, cfg.RandAug)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	hw := im.Height * im.Width
+	nbuf := 2*cfg.Workers + 2
+	free := make(chan *chunk, nbuf)
+	for i := 0; i < nbuf; i++ {
+		free <- &chunk{v1: make([]uint8, cfg.ChunkRows*hw), v2: make([]uint8, cfg.ChunkRows*hw)}
+	}
+	todo := make(chan *chunk, nbuf)
+	done := make(chan *chunk, nbuf)
+
+	// Producer: walk the epochs' orders chunk by chunk, one free buffer each.
+	go func() {
+		defer close(todo)
+		seq := 0
+		for e := 0; e < cfg.Epochs; e++ {
+			order := Order(im.Len(), cfg.Seed, e)
+			for lo := 0; lo < len(order); lo += cfg.ChunkRows {
+				var c *chunk
+				select {
+				case c = <-free:
+				case <-ctx.Done():
+					return
+				}
+				c.seq, c.epoch, c.rows = seq, e, order[lo:min(lo+cfg.ChunkRows, len(order))]
+				seq++
+				todo <- c // never blocks: at most nbuf chunks exist
+			}
+		}
+	}()
+
+	// Workers.
+	workersDone := make(chan struct{})
+	for w := 0; w < cfg.Workers; w++ {
+		go func() {
+			defer func() { workersDone <- struct{}{} }()
+			s := aug.NewScratch()
+			for c := range todo {
+				if ctx.Err() == nil {
+					augmentChunk(aug, s, im, cfg.Seed, c)
+				}
+				done <- c // never blocks: at most nbuf chunks exist
+			}
+		}()
+	}
+	go func() {
+		for w := 0; w < cfg.Workers; w++ {
+			<-workersDone
+		}
+		close(done)
+	}()
+
+	// Writer: this goroutine, in sequence order.
+	err = write(ctx, im, sink, done, free, nbuf, cfg.Progress)
+	cancel()
+	for range done { // let the workers finish and exit
+	}
+	return err
+}
+
+func augmentChunk(aug *randaug.Augmenter, s *randaug.Scratch, im *Images, seed uint64, c *chunk) {
+	hw := im.Height * im.Width
+	for k, pos := range c.rows {
+		src := im.Pixels[int(pos)*hw : int(pos+1)*hw]
+		idx := im.Index[pos]
+		r := ViewRand(seed, c.epoch, idx, 0)
+		aug.Augment(c.v1[k*hw:(k+1)*hw], src, &r, s)
+		r = ViewRand(seed, c.epoch, idx, 1)
+		aug.Augment(c.v2[k*hw:(k+1)*hw], src, &r, s)
+	}
+}
+
+func write(ctx context.Context, im *Images, sink Sink, done <-chan *chunk, free chan<- *chunk, nbuf int, progress func(int)) error {
+	hw := im.Height * im.Width
+	pending := make([]*chunk, nbuf) // by seq % nbuf: at most nbuf chunks are in flight
+	next := 0
+	for c := range done {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pending[c.seq%nbuf] = c
+		for pending[next%nbuf] != nil && pending[next%nbuf].seq == next {
+			c := pending[next%nbuf]
+			pending[next%nbuf] = nil
+			for k, pos := range c.rows {
+				err := sink.Append(im.Index[pos], im.Label[pos], int32(c.epoch),
+					c.v1[k*hw:(k+1)*hw], c.v2[k*hw:(k+1)*hw])
+				if err != nil {
+					return err
+				}
+			}
+			if progress != nil {
+				progress(len(c.rows))
+			}
+			next++
+			free <- c
+		}
+	}
+	return ctx.Err()
+}
