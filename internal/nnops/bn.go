@@ -67,7 +67,7 @@ func (o *BN) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *BN) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *BN) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
 func (s *bnState) geometry(sh tensor.Shape) {
 	n := sh.TotalSize()
@@ -86,13 +86,12 @@ func (s *bnState) geometry(sh tensor.Shape) {
 	}
 }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *BN) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *BN) do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	sh := shapeOf(in[0])
 	s.geometry(sh)
 	x := data(in[0])
-	h := out(p, sh...)
+	h := o.out(sh...)
 	hd := h.Data().([]float32)
 	var gamma, beta []float32
 	if s.cfg.Affine {
@@ -222,12 +221,12 @@ type bnGradX struct {
 func (o *bnGradX) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
-func (o *bnGradX) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *bnGradX) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *bnGradX) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *bnGradX) do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	sh := shapeOf(in[0])
 	x, h, dh := data(in[0]), data(in[1]), data(in[2])
-	dxT := out(p, sh...)
+	dxT := o.out(sh...)
 	dx := dxT.Data().([]float32)
 	C, M := s.c, s.m
 	relu := s.cfg.ReLU
@@ -307,9 +306,9 @@ type bnGradParam struct {
 func (o *bnGradParam) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.c}, nil
 }
-func (o *bnGradParam) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *bnGradParam) UsePreallocDo(p G.Value, _ ...G.Value) (G.Value, error) {
-	r := out(p, o.st.c)
+func (o *bnGradParam) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *bnGradParam) do(_ ...G.Value) (G.Value, error) {
+	r := o.out(o.st.c)
 	if o.beta {
 		copy(r.Data().([]float32), o.st.dbeta)
 	} else {

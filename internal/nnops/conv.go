@@ -48,10 +48,9 @@ func (o *ConvReLU) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *ConvReLU) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *ConvReLU) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *ConvReLU) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *ConvReLU) do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	xs, ws := shapeOf(in[0]), shapeOf(in[1])
 	s.cin, s.n, s.h, s.w = xs[0], xs[1], xs[2], xs[3]
@@ -61,7 +60,7 @@ func (o *ConvReLU) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
 	K, NP := s.kdim(), s.np()
 	s.cols = grow(s.cols, K*NP)
 	Im2Col(data(in[0]), s.cols, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
-	y := out(p, s.cout, s.n, s.ho, s.wo)
+	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
 	sgemm(false, false, s.cout, NP, K, 1, data(in[1]), K, s.cols, NP, 0, yd, NP)
 	b := data(in[2])
@@ -112,13 +111,13 @@ type convDX struct {
 func (o *convDX) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cin, o.st.n, o.st.h, o.st.w}, nil
 }
-func (o *convDX) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *convDX) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *convDX) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *convDX) do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	K, NP := s.kdim(), s.np()
 	s.dcols = grow(s.dcols, K*NP)
 	sgemm(true, false, K, NP, s.cout, 1, data(in[1]), K, data(in[0]), NP, 0, s.dcols, NP)
-	dx := out(p, s.cin, s.n, s.h, s.w)
+	dx := o.out(s.cin, s.n, s.h, s.w)
 	Col2Im(s.dcols, dx.Data().([]float32), s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
 	return dx, nil
 }
@@ -132,11 +131,11 @@ type convDW struct {
 func (o *convDW) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cout, o.st.cin, o.st.k, o.st.k}, nil
 }
-func (o *convDW) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *convDW) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *convDW) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *convDW) do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	K, NP := s.kdim(), s.np()
-	dw := out(p, s.cout, s.cin, s.k, s.k)
+	dw := o.out(s.cout, s.cin, s.k, s.k)
 	sgemm(false, true, s.cout, K, NP, 1, data(in[0]), NP, s.cols, NP, 0, dw.Data().([]float32), K)
 	return dw, nil
 }

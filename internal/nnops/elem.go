@@ -13,9 +13,9 @@ func newReLUGrad(dims int) *reluGrad { return &reluGrad{newBase("ReLUGrad", dims
 func (o *reluGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
-func (o *reluGrad) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *reluGrad) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
-	g := out(p, shapeOf(in[0])...)
+func (o *reluGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *reluGrad) do(in ...G.Value) (G.Value, error) {
+	g := o.out(shapeOf(in[0])...)
 	y, dy, gd := data(in[0]), data(in[1]), g.Data().([]float32)
 	dy = dy[:len(y)]
 	gd = gd[:len(y)]
@@ -42,14 +42,13 @@ func (o *ChanSum) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *ChanSum) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *ChanSum) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *ChanSum) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *ChanSum) do(in ...G.Value) (G.Value, error) {
 	c := shapeOf(in[0])[0]
 	x := data(in[0])
 	m := len(x) / c
-	r := out(p, c)
+	r := o.out(c)
 	rd := r.Data().([]float32)
 	for i := range rd {
 		rd[i] = sum32(x[i*m : (i+1)*m])
@@ -63,12 +62,12 @@ type colSum struct{ base }
 func (o *colSum) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{in[0].(tensor.Shape)[1]}, nil
 }
-func (o *colSum) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *colSum) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *colSum) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *colSum) do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	n, d := s[0], s[1]
 	x := data(in[0])
-	r := out(p, d)
+	r := o.out(d)
 	rd := r.Data().([]float32)
 	acc := make([]float64, d)
 	for i := 0; i < n; i++ {

@@ -33,13 +33,12 @@ func (o *Linear) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *Linear) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *Linear) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *Linear) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *Linear) do(in ...G.Value) (G.Value, error) {
 	xs, ws := shapeOf(in[0]), shapeOf(in[1])
 	n, k, m := xs[0], xs[1], ws[0]
-	y := out(p, n, m)
+	y := o.out(n, m)
 	yd := y.Data().([]float32)
 	beta := float32(0)
 	if o.bias {
@@ -96,15 +95,15 @@ func (o *matMul) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{a[0], b[1]}, nil
 }
-func (o *matMul) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *matMul) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *matMul) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *matMul) do(in ...G.Value) (G.Value, error) {
 	as, bs := shapeOf(in[0]), shapeOf(in[1])
 	m, k := as[0], as[1]
 	if o.transA {
 		m, k = k, m
 	}
 	n := bs[1]
-	c := out(p, m, n)
+	c := o.out(m, n)
 	sgemm(o.transA, false, m, n, k, 1, data(in[0]), as[1], data(in[1]), n, 0, c.Data().([]float32), n)
 	return c, nil
 }

@@ -103,8 +103,8 @@ type negCosGrad struct {
 func (o *negCosGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
-func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
-func (o *negCosGrad) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
+func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
+func (o *negCosGrad) do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	n, d := s[0], s[1]
 	p, z := data(in[0]), data(in[1])
@@ -112,7 +112,7 @@ func (o *negCosGrad) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) 
 		p, z = z, p
 	}
 	up := float64(data(in[2])[0])
-	r := out(pre, n, d)
+	r := o.out(n, d)
 	rd := r.Data().([]float32)
 	scale := -up / float64(o.k*n)
 	for i := 0; i < n; i++ {

@@ -5,8 +5,8 @@
 //
 // Every Op computes in float32 with its own Do and derivative Ops
 // (gorgonia's SymDiff), keeps its scratch buffers across steps and writes
-// its result into the buffer gorgonia's tape machine preallocates, so a
-// training step allocates almost nothing after the first.
+// its result into a tensor it owns, so a training step allocates almost
+// nothing after the first.
 //
 // Image activations use the channel-major layout (C, N, H, W): one channel
 // of the whole batch is contiguous, so a convolution is one large sgemm
@@ -35,6 +35,7 @@ type base struct {
 	id     int64
 	inDims []int
 	outDim int
+	res    *tensor.Dense
 }
 
 func newBase(name string, outDim int, inDims ...int) base {
@@ -84,13 +85,20 @@ func data(v G.Value) []float32 {
 
 func shapeOf(v G.Value) tensor.Shape { return v.Shape() }
 
-// out returns prealloc when it is a float32 tensor of the given shape, and a
-// fresh tensor otherwise.
-func out(prealloc G.Value, shape ...int) *tensor.Dense {
-	if d, ok := prealloc.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && d.Shape().Eq(tensor.Shape(shape)) && !d.IsView() {
-		return d
+// out returns the Op's own result tensor of the given shape, allocated on
+// the first call and reused afterwards.
+//
+// gorgonia's tape machine clears its registers on every Reset, so results
+// written into its preallocated values would be reallocated on every step.
+// Keeping the result in the Op is safe because each Op runs once per step
+// and a node's value is only read while the node is live: if a later node
+// reuses the register (and writes into this tensor), this Op's value is dead
+// by then and is rewritten before anyone reads it again.
+func (b *base) out(shape ...int) *tensor.Dense {
+	if b.res == nil || !b.res.Shape().Eq(tensor.Shape(shape)) {
+		b.res = tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
 	}
-	return tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+	return b.res
 }
 
 // grow returns buf resized to n elements, reallocating only when it must.

@@ -19,13 +19,12 @@ func (o *ToRows) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *ToRows) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *ToRows) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *ToRows) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *ToRows) do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	c, n, q := s[0], s[1], s[2]*s[3]
-	r := out(p, n, c*q)
+	r := o.out(n, c*q)
 	transposeBlocks(data(in[0]), r.Data().([]float32), c, n, q)
 	return r, nil
 }
@@ -46,11 +45,11 @@ type fromRows struct {
 }
 
 func (o *fromRows) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
-func (o *fromRows) Do(in ...G.Value) (G.Value, error)              { return o.UsePreallocDo(nil, in...) }
-func (o *fromRows) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
+func (o *fromRows) Do(in ...G.Value) (G.Value, error)              { return o.do(in...) }
+func (o *fromRows) do(in ...G.Value) (G.Value, error) {
 	s := o.shape
 	c, n, q := s[0], s[1], s[2]*s[3]
-	r := out(p, s...)
+	r := o.out(s...)
 	transposeBlocks(data(in[0]), r.Data().([]float32), n, c, q)
 	return r, nil
 }

@@ -27,11 +27,10 @@ func (o *StopGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *StopGrad) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+func (o *StopGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
 
-// UsePreallocDo implements gorgonia.UsePreallocDoer.
-func (o *StopGrad) UsePreallocDo(p G.Value, in ...G.Value) (G.Value, error) {
-	r := out(p, shapeOf(in[0])...)
+func (o *StopGrad) do(in ...G.Value) (G.Value, error) {
+	r := o.out(shapeOf(in[0])...)
 	src := data(in[0])
 	copy(r.Data().([]float32), src)
 	if o.Capture {

@@ -1,0 +1,50 @@
+package nnops
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkSgemm measures the BLAS on the matrix shapes of one view of the
+// seed model's training step (batch 256).
+func BenchmarkSgemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		tA, tB  bool
+		m, n, k int
+	}{
+		{"conv2 fwd", false, false, 64, 12544, 288},
+		{"conv2 dW", false, true, 64, 288, 12544},
+		{"conv2 dX", true, false, 288, 12544, 64},
+		{"conv3 fwd", false, false, 128, 4096, 576},
+		{"conv3 dW", false, true, 128, 576, 4096},
+		{"conv3 dX", true, false, 576, 4096, 128},
+		{"fc1 fwd", false, true, 256, 64, 2048},
+		{"fc2 fwd", false, true, 256, 2048, 64},
+	}
+	for _, s := range shapes {
+		b.Run(fmt.Sprintf("%s %dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
+			a := make([]float32, s.m*s.k)
+			bb := make([]float32, s.k*s.n)
+			c := make([]float32, s.m*s.n)
+			for i := range a {
+				a[i] = float32(i%7) * 0.1
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) * 0.1
+			}
+			lda, ldb := s.k, s.n
+			if s.tA {
+				lda = s.m
+			}
+			if s.tB {
+				ldb = s.k
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}

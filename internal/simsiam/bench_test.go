@@ -1,0 +1,48 @@
+package simsiam
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/optim"
+)
+
+// BenchmarkTrainStep is one full training step (forward, backward, SGD) of
+// the default seed model on a batch of 256 pairs.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, arch := range []string{ArchSeed, ArchSimSiam} {
+		b.Run(arch, func(b *testing.B) {
+			m, err := New(Config{Arch: arch}, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			const n = 256
+			gr, err := m.NewGraph(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer gr.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			v1 := make([]uint8, n*28*28)
+			v2 := make([]uint8, n*28*28)
+			for i := range v1 {
+				v1[i], v2[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+			sgd := optim.SGD{Momentum: 0.9, WeightDecay: 1e-4}
+			ws := make([][]float32, len(gr.Trainable()))
+			lrs := make([]float64, len(ws))
+			for i, p := range gr.Trainable() {
+				ws[i], lrs[i] = p.Value, 0.05
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := gr.Run(v1, v2); err != nil {
+					b.Fatal(err)
+				}
+				sgd.Step(ws, gr.Grads, lrs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+		})
+	}
+}
