@@ -90,7 +90,7 @@ type Options struct {
 	Tol      float64 // residual norm ||A x - theta x|| to accept; 0 = 1e-6
 	MaxIter  int     // operator applications at most; 0 = max(3000, 30*sqrt(n))
 	Basis    int     // Krylov basis size; 0 = max(2*(dim+1)+1, 40)
-	DenseMax int     // solve densely up to this many vertices; 0 = 600
+	DenseMax int     // solve densely up to this many vertices; 0 = 200
 }
 
 // Info reports how the solver went.
@@ -116,7 +116,7 @@ func Embedding(g *Graph, dim int, opt Options) ([]float64, Info, error) {
 		opt.Tol = 1e-6
 	}
 	if opt.DenseMax == 0 {
-		opt.DenseMax = 600
+		opt.DenseMax = 200
 	}
 	if opt.Basis == 0 {
 		opt.Basis = max(2*(dim+1)+1, 40)

@@ -1,0 +1,251 @@
+// Command reducetool prepares inputs for bench/reduce.sh and converts Arrow
+// streams to .npy for the umap-learn side (pyarrow is not installed).
+//
+//	reducetool pixels -dir DIR -split test|all -o X.arrows   FashionMNIST pixels/255 as a features stream
+//	reducetool synth  -dir DIR -split test|all -o X.arrows   2048-d stand-in: relu(W pixels + c), W fixed by a seed
+//	reducetool npy    -i X.arrows -o PREFIX                  PREFIX.X.npy (float32 rows) and PREFIX.y.npy (uint8 labels)
+//
+// It reads the IDX files itself until the fetch stage exists.
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/siampipe/siampipe/internal/contract"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: reducetool pixels|synth|npy [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	dir := fs.String("dir", "/usr/share/datasets/fashion-mnist", "FashionMNIST IDX directory")
+	split := fs.String("split", "test", "test (10,000) or all (70,000: train then test)")
+	in := fs.String("i", "", "input .arrows")
+	out := fs.String("o", "", "output file or prefix")
+	dimF := fs.Int("dim", 2048, "synth: feature width")
+	fs.Parse(os.Args[2:])
+	var err error
+	switch os.Args[1] {
+	case "pixels", "synth":
+		err = writeFeatures(*dir, *split, *out, os.Args[1] == "synth", *dimF)
+	case "npy":
+		err = toNpy(*in, *out)
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reducetool:", err)
+		os.Exit(1)
+	}
+}
+
+func readIDX(path string, magic uint32) ([]byte, []int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var hdr [2]uint32
+	if err := binary.Read(z, binary.BigEndian, &hdr); err != nil {
+		return nil, nil, err
+	}
+	if hdr[0] != magic {
+		return nil, nil, fmt.Errorf("%s: magic %#x, want %#x", path, hdr[0], magic)
+	}
+	shape := []int{int(hdr[1])}
+	for i := 0; i < int(magic&0xff)-1; i++ {
+		var d uint32
+		if err := binary.Read(z, binary.BigEndian, &d); err != nil {
+			return nil, nil, err
+		}
+		shape = append(shape, int(d))
+	}
+	size := 1
+	for _, s := range shape {
+		size *= s
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(z, buf); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return buf, shape, nil
+}
+
+func load(dir, split string) (pix []byte, lab []byte, err error) {
+	parts := []string{"t10k"}
+	if split == "all" {
+		parts = []string{"train", "t10k"}
+	} else if split != "test" {
+		return nil, nil, fmt.Errorf("split %q: want test or all", split)
+	}
+	for _, p := range parts {
+		im, _, err := readIDX(filepath.Join(dir, p+"-images-idx3-ubyte.gz"), 0x803)
+		if err != nil {
+			return nil, nil, err
+		}
+		lb, _, err := readIDX(filepath.Join(dir, p+"-labels-idx1-ubyte.gz"), 0x801)
+		if err != nil {
+			return nil, nil, err
+		}
+		pix = append(pix, im...)
+		lab = append(lab, lb...)
+	}
+	return pix, lab, nil
+}
+
+func writeFeatures(dir, split, out string, synth bool, dim int) error {
+	pix, lab, err := load(dir, split)
+	if err != nil {
+		return err
+	}
+	const p = 784
+	n := len(lab)
+	d := p
+	var w, c []float32
+	if synth {
+		d = dim
+		r := rand.New(rand.NewPCG(2048, 1))
+		w = make([]float32, d*p)
+		c = make([]float32, d)
+		for i := range w {
+			w[i] = float32(r.NormFloat64() / math.Sqrt(p))
+		}
+		for i := range c {
+			c[i] = float32(r.NormFloat64() * 0.5)
+		}
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	src := "fashion-mnist pixels/255"
+	if synth {
+		src = fmt.Sprintf("synthetic relu(W x + c), W %dx784 N(0,1/784), c N(0,0.25), seed 2048", d)
+	}
+	fw, err := contract.NewFeaturesWriter(bw, d, contract.Meta{contract.MetaSource: src, contract.MetaSplit: split}, contract.Options{})
+	if err != nil {
+		return err
+	}
+	x := make([]float32, p)
+	row := make([]float32, d)
+	for i := 0; i < n; i++ {
+		for j := 0; j < p; j++ {
+			x[j] = float32(pix[i*p+j]) / 255
+		}
+		if synth {
+			for o := 0; o < d; o++ {
+				s := c[o]
+				wr := w[o*p : (o+1)*p]
+				for j, v := range x {
+					s += wr[j] * v
+				}
+				row[o] = max(s, 0)
+			}
+		} else {
+			copy(row, x)
+		}
+		if err := fw.Append(int64(i), lab[i], row); err != nil {
+			return err
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// toNpy writes a features, images or coords stream as two .npy files.
+func toNpy(in, prefix string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := contract.NewReader(bufio.NewReaderSize(f, 1<<20), contract.KindFeatures, contract.KindImages, contract.KindCoords)
+	if err != nil {
+		return err
+	}
+	defer rd.Release()
+	var data []float32
+	var lab []uint8
+	dim := 0
+	for rd.Next() {
+		switch rd.Kind() {
+		case contract.KindImages:
+			b := rd.Images()
+			dim = rd.Height() * rd.Width()
+			for _, v := range b.Pixels {
+				data = append(data, float32(v)/255)
+			}
+			lab = append(lab, b.Label...)
+		case contract.KindCoords:
+			b := rd.Coords()
+			dim = rd.Dim()
+			data = append(data, b.Values...)
+			lab = append(lab, b.Label...)
+		default:
+			b := rd.Features()
+			dim = rd.Dim()
+			data = append(data, b.Values...)
+			lab = append(lab, b.Label...)
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return err
+	}
+	n := len(lab)
+	if err := writeNpy(prefix+".X.npy", "<f4", []int{n, dim}, func(w io.Writer) error {
+		return binary.Write(w, binary.LittleEndian, data)
+	}); err != nil {
+		return err
+	}
+	return writeNpy(prefix+".y.npy", "|u1", []int{n}, func(w io.Writer) error {
+		_, err := w.Write(lab)
+		return err
+	})
+}
+
+func writeNpy(path, descr string, shape []int, body func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	sh := fmt.Sprintf("(%d,)", shape[0])
+	if len(shape) == 2 {
+		sh = fmt.Sprintf("(%d, %d)", shape[0], shape[1])
+	}
+	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, sh)
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	hdr += "\n"
+	bw.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(bw, binary.LittleEndian, uint16(len(hdr)))
+	bw.WriteString(hdr)
+	if err := body(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}

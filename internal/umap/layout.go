@@ -1,0 +1,191 @@
+package umap
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/siampipe/siampipe/internal/spectral"
+)
+
+// layoutChunk is the number of head vertices per unit of parallel SGD work.
+// It is fixed (not derived from the core count) so that the result does not
+// depend on how many goroutines run the chunks.
+const layoutChunk = 512
+
+type layoutParams struct {
+	a, b, gamma, alpha0 float64
+	negRate             float64
+	epochs              int
+	seed                uint64
+	workers             int
+	progress            func(done, total int)
+}
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 { r.s += 0x9e3779b97f4a7c15; return splitmix64(r.s) }
+
+func clip4(v float64) float64 {
+	if v > 4 {
+		return 4
+	}
+	if v < -4 {
+		return -4
+	}
+	return v
+}
+
+// optimize runs umap-learn's optimize_layout_euclidean (move_other=True) on
+// emb (n x dim, row-major) over the edges of g, whose epochs per sample are eps.
+//
+// umap-learn's schedule, kept exactly: edge e is sampled in epoch t when
+// epoch_of_next_sample[e] <= t, then gets
+// floor((t - epoch_of_next_negative_sample[e]) / (eps[e]/negRate)) negative
+// samples drawn uniformly from all vertices; gradients are clipped to +-4 per
+// coordinate; the learning rate is alpha0 * (1 - t/epochs).
+//
+// Parallel and deterministic: each epoch, head vertices are cut into fixed
+// chunks of layoutChunk vertices (their CSR rows, so each chunk owns a
+// contiguous range of edges and their sampling state). A chunk moves its own
+// head vertices in place, in edge order; every other position it reads (edge
+// tails, negative samples) comes from a snapshot taken at the start of the
+// epoch; the move_other update of an edge's tail is recorded in the chunk's
+// log and all logs are applied after the epoch in chunk order. Negative
+// samples come from a generator seeded by hash(seed, epoch, chunk). So no
+// goroutine reads what another writes during an epoch (no Hogwild races) and
+// every floating-point operation happens in an order fixed by the input and
+// the seed, whatever the number of cores. The price is that tails and
+// negative samples are seen one epoch late, as in any synchronous parallel
+// SGD; the tests and bench/reduce.md check that quality matches umap-learn.
+func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p layoutParams) {
+	ne := len(g.Indices)
+	epns := make([]float64, ne) // epochs per negative sample
+	eons := make([]float64, ne) // epoch of next sample
+	eonns := make([]float64, ne)
+	for e := range eps {
+		epns[e] = eps[e] / p.negRate
+		eons[e] = eps[e]
+		eonns[e] = epns[e]
+	}
+	snap := make([]float32, len(emb))
+	nChunks := (n + layoutChunk - 1) / layoutChunk
+	type tailLog struct {
+		k     []int32
+		delta []float32
+	}
+	logs := make([]tailLog, nChunks)
+	a, b := p.a, p.b
+	workers := p.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, nChunks)
+	alpha := p.alpha0
+
+	runChunk := func(c, epoch int) {
+		r := rng{s: splitmix64(p.seed ^ uint64(epoch+1)*0x9e3779b97f4a7c15 ^ uint64(c+1)*0xd1b54a32d192ed03)}
+		lg := &logs[c]
+		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
+		t := float64(epoch)
+		for j := c * layoutChunk; j < min(n, (c+1)*layoutChunk); j++ {
+			cur := emb[j*dim : (j+1)*dim]
+			for e := g.Indptr[j]; e < g.Indptr[j+1]; e++ {
+				if eons[e] > t {
+					continue
+				}
+				k := g.Indices[e]
+				other := snap[int(k)*dim : int(k+1)*dim]
+				var d2 float64
+				for d := 0; d < dim; d++ {
+					diff := float64(cur[d] - other[d])
+					d2 += diff * diff
+				}
+				gc := 0.0
+				if d2 > 0 {
+					pb := fastPow(d2, b)
+					gc = -2 * a * b * pb / d2 / (a*pb + 1)
+				}
+				for d := 0; d < dim; d++ {
+					gd := clip4(gc * float64(cur[d]-other[d]))
+					cur[d] += float32(gd * alpha)
+					lg.delta = append(lg.delta, float32(-gd*alpha))
+				}
+				lg.k = append(lg.k, k)
+				eons[e] += eps[e]
+				nneg := int((t - eonns[e]) / epns[e])
+				for q := 0; q < nneg; q++ {
+					kk := int((r.next() >> 32) * uint64(n) >> 32) // uniform in [0, n) (Lemire)
+					if kk == j {
+						continue
+					}
+					other := snap[kk*dim : (kk+1)*dim]
+					var d2 float64
+					for d := 0; d < dim; d++ {
+						diff := float64(cur[d] - other[d])
+						d2 += diff * diff
+					}
+					gc := 0.0
+					if d2 > 0 {
+						pb := fastPow(d2, b)
+						gc = 2 * p.gamma * b / ((0.001 + d2) * (a*pb + 1))
+					}
+					for d := 0; d < dim; d++ {
+						gd := 4.0
+						if gc > 0 {
+							gd = clip4(gc * float64(cur[d]-other[d]))
+						}
+						cur[d] += float32(gd * alpha)
+					}
+				}
+				eonns[e] += float64(nneg) * epns[e]
+			}
+		}
+	}
+
+	for epoch := 0; epoch < p.epochs; epoch++ {
+		copy(snap, emb)
+		if workers <= 1 {
+			for c := 0; c < nChunks; c++ {
+				runChunk(c, epoch)
+			}
+		} else {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						c := int(next.Add(1) - 1)
+						if c >= nChunks {
+							return
+						}
+						runChunk(c, epoch)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		for c := range logs {
+			lg := &logs[c]
+			for t, k := range lg.k {
+				row := emb[int(k)*dim : int(k+1)*dim]
+				for d := 0; d < dim; d++ {
+					row[d] += lg.delta[t*dim+d]
+				}
+			}
+		}
+		alpha = p.alpha0 * (1 - float64(epoch)/float64(p.epochs))
+		if p.progress != nil {
+			p.progress(epoch+1, p.epochs)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+// Command reduce embeds a features stream (or an images stream, pixels as
+// features) with UMAP and writes a coords stream.
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/neighbors"
+	"github.com/siampipe/siampipe/internal/umap"
+)
+
+func main() {
+	s := cli.New("reduce", "UMAP of a features (or images) stream to a coords stream",
+		"embed -m model.arrows -i test.arrows | reduce --n-components 3 -o coords.arrows")
+	nc := s.Flags.Int("n-components", 3, "output dimensions")
+	nn := s.Flags.Int("n-neighbors", 10, "neighbours per point, the point itself included (umap-learn's n_neighbors)")
+	metric := s.Flags.String("metric", "cosine", "input distance: cosine or euclidean")
+	minDist := s.Flags.Float64("min-dist", 0.1, "minimum distance between embedded points")
+	spread := s.Flags.Float64("spread", 1.0, "scale of embedded points")
+	epochs := s.Flags.Int("epochs", 0, "SGD epochs; 0 = umap-learn's rule (500 up to 10,000 points, else 200)")
+	neg := s.Flags.Int("negative-sample-rate", 5, "negative samples per positive sample")
+	lr := s.Flags.Float64("learning-rate", 1.0, "initial SGD learning rate")
+	init := s.Flags.String("init", "spectral", "initialisation: spectral, pca or random")
+	seed := s.Flags.Uint64("seed", 0, "random seed (same seed and input: same bytes out, on any number of cores)")
+	s.Parse(os.Args[1:])
+
+	s.Main(func(ctx context.Context) error {
+		m, err := neighbors.ParseMetric(*metric)
+		if err != nil {
+			return cli.Usagef("--metric: %v", err)
+		}
+		switch umap.Init(*init) {
+		case umap.InitSpectral, umap.InitPCA, umap.InitRandom:
+		default:
+			return cli.Usagef("--init %q: want spectral, pca or random", *init)
+		}
+		if *minDist < 0 || *spread <= 0 || *nc < 1 || *nn < 2 || *epochs < 0 || *neg < 0 || *lr <= 0 {
+			return cli.Usagef("need --min-dist >= 0, --spread > 0, --n-components >= 1, --n-neighbors >= 2, --epochs >= 0, --negative-sample-rate >= 0, --learning-rate > 0")
+		}
+		in, err := s.Input()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		x, err := contract.ReadMatrix(bufio.NewReaderSize(in, 1<<20))
+		if err != nil {
+			return fmt.Errorf("read input: %w", err)
+		}
+		s.Logf("%d points x %d (%s stream)", x.Rows, x.Dim, x.Kind)
+		md := *minDist
+		if md == 0 {
+			md = -1 // umap.Config: negative means exactly 0
+		}
+		ph := &phases{s: s}
+		res, err := umap.Fit(x.Data, x.Rows, x.Dim, umap.Config{
+			Components: *nc, Neighbors: *nn, Metric: m, MinDist: md, Spread: *spread,
+			Epochs: *epochs, NegativeSampleRate: *neg, LearningRate: *lr,
+			Init: umap.Init(*init), Seed: *seed, Progress: ph.report, Warnf: s.Logf,
+		})
+		ph.done()
+		if err != nil {
+			return err
+		}
+		s.Logf("graph: %d edges, %d connected components; init %s; a=%.4f b=%.4f", res.Edges, res.Components, res.InitUsed, res.A, res.B)
+
+		out, err := s.Output()
+		if err != nil {
+			return err
+		}
+		defer out.Abort()
+		meta := contract.Meta{contract.MetaStage: "reduce", contract.MetaVersion: cli.VersionString(),
+			contract.MetaSeed: strconv.FormatUint(*seed, 10)}
+		for _, k := range []string{contract.MetaSplit, contract.MetaSource, contract.MetaModel, contract.MetaLayer} {
+			if v, ok := x.Meta[k]; ok {
+				meta[k] = v
+			}
+		}
+		for _, st := range res.Settings {
+			meta[contract.MetaUMAPPrefix+st.Name] = st.Value
+		}
+		w, err := contract.NewCoordsWriter(out, *nc, meta, s.WriterOptions())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < x.Rows; i++ {
+			if err := w.Append(x.Index[i], x.Label[i], res.Embedding[i**nc:(i+1)**nc]); err != nil {
+				return fmt.Errorf("write coords: %w", err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("write coords: %w", err)
+		}
+		return out.Commit()
+	})
+}
+
+// phases turns umap's (phase, done, total) callbacks into one cli.Progress per phase.
+type phases struct {
+	s    *cli.Stage
+	name string
+	last int
+	p    *cli.Progress
+}
+
+func (ph *phases) report(name string, done, total int) {
+	if name != ph.name {
+		ph.done()
+		ph.name, ph.last = name, 0
+		ph.p = ph.s.Progress(name, int64(total), "steps")
+	}
+	ph.p.Add(int64(done - ph.last))
+	ph.last = done
+}
+
+func (ph *phases) done() {
+	if ph.p != nil {
+		ph.p.Done()
+		ph.p = nil
+	}
+}
