@@ -32,7 +32,7 @@ func log2(x float64) float64 {
 	}
 	j := bits >> 46 & 63
 	m := math.Float64frombits(bits&(1<<52-1) | 1023<<52) // [1, 2)
-	r := m*log2Inv[j] - 1                               // |r| < 1/128
+	r := m*log2Inv[j] - 1                                // |r| < 1/128
 	l := r * (1 + r*(-0.5+r*(1.0/3+r*(-0.25+r*0.2))))
 	return float64(e) + log2Tab[j] + l*(1/math.Ln2)
 }
