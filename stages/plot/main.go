@@ -1,0 +1,153 @@
+// Command plot draws pictures of a coords stream (reduce's output): the three
+// 2-D projections of the 3-D points coloured by class (--png) and an
+// interactive, self-contained 3-D scatter (--html). With --metrics it draws
+// train's loss and z_std curves instead (--png). Files appear atomically.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/plot"
+)
+
+func main() {
+	s := cli.New("plot", "pictures of 3-D coords (PNG projections, interactive HTML) or of train's metrics",
+		"reduce < test-features.arrows | plot --png umap.png --html umap.html")
+	png := s.Flags.String("png", "", "write a PNG to `FILE`: the 2-D projections of the coords, or the curves of --metrics")
+	page := s.Flags.String("html", "", "write the interactive 3-D scatter of the coords to `FILE`")
+	metrics := s.Flags.String("metrics", "", "draw the loss and z_std curves of train's metrics `FILE` (JSON lines) to --png")
+	title := s.Flags.String("title", "", "title of the picture (default: from the stream's metadata)")
+	width := s.Flags.Int("width", 0, "PNG width in pixels (default 1800 for coords, 1400 for metrics)")
+	height := s.Flags.Int("height", 0, "PNG height in pixels (default 640 for coords, 520 for metrics)")
+	s.Parse(os.Args[1:])
+	s.Main(func(ctx context.Context) error {
+		if s.OutputPath() != "" {
+			return cli.Usagef("plot writes --png and --html files, not -o")
+		}
+		if *width < 0 || *height < 0 || *width > 20000 || *height > 20000 {
+			return cli.Usagef("--width and --height must be between 0 and 20000 pixels")
+		}
+		opt := plot.PNGOptions{Width: *width, Height: *height, Title: *title}
+		if *metrics != "" {
+			if *png == "" || *page != "" {
+				return cli.Usagef("--metrics draws to --png only (run plot once more for --html of coords)")
+			}
+			f, err := os.Open(*metrics)
+			if err != nil {
+				return fmt.Errorf("--metrics: %w", err)
+			}
+			defer f.Close()
+			ms, err := plot.ReadMetrics(f)
+			if err != nil {
+				return fmt.Errorf("--metrics %s: %w", *metrics, err)
+			}
+			return writeFiles(map[string]func(*cli.Output) error{*png: func(o *cli.Output) error { return plot.Curves(o, ms, opt) }})
+		}
+		if *png == "" && *page == "" {
+			return cli.Usagef("nothing to draw: give --png FILE and/or --html FILE (or --metrics FILE --png FILE)")
+		}
+		in, err := s.Input()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		p, meta, err := readCoords(in)
+		if err != nil {
+			return err
+		}
+		if opt.Title == "" {
+			opt.Title = defaultTitle(meta, p.N)
+		}
+		files := map[string]func(*cli.Output) error{}
+		if *png != "" {
+			files[*png] = func(o *cli.Output) error { return plot.Projections(o, p, opt) }
+		}
+		if *page != "" {
+			files[*page] = func(o *cli.Output) error { return plot.HTML(o, p, plot.HTMLOptions{Title: opt.Title}) }
+		}
+		if err := writeFiles(files); err != nil {
+			return err
+		}
+		s.Logf("drew %d points of %d classes", p.N, classes(p.Label))
+		return nil
+	})
+}
+
+// readCoords loads a whole coords stream.
+func readCoords(in io.Reader) (plot.Points, contract.Meta, error) {
+	r, err := contract.NewReader(in, contract.KindCoords)
+	if err != nil {
+		return plot.Points{}, nil, fmt.Errorf("read coords: %w", err)
+	}
+	defer r.Release()
+	p := plot.Points{Dim: r.Dim()}
+	for r.Next() {
+		b := r.Coords()
+		p.Index = append(p.Index, b.Index...)
+		p.Label = append(p.Label, b.Label...)
+		p.Coords = append(p.Coords, b.Values...)
+		p.N += b.N
+	}
+	if err := r.Err(); err != nil {
+		return plot.Points{}, nil, fmt.Errorf("read coords: %w", err)
+	}
+	return p, r.Meta(), nil
+}
+
+// writeFiles writes every file to a temporary sibling first and renames them
+// into place only when all were written.
+func writeFiles(files map[string]func(*cli.Output) error) error {
+	var outs []*cli.Output
+	defer func() {
+		for _, o := range outs {
+			o.Abort()
+		}
+	}()
+	for path, draw := range files {
+		o, err := cli.CreateAtomic(path)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, o)
+		if err := draw(o); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	for _, o := range outs {
+		if err := o.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func defaultTitle(meta contract.Meta, n int) string {
+	parts := []string{fmt.Sprintf("%d points", n)}
+	if v := meta[contract.MetaSplit]; v != "" {
+		parts = append(parts, v+" split")
+	}
+	if v := meta[contract.MetaLayer]; v != "" {
+		parts = append(parts, v+" features")
+	}
+	if v := meta[contract.MetaModel]; v != "" {
+		if len(v) > 19 {
+			v = v[:19] + "…"
+		}
+		parts = append(parts, "model "+v)
+	}
+	return "siampipe embedding: " + strings.Join(parts, ", ")
+}
+
+func classes(labels []uint8) int {
+	seen := map[uint8]bool{}
+	for _, l := range labels {
+		seen[l] = true
+	}
+	return len(seen)
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/contract"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "plot-test-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "plot")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// coords writes a coords stream of n points in random blobs, one per class,
+// as reduce would (until reduce exists, tests make their own).
+func coords(t *testing.T, n, dim int) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b bytes.Buffer
+	w, err := contract.NewCoordsWriter(&b, dim, contract.Meta{contract.MetaSplit: "test", contract.MetaModel: "sha256:0123456789abcdef0123"}, contract.Options{BatchRows: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, dim)
+	for i := 0; i < n; i++ {
+		l := i % 10
+		for d := range v {
+			v[d] = float32(5*((l>>d)&1)) + float32(l) + float32(rng.NormFloat64())
+		}
+		if err := w.Append(int64(i), uint8(l), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func run(t *testing.T, stdin []byte, args ...string) (stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return e.String(), code
+}
+
+func TestPlotWritesPNGAndHTMLOfCoords(t *testing.T) {
+	dir := t.TempDir()
+	pngPath, htmlPath := filepath.Join(dir, "umap.png"), filepath.Join(dir, "umap.html")
+	errOut, code := run(t, coords(t, 2000, 3), "--png", pngPath, "--html", htmlPath, "--width", "900", "--height", "300")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width != 900 || cfg.Height != 300 {
+		t.Errorf("PNG %dx%d (%v), want 900x300", cfg.Width, cfg.Height, err)
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "2000 points, test split, model sha256:0123456789ab", `"Ankle boot"`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if !strings.Contains(errOut, "drew 2000 points of 10 classes") {
+		t.Errorf("stderr: %s", errOut)
+	}
+}
+
+func TestPlotDrawsMetricsCurves(t *testing.T) {
+	dir := t.TempDir()
+	metrics := filepath.Join(dir, "metrics.jsonl")
+	var lines []string
+	for s := 1; s <= 50; s++ {
+		lines = append(lines, fmt.Sprintf(`{"epoch":%d,"step":%d,"loss":%g,"lr":0.05,"z_std":%g}`, (s-1)/10, s, -float64(s)/50, 0.02+float64(s%3)/1000))
+	}
+	os.WriteFile(metrics, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "loss.png")
+	if errOut, code := run(t, nil, "--metrics", metrics, "--png", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Errorf("not a PNG: %v", err)
+	}
+}
+
+func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
+	var fb bytes.Buffer
+	fw, _ := contract.NewFeaturesWriter(&fb, 3, contract.Meta{}, contract.Options{})
+	fw.Append(0, 0, []float32{1, 2, 3})
+	fw.Close()
+	dir := t.TempDir()
+	badMetrics := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(badMetrics, []byte("{\"loss\": 1}\nnot json\n"), 0o644)
+	for _, tc := range []struct {
+		name  string
+		stdin []byte
+		args  []string
+		code  int
+		want  string
+	}{
+		{"nothing to draw", coords(t, 10, 3), nil, 2, "nothing to draw"},
+		{"features instead of coords", fb.Bytes(), []string{"--png", "x.png"}, 1, "features"},
+		{"4-d coords", coords(t, 10, 4), []string{"--png", "x.png", "--html", "x.html"}, 1, "4-d"},
+		{"bad metrics line", nil, []string{"--metrics", badMetrics, "--png", "x.png"}, 1, "line 2"},
+		{"metrics with html", nil, []string{"--metrics", badMetrics, "--html", "x.html"}, 2, "--png only"},
+		{"-o", coords(t, 10, 3), []string{"-o", "x.png"}, 2, "not -o"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			work := t.TempDir()
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Dir = work
+			cmd.Stdin = bytes.NewReader(tc.stdin)
+			var e bytes.Buffer
+			cmd.Stderr = &e
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			msg := strings.TrimSpace(e.String())
+			if code != tc.code || strings.Count(msg, "\n") > 0 || !strings.HasPrefix(msg, "plot: ") || !strings.Contains(msg, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and one line naming %q", code, msg, tc.code, tc.want)
+			}
+			if left, _ := os.ReadDir(work); len(left) != 0 {
+				t.Errorf("files left behind: %v", left)
+			}
+		})
+	}
+}
