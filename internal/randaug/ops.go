@@ -110,3 +110,7 @@ func FormatOps(ops []Op) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// Reference names the implementation whose behaviour randaug reproduces
+// bit-exactly (checked by the golden tests).
+const Reference = "torchvision 0.14.1 transforms.RandAugment"

@@ -36,6 +36,27 @@ func (c Config) Defaults() Config {
 	return c
 }
 
+// Check reports whether the settings (defaults filled in) are in range.
+func (c Config) Check() error {
+	c = c.Defaults()
+	switch {
+	case c.NumOps < 0:
+		return fmt.Errorf("randaug: num-ops %d: want >= 0", c.NumOps)
+	case c.Bins < 2:
+		return fmt.Errorf("randaug: bins %d: want >= 2", c.Bins)
+	case c.Magnitude < 0 || c.Magnitude >= c.Bins:
+		return fmt.Errorf("randaug: magnitude %d: want 0..%d (bins - 1)", c.Magnitude, c.Bins-1)
+	case len(c.Ops) == 0:
+		return fmt.Errorf("randaug: empty op list")
+	}
+	for _, op := range c.Ops {
+		if op >= numOps {
+			return fmt.Errorf("randaug: unknown op %v", op)
+		}
+	}
+	return nil
+}
+
 // Augmenter applies RandAugment to height x width images. It is read-only
 // after New and safe for concurrent use.
 type Augmenter struct {
@@ -60,19 +81,9 @@ func New(height, width int, cfg Config) (*Augmenter, error) {
 		return nil, fmt.Errorf("randaug: image size %dx%d: want positive height and width", height, width)
 	case height*width >= math.MaxInt32:
 		return nil, fmt.Errorf("randaug: image size %dx%d too large", height, width)
-	case cfg.NumOps < 0:
-		return nil, fmt.Errorf("randaug: num-ops %d: want >= 0", cfg.NumOps)
-	case cfg.Bins < 2:
-		return nil, fmt.Errorf("randaug: bins %d: want >= 2", cfg.Bins)
-	case cfg.Magnitude < 0 || cfg.Magnitude >= cfg.Bins:
-		return nil, fmt.Errorf("randaug: magnitude %d: want 0..%d (bins - 1)", cfg.Magnitude, cfg.Bins-1)
-	case len(cfg.Ops) == 0:
-		return nil, fmt.Errorf("randaug: empty op list")
 	}
-	for _, op := range cfg.Ops {
-		if op >= numOps {
-			return nil, fmt.Errorf("randaug: unknown op %v", op)
-		}
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	a := &Augmenter{h: height, w: width, hw: height * width, cfg: cfg, ops: append([]Op(nil), cfg.Ops...)}
 	for _, op := range a.ops {

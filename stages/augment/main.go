@@ -1,0 +1,132 @@
+// Command augment reads an images stream and writes a pairs stream: two
+// independent RandAugment views (torchvision 0.14.1's ops, bit-exact) of
+// every image, epoch after epoch, each epoch in a fresh seeded shuffle. It
+// uses every core and writes the same bytes whatever their number.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/siampipe/siampipe/internal/augment"
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/randaug"
+)
+
+func main() {
+	s := cli.New("augment", "paired RandAugment views of an images stream, per epoch",
+		"fetch --split train | augment --epochs 10 | train -o model.arrows")
+	numOps := s.Flags.Int("num-ops", 5, "RandAugment ops applied to each view")
+	magnitude := s.Flags.Int("magnitude", 9, "magnitude bin, 0..bins-1")
+	bins := s.Flags.Int("bins", 31, "number of magnitude bins")
+	opList := s.Flags.String("ops", randaug.FormatOps(randaug.AllOps()), "comma-separated ops to draw from")
+	epochs := s.Flags.Int("epochs", 1, "epochs to write, each a fresh shuffle")
+	seed := s.Flags.Uint64("seed", 0, "random seed of the shuffles and views")
+	s.Parse(os.Args[1:])
+	s.Main(func(ctx context.Context) error {
+		ops, err := randaug.ParseOps(*opList)
+		if err != nil {
+			return cli.Usagef("--ops: %v", err)
+		}
+		cfg := augment.Config{Epochs: *epochs, Seed: *seed,
+			RandAug: randaug.Config{NumOps: *numOps, Magnitude: *magnitude, Bins: *bins, Ops: ops}}
+		if *epochs < 1 || *numOps < 1 {
+			return cli.Usagef("--epochs %d, --num-ops %d: want at least 1 each", *epochs, *numOps)
+		}
+		if err := cfg.RandAug.Check(); err != nil {
+			return cli.Usagef("%v", err)
+		}
+		in, err := s.Input()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := s.Output()
+		if err != nil {
+			return err
+		}
+		defer out.Abort()
+		var p *cli.Progress
+		start := func(rows int) func(int) {
+			p = s.Progress("augment", int64(*epochs)*int64(rows), "pairs")
+			return func(n int) { p.Add(int64(n)) }
+		}
+		if err := run(ctx, in, out, cfg, s.WriterOptions(), start); err != nil {
+			return err
+		}
+		p.Done()
+		return out.Commit()
+	})
+}
+
+// run reads the whole images stream in (the shuffle needs all of it) and
+// writes the pairs stream to out. progress is called once the row count is
+// known and returns the per-chunk progress callback.
+func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, opt contract.Options, progress func(rows int) func(int)) error {
+	im, inMeta, err := readImages(in)
+	if err != nil {
+		return err
+	}
+	rc := cfg.RandAug.Defaults()
+	meta := contract.Meta{
+		contract.MetaEpochs:       strconv.Itoa(max(cfg.Epochs, 1)),
+		contract.MetaRowsPerEpoch: strconv.Itoa(im.Len()),
+		contract.MetaSeed:         strconv.FormatUint(cfg.Seed, 10),
+		contract.MetaAugment:      "randaugment (" + randaug.Reference + ")",
+		contract.MetaAugNumOps:    strconv.Itoa(rc.NumOps),
+		contract.MetaAugMagnitude: strconv.Itoa(rc.Magnitude),
+		contract.MetaAugBins:      strconv.Itoa(rc.Bins),
+		contract.MetaAugOps:       randaug.FormatOps(rc.Ops),
+		contract.MetaStage:        "augment",
+		contract.MetaVersion:      cli.Version,
+	}
+	for _, k := range []string{contract.MetaSplit, contract.MetaSource} {
+		if v, ok := inMeta[k]; ok {
+			meta[k] = v
+		}
+	}
+	w, err := contract.NewPairsWriter(out, im.Height, im.Width, meta, opt)
+	if err != nil {
+		return fmt.Errorf("write pairs: %w", err)
+	}
+	if progress != nil {
+		cfg.Progress = progress(im.Len())
+	}
+	if err := augment.Run(ctx, im, cfg, w); err != nil {
+		return fmt.Errorf("write pairs: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write pairs: %w", err)
+	}
+	return nil
+}
+
+// readImages loads a whole images stream.
+func readImages(in io.Reader) (*augment.Images, contract.Meta, error) {
+	r, err := contract.NewReader(in, contract.KindImages)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Release()
+	im := &augment.Images{Height: r.Height(), Width: r.Width()}
+	for r.Next() {
+		b := r.Images()
+		im.Index = append(im.Index, b.Index...)
+		im.Label = append(im.Label, b.Label...)
+		im.Pixels = append(im.Pixels, b.Pixels...)
+	}
+	if err := r.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read images: %w", err)
+	}
+	if im.Len() == 0 {
+		return nil, nil, fmt.Errorf("input images stream has no images (check fetch's --split and --limit)")
+	}
+	if err := im.Check(); err != nil {
+		return nil, nil, fmt.Errorf("read images: %w", err)
+	}
+	return im, r.Meta().Clone(), nil
+}
