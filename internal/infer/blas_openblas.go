@@ -2,13 +2,8 @@
 
 package infer
 
-import (
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/netlib/blas/netlib"
-)
+import _ "github.com/siampipe/siampipe/internal/infer/openblas" // blas32 -> OpenBLAS
 
 // preferBLAS is true: built with the tag openblas, every product goes to
 // OpenBLAS through gonum's netlib bindings (cgo, -lopenblas).
 const preferBLAS = true
-
-func init() { blas32.Use(netlib.Implementation{}) }

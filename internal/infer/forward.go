@@ -42,17 +42,19 @@ func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 	hw := m.height * m.width
 	for i0 := 0; i0 < n; i0 += g {
 		gi := min(g, n-i0)
-		w.img = grow(w.img, gi*hw)
-		for i, p := range pixels[i0*hw : (i0+gi)*hw] {
-			w.img[i] = float32(p) / 255
-		}
-		in, ldin := w.img, 1
 		var o *op
+		var in []float32
+		ldin := 0
 		for l, c := range m.convs {
 			o = c
 			rows := gi * o.hout * o.wout
 			w.cols = grow(w.cols, e.rows(rows)*o.k)
-			im2col(w.cols, in, ldin, gi, o)
+			if l == 0 {
+				w.img = grow(w.img, gi*(m.height+2)*(m.width+2))
+				im2colImage(w.cols, w.img, pixels[i0*hw:(i0+gi)*hw], gi, o)
+			} else {
+				im2col(w.cols, in, ldin, gi, o)
+			}
 			dst := &w.act[l%2]
 			*dst = grow(*dst, e.rows(rows)*o.npad)
 			e.gemm(o, rows, w.cols, o.k, *dst, o.npad)
@@ -86,6 +88,41 @@ func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 	}
 }
 
+// im2colImage writes the rows of the first conv o's product for gi images
+// of pixels (one channel, bytes): row (img, oy, ox) holds the 3x3 patch
+// around pixel (2oy, 2ox), zero-padded, of pixels/255. pad is scratch for
+// the images with a zero border.
+func im2colImage(cols, pad []float32, pixels []uint8, gi int, o *op) {
+	h, wd := o.hin, o.win
+	pw := wd + 2
+	clear(pad)
+	for img := range gi {
+		src := pixels[img*h*wd : (img+1)*h*wd]
+		dst := pad[img*(h+2)*pw : (img+1)*(h+2)*pw]
+		for y := range h {
+			d := dst[(y+1)*pw+1 : (y+1)*pw+1+wd]
+			for x, p := range src[y*wd : (y+1)*wd] {
+				d[x] = float32(p) / 255
+			}
+		}
+	}
+	r := 0
+	for img := range gi {
+		src := pad[img*(h+2)*pw : (img+1)*(h+2)*pw]
+		for oy := range o.hout {
+			for ox := range o.wout {
+				row := cols[r*9 : r*9+9]
+				r++
+				p := 2*oy*pw + 2*ox
+				top, mid, bot := src[p:p+3], src[p+pw:p+pw+3], src[p+2*pw:p+2*pw+3]
+				row[0], row[1], row[2] = top[0], top[1], top[2]
+				row[3], row[4], row[5] = mid[0], mid[1], mid[2]
+				row[6], row[7], row[8] = bot[0], bot[1], bot[2]
+			}
+		}
+	}
+}
+
 // im2col writes the rows of conv o's product for gi images of in (channels
 // last, ldin floats a pixel): row (img, oy, ox) holds the 3x3 patch around
 // input pixel (2oy, 2ox), zero-padded, in (ky, kx, cin) order.
@@ -100,19 +137,26 @@ func im2col(cols, in []float32, ldin, gi int, o *op) {
 				r++
 				for ky := range 3 {
 					iy := 2*oy - 1 + ky
+					seg := row[ky*3*c : (ky+1)*3*c]
+					if iy < 0 || iy >= h {
+						clear(seg)
+						continue
+					}
+					if ix := 2*ox - 1; ldin == c && ix >= 0 && ix+2 < wd {
+						// the three pixels are adjacent: one copy
+						p := (base + iy*wd + ix) * c
+						copy(seg, in[p:p+3*c])
+						continue
+					}
 					for kx := range 3 {
 						ix := 2*ox - 1 + kx
-						seg := row[(ky*3+kx)*c : (ky*3+kx+1)*c]
-						if iy < 0 || iy >= h || ix < 0 || ix >= wd {
-							clear(seg)
+						s := seg[kx*c : (kx+1)*c]
+						if ix < 0 || ix >= wd {
+							clear(s)
 							continue
 						}
 						p := (base + iy*wd + ix) * ldin
-						if c == 1 {
-							seg[0] = in[p]
-						} else {
-							copy(seg, in[p:p+c])
-						}
+						copy(s, in[p:p+c])
 					}
 				}
 			}
