@@ -19,6 +19,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/siampipe/siampipe/internal/contract"
 )
@@ -143,26 +145,42 @@ func writeFeatures(dir, split, out string, synth bool, dim int) error {
 	if err != nil {
 		return err
 	}
-	x := make([]float32, p)
-	row := make([]float32, d)
-	for i := 0; i < n; i++ {
-		for j := 0; j < p; j++ {
-			x[j] = float32(pix[i*p+j]) / 255
-		}
-		if synth {
-			for o := 0; o < d; o++ {
-				s := c[o]
-				wr := w[o*p : (o+1)*p]
-				for j, v := range x {
-					s += wr[j] * v
+	// rows computed in parallel blocks, written in order
+	const blk = 256
+	rows := make([]float32, blk*d)
+	for b0 := 0; b0 < n; b0 += blk {
+		b1 := min(n, b0+blk)
+		var wg sync.WaitGroup
+		for g := 0; g < runtime.GOMAXPROCS(0); g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				x := make([]float32, p)
+				for i := b0 + g; i < b1; i += runtime.GOMAXPROCS(0) {
+					row := rows[(i-b0)*d : (i-b0+1)*d]
+					for j := 0; j < p; j++ {
+						x[j] = float32(pix[i*p+j]) / 255
+					}
+					if !synth {
+						copy(row, x)
+						continue
+					}
+					for o := 0; o < d; o++ {
+						s := c[o]
+						wr := w[o*p : (o+1)*p]
+						for j, v := range x {
+							s += wr[j] * v
+						}
+						row[o] = max(s, 0)
+					}
 				}
-				row[o] = max(s, 0)
-			}
-		} else {
-			copy(row, x)
+			}(g)
 		}
-		if err := fw.Append(int64(i), lab[i], row); err != nil {
-			return err
+		wg.Wait()
+		for i := b0; i < b1; i++ {
+			if err := fw.Append(int64(i), lab[i], rows[(i-b0)*d:(i-b0+1)*d]); err != nil {
+				return err
+			}
 		}
 	}
 	if err := fw.Close(); err != nil {

@@ -261,25 +261,25 @@ func Fit(x []float32, n, dim int, cfg Config) (*Result, error) {
 
 func validate(x []float32, n, dim int, c Config) error {
 	if n <= 0 || dim <= 0 || len(x) != n*dim {
-		return fmt.Errorf("umap: %d values do not make a %d x %d matrix: %w", len(x), n, dim, ErrBadInput)
+		return fmt.Errorf("umap: %w: %d values do not make a %d x %d matrix", ErrBadInput, len(x), n, dim)
 	}
 	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("umap: row %d column %d is %v (clean the features first): %w", i/dim, i%dim, v, ErrBadInput)
+			return fmt.Errorf("umap: %w: row %d column %d is %v (fix or drop such rows first)", ErrBadInput, i/dim, i%dim, v)
 		}
 	}
 	if c.Neighbors < 2 {
 		return fmt.Errorf("umap: n_neighbors %d: need at least 2", c.Neighbors)
 	}
 	if n <= c.Neighbors {
-		return fmt.Errorf("umap: %d points but n_neighbors %d: need more points than neighbours (lower n_neighbors): %w",
-			n, c.Neighbors, ErrBadInput)
+		return fmt.Errorf("umap: %w: %d points but n_neighbors %d: need more points than neighbours (lower n_neighbors)",
+			ErrBadInput, n, c.Neighbors)
 	}
 	if c.Components < 1 || c.Components > 16 {
 		return fmt.Errorf("umap: n_components %d: want 1..16", c.Components)
 	}
 	if c.Components+1 >= n {
-		return fmt.Errorf("umap: %d points are too few for %d components: %w", n, c.Components, ErrBadInput)
+		return fmt.Errorf("umap: %w: %d points are too few for %d components", ErrBadInput, n, c.Components)
 	}
 	if c.Epochs < 1 || c.NegativeSampleRate < 0 || !(c.LearningRate > 0) || !(c.Spread > 0) {
 		return fmt.Errorf("umap: need epochs >= 1, negative_sample_rate >= 0, learning_rate > 0, spread > 0")

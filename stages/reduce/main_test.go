@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/contract"
+)
+
+// build compiles the stage once per test binary run.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "reduce")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func features(t *testing.T, path string, n, dim int, poison bool) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := contract.NewFeaturesWriter(&buf, dim, contract.Meta{contract.MetaSplit: "test"}, contract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	row := make([]float32, dim)
+	for i := 0; i < n; i++ {
+		for j := range row {
+			row[j] = float32(r.NormFloat64()) + float32(i%2*6)
+		}
+		if poison && i == 3 {
+			row[1] = float32(math.NaN())
+		}
+		if err := w.Append(int64(i), uint8(i%2), row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func coords(t *testing.T, path string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := contract.NewCoordsWriter(&buf, 3, nil, contract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		w.Append(int64(i), 0, []float32{1, 2, 3})
+	}
+	w.Close()
+	os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func TestReduceBadInputGivesOneLineErrorAndNoOutput(t *testing.T) {
+	bin := build(t)
+	dir := t.TempDir()
+	features(t, filepath.Join(dir, "nan.arrows"), 100, 4, true)
+	features(t, filepath.Join(dir, "five.arrows"), 5, 4, false)
+	coords(t, filepath.Join(dir, "coords.arrows"))
+	cases := []struct {
+		name, in string
+		args     []string
+		code     int
+		mention  string
+	}{
+		{"NaN feature", "nan.arrows", nil, 1, "row 3 column 1 is NaN"},
+		{"fewer points than neighbours", "five.arrows", nil, 1, "5 points but n_neighbors 10"},
+		{"wrong kind", "coords.arrows", nil, 1, "coords"},
+		{"unknown metric", "five.arrows", []string{"--metric", "manhattan"}, 2, "manhattan"},
+		{"unknown init", "five.arrows", []string{"--init", "tsne"}, 2, "tsne"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, c.name+".out")
+			cmd := exec.Command(bin, append([]string{"-i", filepath.Join(dir, c.in), "-o", out}, c.args...)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != c.code {
+				t.Fatalf("exit %v, want code %d; stderr %q", err, c.code, stderr.String())
+			}
+			var errLines []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if strings.HasPrefix(l, "reduce: ") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.Contains(errLines[0], c.mention) {
+				t.Errorf("stderr %q: want one line 'reduce: ...' mentioning %q", stderr.String(), c.mention)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output file exists after a failure")
+			}
+		})
+	}
+}
+
+func TestReduceWritesCoordsWithSettings(t *testing.T) {
+	bin := build(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "f.arrows"), filepath.Join(dir, "c.arrows")
+	features(t, in, 300, 6, false)
+	cmd := exec.Command(bin, "-i", in, "-o", out, "--epochs", "50", "--seed", "5")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := contract.NewReader(f, contract.KindCoords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	m := rd.Meta()
+	for k, want := range map[string]string{
+		contract.MetaUMAPPrefix + "n_neighbors": "10", contract.MetaUMAPPrefix + "metric": "cosine",
+		contract.MetaUMAPPrefix + "n_components": "3", contract.MetaUMAPPrefix + "n_epochs": "50",
+		contract.MetaUMAPPrefix + "min_dist": "0.1", contract.MetaUMAPPrefix + "init": "spectral",
+		contract.MetaSeed: "5", contract.MetaSplit: "test",
+	} {
+		if m[k] != want {
+			t.Errorf("metadata %s = %q, want %q", k, m[k], want)
+		}
+	}
+	rows := 0
+	for rd.Next() {
+		b := rd.Coords()
+		for i := 0; i < b.N; i++ {
+			if b.Index[i] != int64(rows+i) || b.Label[i] != uint8((rows+i)%2) {
+				t.Fatalf("row %d: index %d label %d", rows+i, b.Index[i], b.Label[i])
+			}
+		}
+		rows += b.N
+	}
+	if rd.Err() != nil || rows != 300 || rd.Dim() != 3 {
+		t.Fatalf("read %d rows of dim %d, err %v", rows, rd.Dim(), rd.Err())
+	}
+}
