@@ -3,6 +3,7 @@ package contract
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -65,9 +66,7 @@ func NewReader(r io.Reader, kinds ...string) (*Reader, error) {
 	if bytes.Equal(head, fileMagic) {
 		rr, err = openFile(r, br)
 	} else {
-		var sr *ipc.Reader
-		sr, err = ipc.NewReader(br)
-		rr = sr
+		rr, err = openStream(br)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("input is %w (%v), expected %s", ErrNotArrow, shortErr(err), expectation(kinds))
@@ -109,6 +108,9 @@ func openFile(r io.Reader, br *bufio.Reader) (recordReader, error) {
 			return nil, err
 		}
 		ras = bytes.NewReader(data)
+	}
+	if err := guardFile(ras); err != nil {
+		return nil, err
 	}
 	fr, err := ipc.NewFileReader(ras)
 	if err != nil {
@@ -283,6 +285,11 @@ func (r *Reader) Next() bool {
 	if r.err != nil {
 		return false
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.err, r.rec = fmt.Errorf("%s stream is corrupt: %v", r.kind, p), nil
+		}
+	}()
 	for r.rr.Next() {
 		rec := r.rr.Record()
 		if err := checkRecord(rec); err != nil {
@@ -403,4 +410,43 @@ func u8List2(a arrow.Array, width int) []uint8 {
 	vals := l.ListValues().(*array.Uint8).Uint8Values()
 	off := l.Offset() * width
 	return vals[off : off+l.Len()*width]
+}
+
+// openStream reads a stream through our checked message reader (guard.go),
+// turning any panic of the Arrow reader on corrupt bytes into an error.
+func openStream(r io.Reader) (rr recordReader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", errCorruptSchema, p)
+		}
+	}()
+	sr, err := ipc.NewReaderFromMessageReader(&messageReader{r: r})
+	if err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+// guardFile validates the schema in an IPC file's footer.
+func guardFile(ras ipc.ReadAtSeeker) error {
+	size, err := ras.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	var tail [10]byte
+	if size < int64(len(tail))+8 {
+		return errCorruptSchema
+	}
+	if _, err := ras.ReadAt(tail[:], size-10); err != nil {
+		return err
+	}
+	n := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
+	if n <= 0 || n > size-10-8 {
+		return fmt.Errorf("%w (footer length %d)", errCorruptSchema, n)
+	}
+	footer := make([]byte, n)
+	if _, err := ras.ReadAt(footer, size-10-n); err != nil {
+		return err
+	}
+	return checkFooter(footer)
 }

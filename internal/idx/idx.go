@@ -34,6 +34,9 @@ const TypeUint8 = 0x08
 // corrupt header cannot ask for an absurd allocation.
 const MaxElements = 1 << 30
 
+// preallocMax is the most Decode allocates before the data arrives.
+const preallocMax = 1 << 26
+
 // Array is a decoded IDX array of unsigned bytes.
 type Array struct {
 	Dims []int  // e.g. [60000 28 28] for images, [60000] for labels
@@ -149,8 +152,18 @@ func decodeRaw(r io.Reader) (*Array, error) {
 		return nil, err
 	}
 	want := h.Elements()
-	data := make([]byte, want)
+	// Allocate what the header asks for up to preallocMax at once (all of
+	// FashionMNIST), and grow beyond that only as data actually arrives, so
+	// a corrupt header cannot make us allocate a gigabyte for nothing.
+	data := make([]byte, min(want, preallocMax))
 	n, err := io.ReadFull(r, data)
+	for err == nil && n < want {
+		grow := min(want-n, len(data))
+		data = append(data, make([]byte, grow)...)
+		var m int
+		m, err = io.ReadFull(r, data[n:])
+		n += m
+	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("%w: %d of %d data bytes", ErrTruncated, n, want)
 	}
