@@ -78,23 +78,27 @@ func (e kernelEngine) gemm(o *op, m int, a []float32, lda int, c []float32, ldc 
 }
 
 // blasEngine runs products through blas32.Gemm (gonum's pure Go sgemm, or
-// OpenBLAS with the build tag openblas) and the epilogue in a Go loop.
+// OpenBLAS with the build tag openblas) and the epilogue in a Go loop. BLAS
+// implementations pick their algorithm, and with it the summation order,
+// by matrix size; every call here has blasRows rows, so that an image's
+// features do not depend on the batch it came in.
 type blasEngine struct{}
 
+const blasRows = 64
+
 func (blasEngine) name() string   { return "blas32" }
-func (blasEngine) rows(m int) int { return m }
+func (blasEngine) rows(m int) int { return roundUp(m, blasRows) }
 func (blasEngine) npad(n int) int { return n }
 func (blasEngine) group() int     { return 32 }
 func (blasEngine) prepare(o *op)  { o.npad = o.n }
 
-func (blasEngine) gemm(o *op, m int, a []float32, lda int, c []float32, ldc int) {
-	if m == 0 {
-		return
+func (e blasEngine) gemm(o *op, m int, a []float32, lda int, c []float32, ldc int) {
+	w := blas32.General{Rows: o.n, Cols: o.k, Stride: o.k, Data: o.w}
+	for i := 0; i < m; i += blasRows {
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas32.General{Rows: blasRows, Cols: o.k, Stride: lda, Data: a[i*lda:]},
+			w, 0, blas32.General{Rows: blasRows, Cols: o.n, Stride: ldc, Data: c[i*ldc:]})
 	}
-	blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-		blas32.General{Rows: m, Cols: o.k, Stride: lda, Data: a},
-		blas32.General{Rows: o.n, Cols: o.k, Stride: o.k, Data: o.w},
-		0, blas32.General{Rows: m, Cols: o.n, Stride: ldc, Data: c})
 	mul, add, lo, s, t := o.mul[:o.n], o.add[:o.n], o.lo[:o.n], o.s[:o.n], o.t[:o.n]
 	for i := range m {
 		row := c[i*ldc : i*ldc+o.n]
