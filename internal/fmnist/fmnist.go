@@ -58,8 +58,11 @@ func Candidates(dir string) []string {
 	if d, err := CacheDir(); err == nil {
 		c = append(c, d)
 	}
-	return append(c, DebianDir)
+	return append(c, debianDir)
 }
+
+// debianDir is DebianDir; tests point it elsewhere.
+var debianDir = DebianDir
 
 // path returns the path of name in dir, also accepting the file without its
 // .gz ending (decompressed by the user).
