@@ -6,7 +6,8 @@ applied to one 1x28x28 uint8 image tensor at a time (how a Dataset's transform
 runs), on the first N FashionMNIST training images, in P processes (P=1: one
 process, as DataLoader(num_workers=0); P=2: both cores, as num_workers=2).
 torch's intra-op threads are set to 1 per process (28x28 ops are too small to
-split). Prints one JSON line. Written for Debian's python3-torchvision 0.14.1.
+split). Prints one JSON line: views/s of wall time (slowest process) and
+views per CPU second (all processes; insensitive to other load on the machine). Written for Debian's python3-torchvision 0.14.1.
 
     /usr/bin/python3 bench/augment_torchvision.py --images 5000 --procs 1
 """
@@ -39,13 +40,13 @@ def work(args):
     ra = torchvision.transforms.RandAugment(num_ops=num_ops, magnitude=magnitude)
     for i in range(min(50, len(t))):  # warm up
         ra(t[i])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     views = 0
     for i in range(len(t)):
         ra(t[i])
         ra(t[i])  # two views per image, as augment makes pairs
         views += 2
-    return views, time.perf_counter() - start
+    return views, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main():
@@ -67,9 +68,11 @@ def main():
     wall = time.perf_counter() - wall
     views = sum(r[0] for r in res)
     slowest = max(r[1] for r in res)
+    cpu = sum(r[2] for r in res)
     print(json.dumps({"impl": "torchvision %s RandAugment" % torchvision.__version__, "procs": a.procs,
                       "images": per * a.procs, "views": views, "seconds": round(slowest, 3),
-                      "views_per_s": round(views / slowest, 1), "wall_s": round(wall, 2)}))
+                      "views_per_s": round(views / slowest, 1), "cpu_s": round(cpu, 3),
+                      "views_per_cpu_s": round(views / cpu, 1), "wall_s": round(wall, 2)}))
 
 
 if __name__ == "__main__":
