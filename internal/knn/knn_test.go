@@ -3,6 +3,7 @@ package knn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -104,41 +105,93 @@ func TestPredictMatchesBruteForce(t *testing.T) {
 		{"cold temperature", 500, 90, 33, 4, Config{K: 50, T: 0.01}, 1.5, 0.4},
 		{"tiny blocks", 300, 77, 65, 6, Config{K: 20, BlockRows: 7}, 1.5, 0.4},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			all, labels := randomData(rng, tc.train+tc.test, tc.dim, tc.classes, tc.spread)
-			train, test := all[:tc.train*tc.dim], all[tc.train*tc.dim:]
-			m, err := Fit(train, tc.train, tc.dim, labels[:tc.train], tc.cfg)
+	defer func(old bool) { useKernel = old }(useKernel)
+	for _, kernel := range paths() {
+		useKernel = kernel
+		for i, tc := range cases {
+			t.Run(fmt.Sprintf("%s/kernel=%v", tc.name, kernel), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(i), 7))
+				all, labels := randomData(rng, tc.train+tc.test, tc.dim, tc.classes, tc.spread)
+				train, test := all[:tc.train*tc.dim], all[tc.train*tc.dim:]
+				m, err := Fit(train, tc.train, tc.dim, labels[:tc.train], tc.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Predict(context.Background(), test, tc.test)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg := tc.cfg.withDefaults()
+				wantPred, wantScores := bruteForce(train, labels[:tc.train], test, tc.dim, cfg.K, cfg.T, m.Classes())
+				right := 0
+				for q := range wantPred {
+					if got.Class[q] != wantPred[q] {
+						t.Errorf("test row %d: predicted %d, brute force %d", q, got.Class[q], wantPred[q])
+					}
+					if got.Class[q] == labels[tc.train+q] {
+						right++
+					}
+				}
+				for i := range wantScores {
+					if d := math.Abs(got.Scores[i] - wantScores[i]); d > 1e-4 {
+						t.Fatalf("score %d (row %d class %d): %g, brute force %g", i, i/m.Classes(), i%m.Classes(), got.Scores[i], wantScores[i])
+					}
+				}
+				// The data are informative: a classifier that ignored them
+				// would not pass this.
+				if acc := float64(right) / float64(tc.test); acc < tc.minAgreeWithTruth {
+					t.Errorf("accuracy %.3f below %.3f on clustered data", acc, tc.minAgreeWithTruth)
+				}
+			})
+		}
+	}
+}
+
+// paths lists the similarity paths this machine runs: the portable one, and
+// the assembly kernel where the CPU has it.
+func paths() []bool {
+	if haveKernel {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+func TestKernelSimilaritiesMatchFloat64Dots(t *testing.T) {
+	defer func(old bool) { useKernel = old }(useKernel)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, kernel := range paths() {
+		useKernel = kernel
+		// odd sizes: padding of rows to 3 and 4 and of the dimension to 8
+		for _, dims := range [][3]int{{1, 1, 1}, {7, 5, 13}, {130, 11, 64}, {257, 40, 100}} {
+			rows, n, dim := dims[0], dims[1], dims[2]
+			x, y := randomData(rng, rows+n, dim, 3, 1)
+			m, err := Fit(x[:rows*dim], rows, dim, y[:rows], Config{K: rows})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := m.Predict(context.Background(), test, tc.test)
+			nb, err := m.Neighbors(context.Background(), x[rows*dim:], n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := tc.cfg.withDefaults()
-			wantPred, wantScores := bruteForce(train, labels[:tc.train], test, tc.dim, cfg.K, cfg.T, m.Classes())
-			right := 0
-			for q := range wantPred {
-				if got.Class[q] != wantPred[q] {
-					t.Errorf("test row %d: predicted %d, brute force %d", q, got.Class[q], wantPred[q])
+			for q := 0; q < n; q++ {
+				if len(nb[q]) != rows {
+					t.Fatalf("kernel=%v %v: %d neighbours, want all %d", kernel, dims, len(nb[q]), rows)
 				}
-				if got.Class[q] == labels[tc.train+q] {
-					right++
+				for _, e := range nb[q] {
+					a, b := x[(rows+q)*dim:(rows+q+1)*dim], x[e.Index*dim:(e.Index+1)*dim]
+					var ab, aa, bb float64
+					for l := range a {
+						ab += float64(a[l]) * float64(b[l])
+						aa += float64(a[l]) * float64(a[l])
+						bb += float64(b[l]) * float64(b[l])
+					}
+					want := ab / math.Sqrt(aa*bb)
+					if d := math.Abs(float64(e.Sim) - want); d > 1e-5 {
+						t.Fatalf("kernel=%v %v: sim(test %d, train %d) = %v, want %v", kernel, dims, q, e.Index, e.Sim, want)
+					}
 				}
 			}
-			for i := range wantScores {
-				if d := math.Abs(got.Scores[i] - wantScores[i]); d > 1e-4 {
-					t.Fatalf("score %d (row %d class %d): %g, brute force %g", i, i/m.Classes(), i%m.Classes(), got.Scores[i], wantScores[i])
-				}
-			}
-			// The data are informative: a classifier that ignored them
-			// would not pass this.
-			if acc := float64(right) / float64(tc.test); acc < tc.minAgreeWithTruth {
-				t.Errorf("accuracy %.3f below %.3f on clustered data", acc, tc.minAgreeWithTruth)
-			}
-		})
+		}
 	}
 }
 
@@ -257,7 +310,15 @@ func TestPredictStopsWhenCancelled(t *testing.T) {
 	}
 }
 
-func BenchmarkPredict784(b *testing.B) { benchPredict(b, 784) }
+func BenchmarkPredict784(b *testing.B)  { benchPredict(b, 784) }
+func BenchmarkPredict2048(b *testing.B) { benchPredict(b, 2048) }
+
+// BenchmarkPredict784Portable is the path without the assembly kernel.
+func BenchmarkPredict784Portable(b *testing.B) {
+	defer func(old bool) { useKernel = old }(useKernel)
+	useKernel = false
+	benchPredict(b, 784)
+}
 
 func benchPredict(b *testing.B, dim int) {
 	const trainRows, testRows = 8192, 512
