@@ -1,0 +1,146 @@
+package simsiam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Source yields the pairs of a stream in order, in chunks of any size.
+type Source interface {
+	// Next returns the next n pairs (each view n·H·W pixels, valid until the
+	// next call); n == 0 means the end of the stream.
+	Next() (n int, view1, view2 []uint8, err error)
+}
+
+// Metrics is one line of the --metrics log.
+type Metrics struct {
+	Epoch      int     `json:"epoch"`        // 1-based epoch of the step
+	Step       int     `json:"step"`         // optimiser steps completed
+	Loss       float64 `json:"loss"`         // loss of this step
+	LR         float64 `json:"lr"`           // backbone learning rate of this step
+	ZStd       float64 `json:"z_std"`        // collapse monitor (Graph.ZStd)
+	StepMS     float64 `json:"step_ms"`      // mean wall time per step since the last line
+	ImagesPerS float64 `json:"images_per_s"` // pairs (source images) per second over that time
+}
+
+// RunConfig says when Run checkpoints and logs.
+type RunConfig struct {
+	SaveEvery int // checkpoint every SaveEvery epochs; 0 never
+	LogEvery  int // metrics every LogEvery steps; 0 means 10
+}
+
+// Hooks are Run's side effects, all optional.
+type Hooks struct {
+	// Save writes a checkpoint of the trainer; reason is "epoch",
+	// "interrupt" or "truncated".
+	Save func(reason string) error
+	// Log receives the metrics every LogEvery steps.
+	Log func(Metrics) error
+	// Stepped is called after every step (progress).
+	Stepped func()
+}
+
+// ErrInterrupted is returned by Run when ctx was cancelled; the checkpoint
+// has been saved by then.
+var ErrInterrupted = errors.New("interrupted")
+
+// TotalSteps is the length of the run.
+func (t *Trainer) TotalSteps() int { return t.Cfg.Epochs * t.Cfg.StepsPerEpoch() }
+
+// Run trains on src until the configured epochs are done, starting from
+// t.Step: the pairs of the steps already done are skipped, so a run resumed
+// from a checkpoint and fed the same stream continues exactly where it
+// stopped. Each epoch's last partial batch is dropped. After a step, a
+// cancelled ctx saves a checkpoint and returns ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) error {
+	if rc.LogEvery <= 0 {
+		rc.LogEvery = 10
+	}
+	save := func(reason string) error {
+		if h.Save == nil {
+			return nil
+		}
+		if err := h.Save(reason); err != nil {
+			return fmt.Errorf("checkpoint at step %d: %w", t.Step, err)
+		}
+		return nil
+	}
+	B, R, spe := t.Cfg.BatchSize, t.Cfg.RowsPerEpoch, t.Cfg.StepsPerEpoch()
+	px := t.Model.Cfg.Height * t.Model.Cfg.Width
+	total := t.TotalSteps()
+	start := (t.Step/spe)*R + (t.Step%spe)*B
+	buf1, buf2 := make([]uint8, B*px), make([]uint8, B*px)
+	fill, pos := 0, 0
+	var elapsed time.Duration
+	sinceLog := 0
+	for t.Step < total {
+		n, v1, v2, err := src.Next()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if len(v1) < n*px || len(v2) < n*px {
+			return fmt.Errorf("pairs chunk of %d rows has %d/%d pixels, want %d×%d", n, len(v1), len(v2), n, px)
+		}
+		for i := 0; i < n && t.Step < total; i++ {
+			row := pos
+			pos++
+			if row < start || row%R >= spe*B {
+				continue
+			}
+			copy(buf1[fill*px:(fill+1)*px], v1[i*px:(i+1)*px])
+			copy(buf2[fill*px:(fill+1)*px], v2[i*px:(i+1)*px])
+			fill++
+			if fill < B {
+				continue
+			}
+			fill = 0
+			t0 := time.Now()
+			res, err := t.TrainStep(buf1, buf2)
+			if err != nil {
+				return err
+			}
+			elapsed += time.Since(t0)
+			sinceLog++
+			if h.Stepped != nil {
+				h.Stepped()
+			}
+			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total) {
+				ms := float64(elapsed.Microseconds()) / 1000 / float64(sinceLog)
+				m := Metrics{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: t.ZStd(), StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
+				if err := h.Log(m); err != nil {
+					return fmt.Errorf("metrics: %w", err)
+				}
+				elapsed, sinceLog = 0, 0
+			}
+			if t.Step%spe == 0 && rc.SaveEvery > 0 && (t.Step/spe)%rc.SaveEvery == 0 {
+				if err := save("epoch"); err != nil {
+					return err
+				}
+			}
+			if ctx.Err() != nil {
+				if err := save("interrupt"); err != nil {
+					return err
+				}
+				return ErrInterrupted
+			}
+		}
+	}
+	if t.Step < total {
+		if ctx.Err() != nil {
+			if err := save("interrupt"); err != nil {
+				return err
+			}
+			return ErrInterrupted
+		}
+		if err := save("truncated"); err != nil {
+			return err
+		}
+		return fmt.Errorf("pairs stream ended after %d pairs at step %d of %d; its metadata promised %d epochs of %d (did augment fail?)", pos, t.Step, total, t.Cfg.Epochs, R)
+	}
+	return nil
+}

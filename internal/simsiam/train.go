@@ -1,0 +1,272 @@
+package simsiam
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/siampipe/siampipe/internal/optim"
+)
+
+// TrainConfig holds the hyperparameters of a training run. Zero values mean
+// the documented defaults; for Momentum and WeightDecay a negative value
+// means 0.
+type TrainConfig struct {
+	Model     Config
+	BatchSize int     // pairs per step; 0 means 256
+	LR        float64 // base learning rate for batch 256 (lr = LR·BatchSize/256); 0 means 0.05
+	Momentum  float64 // 0 means 0.9
+	// WeightDecay is added to the gradient of every parameter as
+	// torch.optim.SGD does; 0 means 1e-4.
+	WeightDecay      float64
+	WarmupEpochs     float64 // linear warm-up before the cosine; 0 means none
+	FixedPredictorLR bool    // keep the predictor at the peak rate (no warm-up, no decay)
+	Seed             uint64  // weight initialisation
+	Epochs           int     // epochs in the pairs stream (length of the cosine)
+	RowsPerEpoch     int     // pairs per epoch in the stream
+}
+
+// WithDefaults returns c with its zero values replaced by the defaults.
+func (c TrainConfig) WithDefaults() TrainConfig {
+	c.Model = c.Model.withDefaults()
+	if c.BatchSize == 0 {
+		c.BatchSize = 256
+	}
+	if c.LR == 0 {
+		c.LR = 0.05
+	}
+	if c.Momentum == 0 {
+		c.Momentum = 0.9
+	} else if c.Momentum < 0 {
+		c.Momentum = 0
+	}
+	if c.WeightDecay == 0 {
+		c.WeightDecay = 1e-4
+	} else if c.WeightDecay < 0 {
+		c.WeightDecay = 0
+	}
+	return c
+}
+
+// StepsPerEpoch is the number of full batches in an epoch (the last,
+// partial batch of every epoch is dropped).
+func (c TrainConfig) StepsPerEpoch() int { return c.RowsPerEpoch / c.BatchSize }
+
+// PeakLR is LR scaled by BatchSize/256.
+func (c TrainConfig) PeakLR() float64 { return c.LR * float64(c.BatchSize) / 256 }
+
+// Trainer runs training steps: the graph, the parameters and the optimiser
+// state.
+type Trainer struct {
+	Cfg   TrainConfig
+	Model *Model
+	// Step is the number of optimiser steps completed.
+	Step  int
+	g     *Graph
+	sgd   optim.SGD
+	sched optim.Schedule
+	ws    [][]float32
+	lrs   []float64
+}
+
+// NewTrainer initialises a model from cfg.Seed and compiles its step.
+func NewTrainer(cfg TrainConfig) (*Trainer, error) {
+	cfg = cfg.WithDefaults()
+	m, err := New(cfg.Model, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return newTrainer(cfg, m)
+}
+
+func newTrainer(cfg TrainConfig, m *Model) (*Trainer, error) {
+	if cfg.Epochs <= 0 || cfg.RowsPerEpoch <= 0 {
+		return nil, fmt.Errorf("simsiam: train: %d epochs of %d pairs: need both positive", cfg.Epochs, cfg.RowsPerEpoch)
+	}
+	if cfg.StepsPerEpoch() == 0 {
+		return nil, fmt.Errorf("simsiam: train: an epoch has %d pairs, fewer than the batch size %d (lower --batch-size)", cfg.RowsPerEpoch, cfg.BatchSize)
+	}
+	g, err := m.NewGraph(cfg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Model: m, g: g}
+	t.sgd = optim.SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay)}
+	t.sched = optim.Schedule{BaseLR: cfg.PeakLR(), Epochs: cfg.Epochs, StepsPerEpoch: cfg.StepsPerEpoch(), WarmupEpochs: cfg.WarmupEpochs}
+	for _, p := range g.Trainable() {
+		t.ws = append(t.ws, p.Value)
+	}
+	t.lrs = make([]float64, len(t.ws))
+	return t, nil
+}
+
+// Close releases the compiled graph.
+func (t *Trainer) Close() { t.g.Close() }
+
+// LR is the learning rate of the backbone at step (0-based).
+func (t *Trainer) LR(step int) float64 { return t.sched.LR(step) }
+
+// EpochsDone is the number of completed epochs.
+func (t *Trainer) EpochsDone() int { return t.Step / t.Cfg.StepsPerEpoch() }
+
+// StepResult describes one step.
+type StepResult struct {
+	Loss float64
+	LR   float64
+}
+
+// ErrNonFinite is wrapped by TrainStep's error when the loss is NaN or Inf.
+var ErrNonFinite = fmt.Errorf("loss is not finite")
+
+// TrainStep does one optimiser step on a batch of BatchSize pairs. A NaN or
+// Inf loss returns an error wrapping ErrNonFinite and leaves the parameters
+// and the optimiser untouched.
+func (t *Trainer) TrainStep(view1, view2 []uint8) (StepResult, error) {
+	loss, err := t.g.Run(view1, view2)
+	if err != nil {
+		return StepResult{}, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return StepResult{Loss: float64(loss)}, fmt.Errorf("step %d: %w (%v); lower --lr or add --warmup-epochs", t.Step+1, ErrNonFinite, loss)
+	}
+	lr := t.sched.LR(t.Step)
+	for i, p := range t.g.Trainable() {
+		t.lrs[i] = lr
+		if p.Predictor && t.Cfg.FixedPredictorLR {
+			t.lrs[i] = t.sched.BaseLR
+		}
+	}
+	t.sgd.Step(t.ws, t.g.Grads, t.lrs)
+	t.Step++
+	return StepResult{Loss: float64(loss), LR: lr}, nil
+}
+
+// ZStd is the collapse monitor of the last step (see Graph.ZStd).
+func (t *Trainer) ZStd() float64 { return t.g.ZStd() }
+
+// optimPrefix and optimSuffix name the momentum buffers in a checkpoint.
+const (
+	optimPrefix = "optim."
+	optimSuffix = ".momentum_buffer"
+)
+
+// Tensors returns the checkpoint content: every model tensor (weights and
+// BatchNorm running statistics, PyTorch state_dict names) followed by the
+// optimiser's momentum buffers, named "optim.<param>.momentum_buffer". The
+// slices alias the trainer's state.
+func (t *Trainer) Tensors() []Param {
+	var out []Param
+	for _, p := range t.Model.Params {
+		out = append(out, *p)
+	}
+	for i, p := range t.g.Trainable() {
+		if i < len(t.sgd.Velocity) && t.sgd.Velocity[i] != nil {
+			out = append(out, Param{Name: optimPrefix + p.Name + optimSuffix, Shape: p.Shape, Value: t.sgd.Velocity[i]})
+		}
+	}
+	return out
+}
+
+// ConfigFromTensors infers the model configuration from a checkpoint's
+// tensor shapes.
+func ConfigFromTensors(arch string, ts []Param) (Config, error) {
+	by := map[string]Param{}
+	for _, p := range ts {
+		by[p.Name] = p
+	}
+	cfg := Config{Arch: arch}
+	for i := 1; ; i++ {
+		w, ok := by[fmt.Sprintf("backbone.conv%d.weight", i)]
+		if !ok {
+			break
+		}
+		if len(w.Shape) != 4 {
+			return cfg, fmt.Errorf("simsiam: backbone.conv%d.weight has shape %v, want 4 dimensions", i, w.Shape)
+		}
+		cfg.Channels = append(cfg.Channels, w.Shape[0])
+	}
+	if len(cfg.Channels) == 0 {
+		return cfg, fmt.Errorf("simsiam: checkpoint has no backbone.conv1.weight (is it a siampipe model?)")
+	}
+	fc1, ok := by["predictor.fc1.weight"]
+	if !ok || len(fc1.Shape) != 2 {
+		return cfg, fmt.Errorf("simsiam: checkpoint has no 2-D predictor.fc1.weight")
+	}
+	cfg.PredHidden = fc1.Shape[0]
+	if arch == ArchSimSiam {
+		for i := 1; ; i++ {
+			w, ok := by[fmt.Sprintf("projector.fc%d.weight", i)]
+			if !ok {
+				break
+			}
+			cfg.ProjDims = append(cfg.ProjDims, w.Shape[0])
+		}
+	}
+	return cfg, nil
+}
+
+// RestoreTrainer rebuilds a trainer from a checkpoint's tensors at step
+// (optimiser steps completed). cfg.Model is inferred from the tensors when
+// its Channels are nil. Every model tensor must be present with its shape;
+// momentum buffers are required once step > 0.
+func RestoreTrainer(cfg TrainConfig, ts []Param, step int) (*Trainer, error) {
+	cfg = cfg.WithDefaults()
+	m, err := New(cfg.Model, 0)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]Param{}
+	for _, p := range ts {
+		by[p.Name] = p
+	}
+	for _, p := range m.Params {
+		src, ok := by[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("simsiam: checkpoint lacks tensor %s", p.Name)
+		}
+		if len(src.Value) != len(p.Value) || !sameShape(src.Shape, p.Shape) {
+			return nil, fmt.Errorf("simsiam: checkpoint tensor %s has shape %v, want %v", p.Name, src.Shape, p.Shape)
+		}
+		copy(p.Value, src.Value)
+	}
+	t, err := newTrainer(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	t.Step = step
+	if step > 0 {
+		t.sgd.Velocity = make([][]float32, len(t.ws))
+		for i, p := range t.g.Trainable() {
+			name := optimPrefix + p.Name + optimSuffix
+			src, ok := by[name]
+			if !ok {
+				t.Close()
+				return nil, fmt.Errorf("simsiam: checkpoint at step %d lacks optimiser state %s", step, name)
+			}
+			if len(src.Value) != len(p.Value) {
+				t.Close()
+				return nil, fmt.Errorf("simsiam: checkpoint tensor %s has %d values, want %d", name, len(src.Value), len(p.Value))
+			}
+			t.sgd.Velocity[i] = append([]float32(nil), src.Value...)
+		}
+	}
+	for _, p := range ts {
+		if _, ok := m.byName[p.Name]; !ok && !strings.HasPrefix(p.Name, optimPrefix) {
+			t.Close()
+			return nil, fmt.Errorf("simsiam: checkpoint has unexpected tensor %s (architecture %s)", p.Name, cfg.Model.Arch)
+		}
+	}
+	return t, nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

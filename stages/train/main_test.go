@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/siampipe/siampipe/internal/contract"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "train-test-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "train")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// pairs writes a pairs stream of random 28×28 views: epochs × rows pairs.
+func pairs(t *testing.T, dir string, epochs, rows int) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(5, 6))
+	var b bytes.Buffer
+	meta := contract.Meta{contract.MetaEpochs: itoa(epochs), contract.MetaRowsPerEpoch: itoa(rows), contract.MetaSeed: "9"}
+	w, err := contract.NewPairsWriter(&b, 28, 28, meta, contract.Options{BatchRows: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := make([]uint8, 784), make([]uint8, 784)
+	for e := 0; e < epochs; e++ {
+		for i := 0; i < rows; i++ {
+			for j := range v1 {
+				v1[j], v2[j] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+			if err := w.Append(int64(i), uint8(i%10), int32(e), v1, v2); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "pairs.arrows")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+type result struct {
+	code   int
+	stderr string
+}
+
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, se.String()}
+}
+
+func readModel(t *testing.T, path string) (contract.Meta, []contract.Tensor) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	meta, ts, err := contract.ReadModel(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta, ts
+}
+
+func sameTensors(t *testing.T, a, b []contract.Tensor) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d tensors vs %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || len(a[i].Values) != len(b[i].Values) {
+			t.Fatalf("tensor %d: %s vs %s", i, a[i].Name, b[i].Name)
+		}
+		for j := range a[i].Values {
+			if a[i].Values[j] != b[i].Values[j] {
+				t.Fatalf("%s[%d]: %v vs %v (not bit-exact)", a[i].Name, j, a[i].Values[j], b[i].Values[j])
+			}
+		}
+	}
+}
+
+func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 3, 40)
+	out := filepath.Join(dir, "model.arrows")
+	mf := filepath.Join(dir, "metrics.jsonl")
+	r := run(t, "-i", in, "-o", out, "--batch-size", "16", "--checkpoint-dir", filepath.Join(dir, "ck"), "--save-every", "1",
+		"--metrics", mf, "--log-every", "2", "--seed", "3", "--quiet")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	meta, ts := readModel(t, out)
+	want := map[string]string{contract.MetaKind: "model", contract.MetaArch: "seed", contract.MetaEpoch: "3", contract.MetaStep: "6",
+		contract.MetaSeed: "3", contract.MetaTrainBatchSize: "16", contract.MetaTrainLR: "0.05", contract.MetaTrainMomentum: "0.9",
+		contract.MetaTrainWeightDecay: "0.0001", contract.MetaTrainEpochs: "3", contract.MetaTrainRowsPerEpoch: "40",
+		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.003125"}
+	for k, v := range want {
+		if meta[k] != v {
+			t.Errorf("metadata %s = %q, want %q", k, meta[k], v)
+		}
+	}
+	names := map[string]bool{}
+	for _, x := range ts {
+		names[x.Name] = true
+	}
+	for _, n := range []string{"backbone.conv1.weight", "backbone.bn3.running_var", "predictor.fc2.bias", "optim.backbone.conv1.weight.momentum_buffer"} {
+		if !names[n] {
+			t.Errorf("checkpoint lacks %s", n)
+		}
+	}
+	for e := 1; e <= 3; e++ {
+		if _, err := os.Stat(filepath.Join(dir, "ck", "epoch-000"+itoa(e)+".arrows")); err != nil {
+			t.Errorf("epoch %d checkpoint: %v", e, err)
+		}
+	}
+	b, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d metrics lines, want 3 (steps 2, 4, 6):\n%s", len(lines), b)
+	}
+	for i, l := range lines {
+		var m map[string]float64
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"epoch", "step", "loss", "lr", "z_std", "step_ms", "images_per_s"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("metrics line %d lacks %s: %s", i, k, l)
+			}
+		}
+		if m["step"] != float64(2*(i+1)) || m["epoch"] != float64(i+1) || !(m["loss"] > -1 && m["loss"] < 1) || !(m["z_std"] > 0) {
+			t.Errorf("metrics line %d implausible: %s", i, l)
+		}
+	}
+}
+
+func TestSameInputAndSeedGiveSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 2, 32)
+	var outs [2][]byte
+	for i := range outs {
+		p := filepath.Join(dir, "m"+itoa(i))
+		if r := run(t, "-i", in, "-o", p, "--batch-size", "16", "--save-every", "0", "--quiet"); r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		outs[i], _ = os.ReadFile(p)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Fatal("two runs with the same pairs and seed wrote different checkpoints")
+	}
+}
+
+// waitFor polls for a file.
+func waitFor(path string, d time.Duration) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 3, 64)
+	common := []string{"-i", in, "--batch-size", "32", "--save-every", "1", "--quiet"}
+	full := filepath.Join(dir, "full.arrows")
+	if r := run(t, append(common, "-o", full, "--checkpoint-dir", filepath.Join(dir, "ckA"))...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	ck := filepath.Join(dir, "ckB")
+	cmd := exec.Command(binary, append(common, "-o", filepath.Join(dir, "never.arrows"), "--checkpoint-dir", ck)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(ck, "epoch-0001.arrows")
+	ok := waitFor(first, 60*time.Second)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if !ok {
+		t.Fatal("no checkpoint after epoch 1")
+	}
+	if meta, _ := readModel(t, first); meta[contract.MetaStep] != "2" || meta[contract.MetaEpoch] != "1" {
+		t.Fatalf("epoch-1 checkpoint at step %s epoch %s, want 3 and 1", meta[contract.MetaStep], meta[contract.MetaEpoch])
+	}
+	resumed := filepath.Join(dir, "resumed.arrows")
+	if r := run(t, append(common, "-o", resumed, "--checkpoint-dir", ck, "--resume", first)...); r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	_, a := readModel(t, full)
+	_, b := readModel(t, resumed)
+	sameTensors(t, a, b)
+}
+
+func TestSIGINTFinishesStepCheckpointsAndResumesExactly(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 3, 192)
+	common := []string{"-i", in, "--batch-size", "32", "--save-every", "0"}
+	full := filepath.Join(dir, "full.arrows")
+	if r := run(t, append(common, "-o", full, "--quiet")...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	ck := filepath.Join(dir, "ck")
+	mf := filepath.Join(dir, "m.jsonl")
+	cmd := exec.Command(binary, append(common, "-o", filepath.Join(dir, "x.arrows"), "--checkpoint-dir", ck, "--metrics", mf, "--log-every", "1")...)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// interrupt once a few steps are logged
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(mf); bytes.Count(b, []byte("\n")) >= 2 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() == 0 {
+		t.Fatalf("interrupted train exited with %v, want non-zero: %s", err, se.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.arrows")); err == nil {
+		t.Error("interrupted run wrote its final output")
+	}
+	m, _ := filepath.Glob(filepath.Join(ck, "step-*.arrows"))
+	if len(m) != 1 {
+		t.Fatalf("interrupt checkpoints: %v (stderr %s)", m, se.String())
+	}
+	meta, _ := readModel(t, m[0])
+	if meta[contract.MetaStep] == "0" || meta[contract.MetaStep] == "18" {
+		t.Fatalf("interrupt checkpoint at step %s: want mid-run", meta[contract.MetaStep])
+	}
+	resumed := filepath.Join(dir, "resumed.arrows")
+	if r := run(t, append(common, "-o", resumed, "--resume", m[0], "--quiet")...); r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	_, a := readModel(t, full)
+	_, b := readModel(t, resumed)
+	sameTensors(t, a, b)
+}
+
+func TestBadRunsFailWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 2, 64)
+	var img bytes.Buffer
+	w, _ := contract.NewImagesWriter(&img, 28, 28, nil, contract.Options{})
+	w.Append(0, 1, make([]uint8, 784))
+	w.Close()
+	imgPath := filepath.Join(dir, "images.arrows")
+	os.WriteFile(imgPath, img.Bytes(), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NaN loss names the step", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "step "},
+		{"images instead of pairs", []string{"-i", imgPath}, "augment"},
+		{"resume from a missing checkpoint", []string{"-i", in, "--resume", filepath.Join(dir, "nope.arrows")}, "resume"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, append(c.args, "-o", filepath.Join(dir, "out.arrows"), "--quiet")...)
+			if r.code == 0 {
+				t.Fatal("exit 0")
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "train: ") || !strings.Contains(lines[0], c.want) {
+				t.Fatalf("stderr %q: want one line starting train: and mentioning %q", r.stderr, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "out.arrows")); err == nil {
+				t.Fatal("failed run wrote its output")
+			}
+		})
+	}
+}
