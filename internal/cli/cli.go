@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"golang.org/x/term"
 )
 
 // Version is siampipe's release version; --version adds the VCS revision the
@@ -285,8 +286,6 @@ func (s *Stage) Logf(format string, args ...any) {
 	fmt.Fprintf(s.stderr, "%s %s: %s\n", time.Now().UTC().Format(time.RFC3339), s.Name, msg)
 }
 
-// IsTerminal reports whether f is a character device (a terminal).
-func IsTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// IsTerminal reports whether f is a terminal (not merely a character
+// device: /dev/null is one too).
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
