@@ -237,11 +237,7 @@ func (a *Augmenter) apply(op Op, neg int, dst, src []uint8) {
 	dst = dst[:hw]
 	switch op {
 	case ShearX, ShearY, TranslateX, TranslateY, Rotate:
-		m := a.maps[op][neg][:hw]
-		src = src[:hw+1]
-		for i, j := range m {
-			dst[i] = src[j]
-		}
+		gather(dst, src[:hw+1], a.maps[op][neg][:hw])
 	case Brightness, Posterize, Solarize:
 		lutApply(dst, src[:hw], &a.lut[op][neg])
 	case Contrast:
@@ -255,29 +251,47 @@ func (a *Augmenter) apply(op Op, neg int, dst, src []uint8) {
 	}
 }
 
+// lutApply sets dst[i] = lut[src[i]], eight pixels per step.
 func lutApply(dst, src []uint8, lut *[256]uint8) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = lut[v]
+	n := len(src)
+	dst = dst[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		s, d := src[i:i+8:i+8], dst[i:i+8:i+8]
+		d[0], d[1], d[2], d[3] = lut[s[0]], lut[s[1]], lut[s[2]], lut[s[3]]
+		d[4], d[5], d[6], d[7] = lut[s[4]], lut[s[5]], lut[s[6]], lut[s[7]]
+	}
+	for ; i < n; i++ {
+		dst[i] = lut[src[i]]
+	}
+}
+
+// gather sets dst[i] = src[m[i]], eight pixels per step.
+func gather(dst, src []uint8, m []int32) {
+	n := len(m)
+	dst = dst[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		mm, d := m[i:i+8:i+8], dst[i:i+8:i+8]
+		d[0], d[1], d[2], d[3] = src[mm[0]], src[mm[1]], src[mm[2]], src[mm[3]]
+		d[4], d[5], d[6], d[7] = src[mm[4]], src[mm[5]], src[mm[6]], src[mm[7]]
+	}
+	for ; i < n; i++ {
+		dst[i] = src[m[i]]
 	}
 }
 
 // contrast is F.adjust_contrast on one channel: blend with the image mean,
-// torch.mean in float32 (exact sum of integers, then one division).
+// torch.mean in float32 (an exact sum of integers, then one division).
 func contrast(dst, src []uint8, r1, r2 float32) {
-	var hist [256]int32
 	sum := 0
 	for _, v := range src {
-		hist[v]++
 		sum += int(v)
 	}
 	mean := float32(sum) / float32(len(src))
 	my := float32(r2 * mean)
 	var lut [256]uint8
 	for x := range lut {
-		if hist[x] == 0 {
-			continue
-		}
 		v := float32(r1*float32(x)) + my
 		if v < 0 {
 			v = 0
@@ -316,13 +330,17 @@ func sharpness(dst, src []uint8, h, w int, t *[256 * 256]uint8) {
 		out[0] = t[x<<8|x]
 		x = int(row[w-1])
 		out[w-1] = t[x<<8|x]
-		for j := 1; j < w-1; j++ {
-			c := int(row[j])
-			s := int(up[j-1]) + int(up[j]) + int(up[j+1]) +
-				int(row[j-1]) + 5*c + int(row[j+1]) +
-				int(dn[j-1]) + int(dn[j]) + int(dn[j+1])
-			d := (s + 6) / 13
-			out[j] = t[c<<8|d]
+		// Sliding column sums: left, centre and right columns of the 3x3
+		// window; s = their total + 4 * centre pixel.
+		left := int(up[0]) + int(row[0]) + int(dn[0])
+		mid := int(up[1]) + int(row[1]) + int(dn[1])
+		up, row, dn, out = up[:w], row[:w], dn[:w], out[:w]
+		for j := 2; j < w; j++ {
+			right := int(up[j]) + int(row[j]) + int(dn[j])
+			c := int(row[j-1])
+			d := (left + mid + right + 4*c + 6) / 13
+			out[j-1] = t[c<<8|d]
+			left, mid = mid, right
 		}
 	}
 }
@@ -330,11 +348,18 @@ func sharpness(dst, src []uint8, h, w int, t *[256 * 256]uint8) {
 // autoContrast is F.autocontrast: stretch [min, max] to [0, 255] in float32,
 // truncating; a constant image is left unchanged.
 func autoContrast(dst, src []uint8) {
-	lo, hi := uint8(255), uint8(0)
-	for _, v := range src {
-		lo = min(lo, v)
-		hi = max(hi, v)
+	// Two accumulators each, to shorten the dependency chains.
+	lo, hi, lo2, hi2 := uint8(255), uint8(0), uint8(255), uint8(0)
+	i := 0
+	for ; i+2 <= len(src); i += 2 {
+		a, b := src[i], src[i+1]
+		lo, hi = min(lo, a), max(hi, a)
+		lo2, hi2 = min(lo2, b), max(hi2, b)
 	}
+	for ; i < len(src); i++ {
+		lo, hi = min(lo, src[i]), max(hi, src[i])
+	}
+	lo, hi = min(lo, lo2), max(hi, hi2)
 	if lo == hi {
 		copy(dst, src)
 		return
@@ -355,9 +380,21 @@ func autoContrast(dst, src []uint8) {
 // brightest occupied bin) / 255, lut[v] = (cumulative count below v + step/2)
 // / step clamped to 255; unchanged when step is 0.
 func equalize(dst, src []uint8) {
+	// Four partial histograms break the load-increment-store chains.
+	var h4 [4][256]int32
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		h4[0][src[i]]++
+		h4[1][src[i+1]]++
+		h4[2][src[i+2]]++
+		h4[3][src[i+3]]++
+	}
+	for ; i < len(src); i++ {
+		h4[0][src[i]]++
+	}
 	var hist [256]int
-	for _, v := range src {
-		hist[v]++
+	for v := range hist {
+		hist[v] = int(h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v])
 	}
 	last := 255
 	for last > 0 && hist[last] == 0 {
@@ -370,9 +407,18 @@ func equalize(dst, src []uint8) {
 	}
 	var lut [256]uint8
 	cum := 0
-	for v := range lut {
-		lut[v] = uint8(min((cum+step/2)/step, 255))
-		cum += hist[v]
+	if n := len(src) + step; n < 1<<16 {
+		// x/step as (x * ceil(2^32/step)) >> 32: exact for x, step < 2^16.
+		m := uint64(1<<32+step-1) / uint64(step)
+		for v := range lut {
+			lut[v] = uint8(min((uint64(cum+step/2)*m)>>32, 255))
+			cum += hist[v]
+		}
+	} else {
+		for v := range lut {
+			lut[v] = uint8(min((cum+step/2)/step, 255))
+			cum += hist[v]
+		}
 	}
 	lutApply(dst, src, &lut)
 }
