@@ -4,6 +4,7 @@
 //	reducetool pixels -dir DIR -split test|all -o X.arrows   FashionMNIST pixels/255 as a features stream
 //	reducetool synth  -dir DIR -split test|all -o X.arrows   2048-d stand-in: relu(W pixels + c), W fixed by a seed
 //	reducetool npy    -i X.arrows -o PREFIX                  PREFIX.X.npy (float32 rows) and PREFIX.y.npy (uint8 labels)
+//	reducetool knn    -i X.arrows [-k 10 -metric cosine]     NN-descent vs exact kNN: wall times and recall
 //
 // It reads the IDX files itself until the fetch stage exists.
 package main
@@ -21,9 +22,43 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/neighbors"
 )
+
+func knnRecall(in string, k int, metric string, leaf, maxCand int) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := contract.ReadMatrix(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return err
+	}
+	mt, err := neighbors.ParseMetric(metric)
+	if err != nil {
+		return err
+	}
+	opt := neighbors.Options{K: k, Metric: mt, LeafSize: leaf, MaxCandidates: maxCand}
+	t0 := time.Now()
+	ap, err := neighbors.Approximate(m.Data, m.Rows, m.Dim, opt)
+	if err != nil {
+		return err
+	}
+	ta := time.Since(t0)
+	t0 = time.Now()
+	ex, err := neighbors.Exact(m.Data, m.Rows, m.Dim, opt)
+	if err != nil {
+		return err
+	}
+	te := time.Since(t0)
+	fmt.Printf("%s: %d x %d, k=%d %s: nn-descent %.2fs, exact %.2fs, recall %.4f\n",
+		filepath.Base(in), m.Rows, m.Dim, k, metric, ta.Seconds(), te.Seconds(), neighbors.Recall(ap, ex))
+	return nil
+}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -36,6 +71,10 @@ func main() {
 	in := fs.String("i", "", "input .arrows")
 	out := fs.String("o", "", "output file or prefix")
 	dimF := fs.Int("dim", 2048, "synth: feature width")
+	k := fs.Int("k", 10, "knn: neighbours, the point itself included")
+	metric := fs.String("metric", "cosine", "knn: cosine or euclidean")
+	leaf := fs.Int("leaf", 0, "knn: rp-tree leaf size (0 = default)")
+	maxCand := fs.Int("max-candidates", 0, "knn: NN-descent candidates (0 = default)")
 	fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
@@ -43,6 +82,8 @@ func main() {
 		err = writeFeatures(*dir, *split, *out, os.Args[1] == "synth", *dimF)
 	case "npy":
 		err = toNpy(*in, *out)
+	case "knn":
+		err = knnRecall(*in, *k, *metric, *leaf, *maxCand)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
