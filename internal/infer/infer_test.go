@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/contract"
@@ -186,7 +187,7 @@ func TestNewTellsTheArchFromTheTensors(t *testing.T) {
 
 // TestRunKeepsInputOrder feeds numbered batches of varying size through
 // several workers and checks each comes back in order with its own
-// features.
+// features, with no more than 2*workers+2 batches in flight.
 func TestRunKeepsInputOrder(t *testing.T) {
 	ts := randomCheckpoint(ArchSeed, 5)
 	m, err := New(ArchSeed, ts, 28, 28, Backbone)
@@ -198,9 +199,13 @@ func TestRunKeepsInputOrder(t *testing.T) {
 	m.NewWorker().Forward(px, 40, want)
 	for _, workers := range []int{1, 3} {
 		next, emitted := 0, 0
+		var inFlight, most atomic.Int64
 		fill := func(b *Batch) (bool, error) {
 			if next == 40 {
 				return false, nil
+			}
+			if n := inFlight.Add(1); n > most.Load() {
+				most.Store(n)
 			}
 			n := min(1+next%4, 40-next)
 			for i := next; i < next+n; i++ {
@@ -221,10 +226,14 @@ func TestRunKeepsInputOrder(t *testing.T) {
 				}
 				emitted++
 			}
+			inFlight.Add(-1)
 			return nil
 		}
 		if err := m.Run(context.Background(), workers, fill, emit); err != nil {
 			t.Fatalf("%d workers: %v", workers, err)
+		}
+		if most.Load() > int64(2*workers+2) {
+			t.Errorf("%d workers: %d batches in flight, want at most %d", workers, most.Load(), 2*workers+2)
 		}
 		if emitted != 40 {
 			t.Fatalf("%d workers: emitted %d images, want 40", workers, emitted)
