@@ -59,7 +59,7 @@ type Options struct {
 	Workers int    // goroutines; 0 = GOMAXPROCS. Does not change the result.
 
 	Trees         int     // random projection trees; 0 = min(64, 5 + round(sqrt(n)/20)) as umap-learn
-	LeafSize      int     // largest tree leaf; 0 = max(10, 2K)
+	LeafSize      int     // largest tree leaf; 0 = max(10, K) as pynndescent
 	Iters         int     // NN-descent iterations at most; 0 = max(5, round(log2 n)) as umap-learn
 	MaxCandidates int     // candidates per point per iteration; 0 = 60 as umap-learn
 	Delta         float64 // stop when fewer than Delta*n*K updates happen; 0 = 0.001
@@ -87,7 +87,7 @@ func (o *Options) defaults(n int) {
 		o.Trees = min(64, 5+int(math.Round(math.Sqrt(float64(n))/20)))
 	}
 	if o.LeafSize == 0 {
-		o.LeafSize = max(10, 2*o.K)
+		o.LeafSize = max(10, o.K)
 	}
 	if o.Iters == 0 {
 		o.Iters = max(5, int(math.Round(math.Log2(float64(n)))))
