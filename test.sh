@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test suite: what `.ci/run` runs and what README's quick start calls.
+# Installs the Debian packages the tests need when run as root (or with sudo),
+# then checks formatting, vets, runs every Go test, and fuzzes the parsers of
+# outside bytes briefly (FUZZTIME=30s for longer).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "test.sh: installing ${need[*]}" >&2
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+export GOFLAGS="${GOFLAGS:--mod=readonly}"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "test.sh: gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 -timeout 20m ./...
+
+fuzztime="${FUZZTIME:-10s}"
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
+go test -run '^$' -fuzz '^FuzzReader$' -fuzztime "$fuzztime" ./internal/contract
