@@ -29,19 +29,19 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultC       = 1.0
-	DefaultMaxIter = 500
-	DefaultTol     = 1e-5
+	DefaultMaxIter = 1000
+	DefaultTol     = 1e-4
 )
 
 // Config sets the training. Its zero value means the documented defaults.
 type Config struct {
 	// C is the inverse L2 strength, as in scikit-learn; 0 means DefaultC (1).
 	C float64
-	// MaxIter bounds the L-BFGS iterations; 0 means DefaultMaxIter (500).
+	// MaxIter bounds the L-BFGS iterations; 0 means DefaultMaxIter (1000).
 	// Reaching it is not an error: Model.Converged reports it.
 	MaxIter int
 	// Tol stops the optimisation when the largest absolute gradient entry of
-	// f is below it; 0 means DefaultTol (1e-5).
+	// f is below it; 0 means DefaultTol (1e-4, scikit-learn's default tol).
 	Tol float64
 	// Classes is the number of classes; 0 means the largest label + 1.
 	Classes int
@@ -77,9 +77,10 @@ type Model struct {
 	Converged  bool
 }
 
-// chunkRows is the number of rows per unit of parallel work. Partial sums are
-// added in chunk order, so results do not depend on the number of cores.
-const chunkRows = 1024
+// chunkRows is the number of rows per unit of parallel work (a multiple of
+// 3, the kernel's row count). Partial sums are added in chunk order, so
+// results do not depend on the number of cores.
+const chunkRows = 1020
 
 // Train fits a probe to the rows of x (row-major, dim columns) listed in
 // rows, or to all rows if rows is nil. It returns ctx.Err() if ctx is
@@ -119,15 +120,17 @@ func Train(ctx context.Context, x []float32, dim int, labels []uint8, rows []int
 		y[i] = int(labels[r])
 	}
 	m := &Model{Dim: dim, Classes: classes}
-	xs, err := m.standardise(x, dim, rows)
-	if err != nil {
+	obj := &objective{y: y, n: n, dim: dim, classes: classes, lambda: 1 / (cfg.C * float64(n)),
+		dp: padTo(dim, 12), kp: padTo(classes, 4), kernel: useKernel}
+	var err error
+	if obj.x, err = m.standardise(x, dim, rows, obj.dp); err != nil {
 		return nil, err
 	}
-	obj := &objective{x: xs, y: y, n: n, dim: dim, classes: classes, lambda: 1 / (cfg.C * float64(n))}
 	obj.partial = make([][]float64, (n+chunkRows-1)/chunkRows)
 	for i := range obj.partial {
-		obj.partial[i] = make([]float64, classes*(dim+1)+1)
+		obj.partial[i] = make([]float64, obj.kp*(obj.dp+1)+1)
 	}
+	obj.w = make([]float64, obj.kp*obj.dp)
 	problem := optimize.Problem{
 		Func: func(p []float64) float64 { return obj.eval(p).f },
 		Grad: func(g, p []float64) { copy(g, obj.eval(p).g) },
@@ -160,8 +163,9 @@ func Train(ctx context.Context, x []float32, dim int, labels []uint8, rows []int
 }
 
 // standardise fits Mean and Scale on the listed rows and returns those rows
-// standardised, in float64.
-func (m *Model) standardise(x []float32, dim int, rows []int) ([]float64, error) {
+// standardised, in float64, stride dp (zero padded), with zero rows up to a
+// multiple of 3.
+func (m *Model) standardise(x []float32, dim int, rows []int, dp int) ([]float64, error) {
 	n := len(rows)
 	sum := make([]float64, dim)
 	for _, r := range rows {
@@ -192,9 +196,9 @@ func (m *Model) standardise(x []float32, dim int, rows []int) ([]float64, error)
 		}
 		m.Scale[j] = s
 	}
-	xs := make([]float64, n*dim)
+	xs := make([]float64, padTo(n, 3)*dp)
 	for i, r := range rows {
-		m.apply(xs[i*dim:(i+1)*dim], x[r*dim:(r+1)*dim])
+		m.apply(xs[i*dp:i*dp+dim], x[r*dim:(r+1)*dim])
 	}
 	return xs, nil
 }
@@ -231,14 +235,28 @@ func (m *Model) Predict(x []float32) []uint8 {
 	return out
 }
 
+// useKernel selects the assembly micro-kernels where the CPU has them; tests
+// switch it off to check the portable path.
+var useKernel = haveKernel
+
+func padTo(n, m int) int { return (n + m - 1) / m * m }
+
 // objective evaluates f and its gradient, caching the last point because
 // gonum asks for the value and the gradient at one point separately.
+//
+// Layout: x holds the standardised rows with stride dp (dim rounded up to
+// a multiple of 12, zero padded) and zero rows up to a multiple of 3; the
+// weights are copied into w, kp x dp (classes rounded up to a multiple of
+// 4). Padding contributes exact zeros.
 type objective struct {
-	x               []float64 // n x dim standardised
+	x               []float64
 	y               []int
 	n, dim, classes int
+	dp, kp          int
 	lambda          float64
-	partial         [][]float64 // per chunk: gradient (classes*(dim+1)) then loss
+	kernel          bool
+	w               []float64   // kp x dp padded copy of the weights
+	partial         [][]float64 // per chunk: kp x dp weight gradient, kp bias gradient, loss
 	last            []float64
 	cached          evaluation
 	haveCache       bool
@@ -253,47 +271,23 @@ func (o *objective) eval(p []float64) evaluation {
 	if o.haveCache && floats.Equal(p, o.last) {
 		return o.cached
 	}
-	d, k := o.dim, o.classes
-	w, b := p[:k*d], p[k*d:]
+	d, k, dp, kp := o.dim, o.classes, o.dp, o.kp
 	nw := k * d
-	parallel(len(o.partial), func(chunk int) {
-		part := o.partial[chunk]
-		for i := range part {
-			part[i] = 0
-		}
-		z := make([]float64, k)
-		var loss float64
-		for i := chunk * chunkRows; i < min((chunk+1)*chunkRows, o.n); i++ {
-			xi := o.x[i*d : (i+1)*d]
-			zmax := math.Inf(-1)
-			for c := 0; c < k; c++ {
-				z[c] = floats.Dot(w[c*d:(c+1)*d], xi) + b[c]
-				zmax = math.Max(zmax, z[c])
-			}
-			var s float64
-			for c := range z {
-				z[c] = math.Exp(z[c] - zmax)
-				s += z[c]
-			}
-			yi := o.y[i]
-			loss += math.Log(s) - math.Log(z[yi])
-			for c := range z {
-				r := z[c] / s
-				if c == yi {
-					r--
-				}
-				floats.AddScaled(part[c*d:(c+1)*d], r, xi)
-				part[nw+c] += r
-			}
-		}
-		part[len(part)-1] = loss
-	})
+	for c := 0; c < k; c++ {
+		copy(o.w[c*dp:c*dp+d], p[c*d:(c+1)*d])
+	}
+	b := p[nw:]
+	parallel(len(o.partial), func(chunk int) { o.chunk(chunk, b) })
 	g := make([]float64, len(p))
 	var loss float64
 	for _, part := range o.partial {
-		floats.Add(g, part[:len(g)])
+		for c := 0; c < k; c++ {
+			floats.Add(g[c*d:(c+1)*d], part[c*dp:c*dp+d])
+			g[nw+c] += part[kp*dp+c]
+		}
 		loss += part[len(part)-1]
 	}
+	w := p[:nw]
 	inv := 1 / float64(o.n)
 	floats.Scale(inv, g)
 	floats.AddScaled(g[:nw], o.lambda, w)
@@ -302,6 +296,86 @@ func (o *objective) eval(p []float64) evaluation {
 	o.cached = evaluation{f: f, g: g}
 	o.haveCache = true
 	return o.cached
+}
+
+// chunk computes the loss and gradient sums of one chunk of rows into its
+// partial.
+func (o *objective) chunk(chunk int, b []float64) {
+	k, dp, kp := o.classes, o.dp, o.kp
+	part := o.partial[chunk]
+	clear(part)
+	i0 := chunk * chunkRows
+	i1 := min(i0+chunkRows, o.n)
+	rows := padTo(i1-i0, 3)
+	// z: logits, then the residuals softmax - onehot, rows x kp; zero for
+	// padded rows and classes.
+	z := make([]float64, rows*kp)
+	if o.kernel {
+		var acc [48]float64
+		for i := 0; i < rows; i += 3 {
+			for j := 0; j < kp; j += 4 {
+				dot3x4(dp, &o.x[(i0+i)*dp], dp, &o.w[j*dp], dp, &acc[0])
+				for ii := 0; ii < 3; ii++ {
+					for jj := 0; jj < 4; jj++ {
+						l := acc[(4*ii+jj)*4:]
+						z[(i+ii)*kp+j+jj] = (l[0] + l[1]) + (l[2] + l[3])
+					}
+				}
+			}
+		}
+	} else {
+		for i := 0; i < i1-i0; i++ {
+			xi := o.x[(i0+i)*dp : (i0+i+1)*dp]
+			for c := 0; c < k; c++ {
+				z[i*kp+c] = floats.Dot(o.w[c*dp:(c+1)*dp], xi)
+			}
+		}
+	}
+	var loss float64
+	for i := 0; i < rows; i++ {
+		zi := z[i*kp : (i+1)*kp]
+		if i >= i1-i0 {
+			clear(zi)
+			continue
+		}
+		zmax := math.Inf(-1)
+		for c := 0; c < k; c++ {
+			zi[c] += b[c]
+			zmax = math.Max(zmax, zi[c])
+		}
+		var s float64
+		for c := 0; c < k; c++ {
+			zi[c] = math.Exp(zi[c] - zmax)
+			s += zi[c]
+		}
+		yi := o.y[i0+i]
+		loss += math.Log(s) - math.Log(zi[yi])
+		for c := 0; c < k; c++ {
+			zi[c] /= s
+		}
+		zi[yi]--
+		clear(zi[k:])
+		for c := 0; c < k; c++ {
+			part[kp*dp+c] += zi[c]
+		}
+	}
+	part[len(part)-1] = loss
+	// weight gradient: part[c][l] += sum_i z[i][c] * x[i][l]
+	if o.kernel {
+		// Columns outer: the 12 columns of x stay in cache for every class.
+		for l := 0; l < dp; l += 12 {
+			for c := 0; c < kp; c += 4 {
+				ger4x12(rows, &z[c], kp, &o.x[i0*dp+l], dp, &part[c*dp+l], dp)
+			}
+		}
+		return
+	}
+	for i := 0; i < i1-i0; i++ {
+		xi := o.x[(i0+i)*dp : (i0+i+1)*dp]
+		for c := 0; c < k; c++ {
+			floats.AddScaled(part[c*dp:(c+1)*dp], z[i*kp+c], xi)
+		}
+	}
 }
 
 // parallel runs fn(0..n-1) on all cores.

@@ -67,34 +67,77 @@ func TestProbeSeparatesSeparableData(t *testing.T) {
 	}
 }
 
+// objectiveFor builds the objective of raw rows x (n x d, row-major) the
+// way Train lays them out.
+func objectiveFor(x []float64, y []int, n, d, k int, lambda float64, kernel bool) *objective {
+	o := &objective{y: y, n: n, dim: d, classes: k, lambda: lambda, dp: padTo(d, 12), kp: padTo(k, 4), kernel: kernel}
+	o.x = make([]float64, padTo(n, 3)*o.dp)
+	for i := 0; i < n; i++ {
+		copy(o.x[i*o.dp:], x[i*d:(i+1)*d])
+	}
+	o.partial = make([][]float64, (n+chunkRows-1)/chunkRows)
+	for i := range o.partial {
+		o.partial[i] = make([]float64, o.kp*(o.dp+1)+1)
+	}
+	o.w = make([]float64, o.kp*o.dp)
+	return o
+}
+
+// paths lists the objective paths this machine runs: the portable one, and
+// the assembly kernels where the CPU has them.
+func paths() []bool {
+	if haveKernel {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	const n, d, k = 50, 4, 3
-	x := make([]float64, n*d)
-	y := make([]int, n)
-	for i := range x {
-		x[i] = rng.NormFloat64()
-	}
-	for i := range y {
-		y[i] = rng.IntN(k)
-	}
-	o := &objective{x: x, y: y, n: n, dim: d, classes: k, lambda: 0.3}
-	o.partial = [][]float64{make([]float64, k*(d+1)+1)}
-	p := make([]float64, k*(d+1))
-	for i := range p {
-		p[i] = rng.NormFloat64()
-	}
-	g := append([]float64(nil), o.eval(p).g...)
-	for i := range p {
-		const h = 1e-6
-		q := append([]float64(nil), p...)
-		q[i] += h
-		fp := o.eval(q).f
-		q[i] -= 2 * h
-		fm := o.eval(q).f
-		num := (fp - fm) / (2 * h)
-		if math.Abs(num-g[i]) > 1e-6 {
-			t.Errorf("d f / d p[%d]: analytic %.9f, numeric %.9f", i, g[i], num)
+	// sizes off the padding multiples, and more rows than one chunk
+	for _, sz := range [][3]int{{50, 4, 3}, {1100, 13, 10}} {
+		n, d, k := sz[0], sz[1], sz[2]
+		x := make([]float64, n*d)
+		y := make([]int, n)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		for i := range y {
+			y[i] = rng.IntN(k)
+		}
+		p := make([]float64, k*(d+1))
+		for i := range p {
+			p[i] = 0.3 * rng.NormFloat64()
+		}
+		var ref evaluation
+		for _, kernel := range paths() {
+			o := objectiveFor(x, y, n, d, k, 0.3, kernel)
+			e := o.eval(p)
+			g := append([]float64(nil), e.g...)
+			if ref.g == nil {
+				ref = evaluation{f: e.f, g: g}
+			} else {
+				if math.Abs(e.f-ref.f) > 1e-12 {
+					t.Errorf("%v: kernel f %v, portable %v", sz, e.f, ref.f)
+				}
+				for i := range g {
+					if math.Abs(g[i]-ref.g[i]) > 1e-12 {
+						t.Fatalf("%v: kernel gradient[%d] %v, portable %v", sz, i, g[i], ref.g[i])
+					}
+				}
+			}
+			for i := range p {
+				const h = 1e-6
+				q := append([]float64(nil), p...)
+				q[i] += h
+				fp := o.eval(q).f
+				q[i] -= 2 * h
+				fm := o.eval(q).f
+				num := (fp - fm) / (2 * h)
+				if math.Abs(num-g[i]) > 1e-6 {
+					t.Errorf("%v kernel=%v: d f / d p[%d]: analytic %.9f, numeric %.9f", sz, kernel, i, g[i], num)
+				}
+			}
 		}
 	}
 }
@@ -214,6 +257,13 @@ func TestTrainRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkTrain784Portable is the path without the assembly kernels.
+func BenchmarkTrain784Portable(b *testing.B) {
+	defer func(old bool) { useKernel = old }(useKernel)
+	useKernel = false
+	BenchmarkTrain784(b)
 }
 
 func BenchmarkTrain784(b *testing.B) {

@@ -1,0 +1,166 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func dot3x4(k int, a *float64, lda int, b *float64, ldb int, acc *float64)
+//
+// For i < 3 and j < 4, acc[(4*i+j)*4 : (4*i+j)*4+4] receives the four lane
+// sums of a[i*lda+l] * b[j*ldb+l] over l < k, lane r summing the l with
+// l mod 4 = r in increasing l, with fused multiply-adds. k is a multiple
+// of 4; lda and ldb count float64s.
+TEXT ·dot3x4(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ acc+40(FP), DX
+	SHLQ $3, CX
+	SHLQ $3, R8
+	SHLQ $3, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (DI)(R9*1), R12
+	LEAQ (R12)(R9*1), R13
+	LEAQ (R13)(R9*1), BX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	XORQ AX, AX
+
+dotloop:
+	CMPQ AX, CX
+	JGE  dotdone
+	VMOVUPD (SI)(AX*1), Y12
+	VMOVUPD (R10)(AX*1), Y13
+	VMOVUPD (R11)(AX*1), Y14
+	VMOVUPD (DI)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y0
+	VFMADD231PD Y15, Y13, Y4
+	VFMADD231PD Y15, Y14, Y8
+	VMOVUPD (R12)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y1
+	VFMADD231PD Y15, Y13, Y5
+	VFMADD231PD Y15, Y14, Y9
+	VMOVUPD (R13)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y2
+	VFMADD231PD Y15, Y13, Y6
+	VFMADD231PD Y15, Y14, Y10
+	VMOVUPD (BX)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y3
+	VFMADD231PD Y15, Y13, Y7
+	VFMADD231PD Y15, Y14, Y11
+	ADDQ $32, AX
+	JMP  dotloop
+
+dotdone:
+	VMOVUPD Y0, 0(DX)
+	VMOVUPD Y1, 32(DX)
+	VMOVUPD Y2, 64(DX)
+	VMOVUPD Y3, 96(DX)
+	VMOVUPD Y4, 128(DX)
+	VMOVUPD Y5, 160(DX)
+	VMOVUPD Y6, 192(DX)
+	VMOVUPD Y7, 224(DX)
+	VMOVUPD Y8, 256(DX)
+	VMOVUPD Y9, 288(DX)
+	VMOVUPD Y10, 320(DX)
+	VMOVUPD Y11, 352(DX)
+	VZEROUPPER
+	RET
+
+// func ger4x12(n int, r *float64, ldr int, x *float64, ldx int, gp *float64, ldg int)
+//
+// For c < 4 and l < 12, gp[c*ldg+l] += sum over i < n, in increasing i, of
+// r[i*ldr+c] * x[i*ldx+l], with fused multiply-adds. ldr, ldx and ldg count
+// float64s.
+TEXT ·ger4x12(SB), NOSPLIT, $0-56
+	MOVQ n+0(FP), CX
+	MOVQ r+8(FP), SI
+	MOVQ ldr+16(FP), R8
+	MOVQ x+24(FP), DI
+	MOVQ ldx+32(FP), R9
+	MOVQ gp+40(FP), DX
+	MOVQ ldg+48(FP), R10
+	SHLQ $3, R8
+	SHLQ $3, R9
+	SHLQ $3, R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+
+gerloop:
+	TESTQ CX, CX
+	JLE   gerdone
+	VMOVUPD 0(DI), Y12
+	VMOVUPD 32(DI), Y13
+	VMOVUPD 64(DI), Y14
+	VBROADCASTSD 0(SI), Y15
+	VFMADD231PD Y15, Y12, Y0
+	VFMADD231PD Y15, Y13, Y1
+	VFMADD231PD Y15, Y14, Y2
+	VBROADCASTSD 8(SI), Y15
+	VFMADD231PD Y15, Y12, Y3
+	VFMADD231PD Y15, Y13, Y4
+	VFMADD231PD Y15, Y14, Y5
+	VBROADCASTSD 16(SI), Y15
+	VFMADD231PD Y15, Y12, Y6
+	VFMADD231PD Y15, Y13, Y7
+	VFMADD231PD Y15, Y14, Y8
+	VBROADCASTSD 24(SI), Y15
+	VFMADD231PD Y15, Y12, Y9
+	VFMADD231PD Y15, Y13, Y10
+	VFMADD231PD Y15, Y14, Y11
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ CX
+	JMP  gerloop
+
+gerdone:
+	VADDPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DX)
+	VADDPD 32(DX), Y1, Y1
+	VMOVUPD Y1, 32(DX)
+	VADDPD 64(DX), Y2, Y2
+	VMOVUPD Y2, 64(DX)
+	ADDQ R10, DX
+	VADDPD 0(DX), Y3, Y3
+	VMOVUPD Y3, 0(DX)
+	VADDPD 32(DX), Y4, Y4
+	VMOVUPD Y4, 32(DX)
+	VADDPD 64(DX), Y5, Y5
+	VMOVUPD Y5, 64(DX)
+	ADDQ R10, DX
+	VADDPD 0(DX), Y6, Y6
+	VMOVUPD Y6, 0(DX)
+	VADDPD 32(DX), Y7, Y7
+	VMOVUPD Y7, 32(DX)
+	VADDPD 64(DX), Y8, Y8
+	VMOVUPD Y8, 64(DX)
+	ADDQ R10, DX
+	VADDPD 0(DX), Y9, Y9
+	VMOVUPD Y9, 0(DX)
+	VADDPD 32(DX), Y10, Y10
+	VMOVUPD Y10, 32(DX)
+	VADDPD 64(DX), Y11, Y11
+	VMOVUPD Y11, 64(DX)
+	VZEROUPPER
+	RET
