@@ -124,8 +124,8 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 		return err
 	}
 	cfg = cfg.defaults()
-	if cfg.Epochs < 0 {
-		return fmt.Errorf("epochs %d: want >= 1", cfg.Epochs)
+	if cfg.Epochs < 0 || cfg.Epochs > 1<<31-1 {
+		return fmt.Errorf("epochs %d: want 1..%d", cfg.Epochs, 1<<31-1)
 	}
 	if im.Len() > 1<<31-1 {
 		return fmt.Errorf("%d images: at most %d", im.Len(), 1<<31-1)
