@@ -68,7 +68,7 @@ type Augmenter struct {
 	lut   [numOps][2][256]uint8 // Brightness, Posterize, Solarize
 	ratio [numOps][2][2]float32 // Contrast: blend weights of the image and its mean
 	sharp [2]*[256 * 256]uint8  // Sharpness: blend of pixel x and blurred d at [x<<8|d]
-	value [numOps][2]float64    // the magnitude torchvision would pass, for Describe
+	value [numOps][2]float64    // the magnitude torchvision passes, for Value
 	used  [numOps]bool
 }
 
