@@ -90,8 +90,14 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 	workers = min(workers, nChunks)
 	alpha := p.alpha0
 
+	pt := newPowTable(b)
+	twoAB, twoGB := 2*a*b, 2*p.gamma*b
+	seedOf := func(c, epoch int) uint64 {
+		return splitmix64(p.seed ^ uint64(epoch+1)*0x9e3779b97f4a7c15 ^ uint64(c+1)*0xd1b54a32d192ed03)
+	}
+	// runChunk is the generic kernel: any dim.
 	runChunk := func(c, epoch int) {
-		r := rng{s: splitmix64(p.seed ^ uint64(epoch+1)*0x9e3779b97f4a7c15 ^ uint64(c+1)*0xd1b54a32d192ed03)}
+		r := rng{s: seedOf(c, epoch)}
 		lg := &logs[c]
 		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
 		t := float64(epoch)
@@ -103,15 +109,15 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 				}
 				k := g.Indices[e]
 				other := snap[int(k)*dim : int(k+1)*dim]
-				var d2 float64
+				var d2 float32
 				for d := 0; d < dim; d++ {
-					diff := float64(cur[d] - other[d])
+					diff := cur[d] - other[d]
 					d2 += diff * diff
 				}
 				gc := 0.0
 				if d2 > 0 {
-					pb := fastPow(d2, b)
-					gc = -2 * a * b * pb / d2 / (a*pb + 1)
+					pb := float64(pt.pow(d2))
+					gc = -twoAB * pb / float64(d2) / (a*pb + 1)
 				}
 				for d := 0; d < dim; d++ {
 					gd := clip4(gc * float64(cur[d]-other[d]))
@@ -127,15 +133,14 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 						continue
 					}
 					other := snap[kk*dim : (kk+1)*dim]
-					var d2 float64
+					var d2 float32
 					for d := 0; d < dim; d++ {
-						diff := float64(cur[d] - other[d])
+						diff := cur[d] - other[d]
 						d2 += diff * diff
 					}
 					gc := 0.0
 					if d2 > 0 {
-						pb := fastPow(d2, b)
-						gc = 2 * p.gamma * b / ((0.001 + d2) * (a*pb + 1))
+						gc = twoGB / ((0.001 + float64(d2)) * (a*float64(pt.pow(d2)) + 1))
 					}
 					for d := 0; d < dim; d++ {
 						gd := 4.0
@@ -148,6 +153,67 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 				eonns[e] += float64(nneg) * epns[e]
 			}
 		}
+	}
+	// runChunk3 is the same computation for dim = 3 with the head vertex kept
+	// in registers (only this chunk writes it; nobody reads it this epoch).
+	runChunk3 := func(c, epoch int) {
+		r := rng{s: seedOf(c, epoch)}
+		lg := &logs[c]
+		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
+		t := float64(epoch)
+		un := uint64(n)
+		for j := c * layoutChunk; j < min(n, (c+1)*layoutChunk); j++ {
+			cp := emb[j*3 : j*3+3 : j*3+3]
+			x0, x1, x2 := cp[0], cp[1], cp[2]
+			for e := g.Indptr[j]; e < g.Indptr[j+1]; e++ {
+				if eons[e] > t {
+					continue
+				}
+				k := g.Indices[e]
+				o := snap[int(k)*3 : int(k)*3+3 : int(k)*3+3]
+				f0, f1, f2 := x0-o[0], x1-o[1], x2-o[2]
+				d2 := f0*f0 + f1*f1 + f2*f2
+				gc := 0.0
+				if d2 > 0 {
+					pb := float64(pt.pow(d2))
+					gc = -twoAB * pb / float64(d2) / (a*pb + 1)
+				}
+				g0 := clip4(gc*float64(f0)) * alpha
+				g1 := clip4(gc*float64(f1)) * alpha
+				g2 := clip4(gc*float64(f2)) * alpha
+				x0 += float32(g0)
+				x1 += float32(g1)
+				x2 += float32(g2)
+				lg.delta = append(lg.delta, float32(-g0), float32(-g1), float32(-g2))
+				lg.k = append(lg.k, k)
+				eons[e] += eps[e]
+				nneg := int((t - eonns[e]) / epns[e])
+				for q := 0; q < nneg; q++ {
+					kk := int((r.next() >> 32) * un >> 32) // uniform in [0, n) (Lemire)
+					if kk == j {
+						continue
+					}
+					o := snap[kk*3 : kk*3+3 : kk*3+3]
+					f0, f1, f2 := x0-o[0], x1-o[1], x2-o[2]
+					d2 := f0*f0 + f1*f1 + f2*f2
+					if d2 > 0 {
+						gc := twoGB / ((0.001 + float64(d2)) * (a*float64(pt.pow(d2)) + 1))
+						x0 += float32(clip4(gc*float64(f0)) * alpha)
+						x1 += float32(clip4(gc*float64(f1)) * alpha)
+						x2 += float32(clip4(gc*float64(f2)) * alpha)
+					} else {
+						x0 += float32(4 * alpha)
+						x1 += float32(4 * alpha)
+						x2 += float32(4 * alpha)
+					}
+				}
+				eonns[e] += float64(nneg) * epns[e]
+			}
+			cp[0], cp[1], cp[2] = x0, x1, x2
+		}
+	}
+	if dim == 3 {
+		runChunk = runChunk3
 	}
 
 	for epoch := 0; epoch < p.epochs; epoch++ {
