@@ -7,7 +7,8 @@ internal/simsiam: the seed model (conv 1-32-64-128, ReLU, BN; predictor
 negative-cosine loss, SGD momentum 0.9, weight decay 1e-4, one thread.
 
 Usage: /usr/bin/python3 bench/train_torch.py [--arch seed|simsiam] [--batch 256] [--steps 20]
-Prints one line: arch, ms/step (median of the timed steps), peak RSS in MiB.
+Prints one line: arch, wall and CPU ms/step (medians of the timed steps),
+peak RSS in MiB. CPU time is steadier than wall time on a shared machine.
 """
 import argparse
 import resource
@@ -51,9 +52,9 @@ def main():
     opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-4)
     v1 = torch.randint(0, 256, (a.batch, 1, 28, 28), dtype=torch.uint8)
     v2 = torch.randint(0, 256, (a.batch, 1, 28, 28), dtype=torch.uint8)
-    times = []
+    times, cpu = [], []
     for i in range(a.steps + 3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         x1, x2 = v1.float() / 255, v2.float() / 255
         z1, z2 = g(f(x1)), g(f(x2))
         p1, p2 = h(z1), h(z2)
@@ -64,9 +65,10 @@ def main():
         opt.step()
         if i >= 3:
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("torch %s batch %d: %.1f ms/step (median of %d), peak RSS %.0f MiB"
-          % (a.arch, a.batch, statistics.median(times), len(times), rss))
+    print("torch %s batch %d: %.1f ms/step, %.1f cpu-ms/step (medians of %d), peak RSS %.0f MiB"
+          % (a.arch, a.batch, statistics.median(times), statistics.median(cpu), len(times), rss))
 
 
 if __name__ == "__main__":

@@ -48,3 +48,32 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBNLayer1 is the forward and backward of the first backbone
+// BatchNorm (ReLU fused in front) of one view: 32 channels × 256·14·14.
+func BenchmarkBNLayer1(b *testing.B) {
+	const c, m = 32, 256 * 14 * 14
+	x := make([]float32, c*m)
+	dh := make([]float32, c*m)
+	for i := range x {
+		x[i] = float32(i%13) - 6
+		dh[i] = float32(i%7) - 3
+	}
+	g, bt := make([]float32, c), make([]float32, c)
+	for i := range g {
+		g[i] = 1
+	}
+	op := NewBN(4, BNConfig{Affine: true, PreReLU: true})
+	gx := &bnGradX{base: newBase("BNGradX", 4, 4, 4, 4, 1), st: op.st}
+	tx := tensorOf(x, c, 256, 14, 14)
+	tdh := tensorOf(dh, c, 256, 14, 14)
+	tg, tb := tensorOf(g, c), tensorOf(bt, c)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h, _ := op.Do(tx, tg, tb)
+		if _, err := gx.Do(tx, h, tdh, tg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c*m), "ns/elem")
+}

@@ -14,7 +14,10 @@ type BNConfig struct {
 	Rows bool
 	// Affine adds the scale and shift inputs (gamma, beta of shape (C)).
 	Affine bool
-	// ReLU fuses a ReLU after the normalisation.
+	// PreReLU applies a ReLU to the input first: the Op is BN(ReLU(x)), the
+	// backbone's conv → ReLU → BN with the ReLU fused in.
+	PreReLU bool
+	// ReLU applies a ReLU to the output: ReLU(BN(x)).
 	ReLU bool
 	// Eps is added to the variance; 0 means PyTorch's 1e-5.
 	Eps float64
@@ -27,6 +30,8 @@ type bnState struct {
 	varb         []float64
 	dgamma       []float32
 	dbeta        []float32
+	acc          []float64 // scratch, 3·C
+	coef         []float32 // scratch, 5·C
 }
 
 // BN normalises its input with the statistics of the batch (training mode).
@@ -66,9 +71,6 @@ func (o *BN) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
 
-// Do implements gorgonia.Op.
-func (o *BN) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
 func (s *bnState) geometry(sh tensor.Shape) {
 	n := sh.TotalSize()
 	if s.cfg.Rows {
@@ -83,10 +85,44 @@ func (s *bnState) geometry(sh tensor.Shape) {
 		s.varb = make([]float64, s.c)
 		s.dgamma = make([]float32, s.c)
 		s.dbeta = make([]float32, s.c)
+		s.acc = make([]float64, 3*s.c)
+		s.coef = make([]float32, 5*s.c)
 	}
 }
 
-func (o *BN) do(in ...G.Value) (G.Value, error) {
+// relu0 is max(v, 0), +0 for v ≤ 0 (and −0), without a branch: half of
+// the inputs are negative, so a branch would be mispredicted half the time.
+func relu0(v float32) float32 {
+	b := math.Float32bits(v)
+	return math.Float32frombits(b &^ uint32(int32(b)>>31))
+}
+
+// keepIfPos is r if v > 0 and 0 otherwise (v = ±0 gives 0), without a branch.
+func keepIfPos(r, v float32) float32 {
+	b := math.Float32bits(v)
+	m := ^uint32((int32(b-1) | int32(b)) >> 31)
+	return math.Float32frombits(math.Float32bits(r) & m)
+}
+
+// finish turns sums into mean, variance and the per-channel affine map
+// h = x·a + b, stored in coef[0:C] and coef[C:2C].
+func (s *bnState) finish(sum, sq []float64, gamma, beta []float32) {
+	C, M := s.c, float64(s.m)
+	for c := 0; c < C; c++ {
+		mean := sum[c] / M
+		v := math.Max(sq[c]/M-mean*mean, 0)
+		s.mean[c], s.varb[c] = mean, v
+		s.invstd[c] = 1 / math.Sqrt(v+s.cfg.Eps)
+		a, b := s.invstd[c], -mean*s.invstd[c]
+		if gamma != nil {
+			a, b = a*float64(gamma[c]), b*float64(gamma[c])+float64(beta[c])
+		}
+		s.coef[c], s.coef[C+c] = float32(a), float32(b)
+	}
+}
+
+// Do implements gorgonia.Op.
+func (o *BN) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	sh := shapeOf(in[0])
 	s.geometry(sh)
@@ -98,40 +134,31 @@ func (o *BN) do(in ...G.Value) (G.Value, error) {
 		gamma, beta = data(in[1]), data(in[2])
 	}
 	C, M := s.c, s.m
+	pre, post := s.cfg.PreReLU, s.cfg.ReLU
+	sum, sq := s.acc[:C], s.acc[C:2*C]
+	clear(s.acc)
 	if s.cfg.Rows {
-		sum := make([]float64, 2*C)
 		for i := 0; i < M; i++ {
 			row := x[i*C : (i+1)*C]
 			for c, v := range row {
+				if pre {
+					v = relu0(v)
+				}
 				sum[c] += float64(v)
+				sq[c] += float64(v) * float64(v)
 			}
 		}
-		for c := 0; c < C; c++ {
-			s.mean[c] = sum[c] / float64(M)
-		}
-		for i := 0; i < M; i++ {
-			row := x[i*C : (i+1)*C]
-			for c, v := range row {
-				d := float64(v) - s.mean[c]
-				sum[C+c] += d * d
-			}
-		}
-		sc := make([]float32, 2*C)
-		for c := 0; c < C; c++ {
-			s.varb[c] = sum[C+c] / float64(M)
-			s.invstd[c] = 1 / math.Sqrt(s.varb[c]+s.cfg.Eps)
-			a, b := s.invstd[c], -s.mean[c]*s.invstd[c]
-			if gamma != nil {
-				a, b = a*float64(gamma[c]), b*float64(gamma[c])+float64(beta[c])
-			}
-			sc[c], sc[C+c] = float32(a), float32(b)
-		}
+		s.finish(sum, sq, gamma, beta)
+		a, b := s.coef[:C], s.coef[C:2*C]
 		for i := 0; i < M; i++ {
 			row, dst := x[i*C:(i+1)*C], hd[i*C:(i+1)*C]
 			for c, v := range row {
-				r := v*sc[c] + sc[C+c]
-				if s.cfg.ReLU && r < 0 {
-					r = 0
+				if pre {
+					v = relu0(v)
+				}
+				r := v*a[c] + b[c]
+				if post {
+					r = relu0(r)
 				}
 				dst[c] = r
 			}
@@ -140,34 +167,48 @@ func (o *BN) do(in ...G.Value) (G.Value, error) {
 	}
 	for c := 0; c < C; c++ {
 		blk := x[c*M : (c+1)*M]
-		mean := float64(sum32(blk)) / float64(M)
-		var v0, v1 float64
-		i := 0
-		for ; i+2 <= len(blk); i += 2 {
-			d0, d1 := float64(blk[i])-mean, float64(blk[i+1])-mean
-			v0 += d0 * d0
-			v1 += d1 * d1
-		}
-		for ; i < len(blk); i++ {
-			d := float64(blk[i]) - mean
-			v0 += d * d
-		}
-		s.mean[c] = mean
-		s.varb[c] = (v0 + v1) / float64(M)
-		s.invstd[c] = 1 / math.Sqrt(s.varb[c]+s.cfg.Eps)
-		a, b := s.invstd[c], -mean*s.invstd[c]
-		if gamma != nil {
-			a, b = a*float64(gamma[c]), b*float64(gamma[c])+float64(beta[c])
-		}
-		a32, b32 := float32(a), float32(b)
-		dst := hd[c*M : (c+1)*M]
-		if s.cfg.ReLU {
-			for j, v := range blk {
-				dst[j] = max(v*a32+b32, 0)
+		var s0, s1, q0, q1 float64
+		j := 0
+		for ; j+2 <= len(blk); j += 2 {
+			v0, v1 := blk[j], blk[j+1]
+			if pre {
+				v0, v1 = relu0(v0), relu0(v1)
 			}
-		} else {
+			s0 += float64(v0)
+			s1 += float64(v1)
+			q0 += float64(v0) * float64(v0)
+			q1 += float64(v1) * float64(v1)
+		}
+		for ; j < len(blk); j++ {
+			v := blk[j]
+			if pre {
+				v = relu0(v)
+			}
+			s0 += float64(v)
+			q0 += float64(v) * float64(v)
+		}
+		sum[c], sq[c] = s0+s1, q0+q1
+	}
+	s.finish(sum, sq, gamma, beta)
+	for c := 0; c < C; c++ {
+		blk, dst := x[c*M:(c+1)*M], hd[c*M:(c+1)*M]
+		a, b := s.coef[c], s.coef[C+c]
+		switch {
+		case pre && post:
 			for j, v := range blk {
-				dst[j] = v*a32 + b32
+				dst[j] = relu0(relu0(v)*a + b)
+			}
+		case pre:
+			for j, v := range blk {
+				dst[j] = relu0(v)*a + b
+			}
+		case post:
+			for j, v := range blk {
+				dst[j] = relu0(v*a + b)
+			}
+		default:
+			for j, v := range blk {
+				dst[j] = v*a + b
 			}
 		}
 	}
@@ -213,6 +254,9 @@ func (o *BN) SymDiff(in G.Nodes, h, dh *G.Node) (G.Nodes, error) {
 
 // bnGradX computes dx from (x, h, dh[, gamma]) and leaves dgamma, dbeta in
 // the shared state for the bnGradParam Ops, which depend on its output.
+//
+// With x̂ = (relu?(x) − mean)·invstd and g = dh·[h > 0 if ReLU]:
+// dbeta = Σg, dgamma = Σg·x̂, dx = γ·invstd·(g − dbeta/M − x̂·dgamma/M)·[x > 0 if PreReLU].
 type bnGradX struct {
 	base
 	st *bnState
@@ -221,51 +265,69 @@ type bnGradX struct {
 func (o *bnGradX) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
-func (o *bnGradX) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *bnGradX) do(in ...G.Value) (G.Value, error) {
+
+func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	sh := shapeOf(in[0])
 	x, h, dh := data(in[0]), data(in[1]), data(in[2])
 	dxT := o.out(sh...)
 	dx := dxT.Data().([]float32)
 	C, M := s.c, s.m
-	relu := s.cfg.ReLU
-	gam := func(c int) float64 { return 1 }
+	pre, post := s.cfg.PreReLU, s.cfg.ReLU
+	var gamma []float32
 	if s.cfg.Affine {
-		g := data(in[3])
-		gam = func(c int) float64 { return float64(g[c]) }
+		gamma = data(in[3])
+	}
+	gam := func(c int) float64 {
+		if gamma == nil {
+			return 1
+		}
+		return float64(gamma[c])
 	}
 	if s.cfg.Rows {
-		acc := make([]float64, 2*C) // sum dh', sum dh'·xhat
+		sg, sgx := s.acc[:C], s.acc[C:2*C]
+		clear(s.acc)
+		mean, inv := s.coef[:C], s.coef[C:2*C]
+		for c := 0; c < C; c++ {
+			mean[c], inv[c] = float32(s.mean[c]), float32(s.invstd[c])
+		}
 		for i := 0; i < M; i++ {
 			for c := 0; c < C; c++ {
 				k := i*C + c
 				g := dh[k]
-				if relu && h[k] <= 0 {
-					g = 0
+				if post {
+					g = keepIfPos(g, h[k])
 				}
-				xh := (float64(x[k]) - s.mean[c]) * s.invstd[c]
-				acc[c] += float64(g)
-				acc[C+c] += float64(g) * xh
+				v := x[k]
+				if pre {
+					v = relu0(v)
+				}
+				sg[c] += float64(g)
+				sgx[c] += float64(g) * float64((v-mean[c])*inv[c])
 			}
 		}
-		coef := make([]float64, 3*C)
+		ka, kb, ke := s.coef[2*C:3*C], s.coef[3*C:4*C], s.coef[4*C:5*C]
 		for c := 0; c < C; c++ {
-			s.dbeta[c], s.dgamma[c] = float32(acc[c]), float32(acc[C+c])
+			s.dbeta[c], s.dgamma[c] = float32(sg[c]), float32(sgx[c])
 			k := gam(c) * s.invstd[c]
-			coef[c] = k
-			coef[C+c] = k * acc[c] / float64(M)
-			coef[2*C+c] = k * acc[C+c] / float64(M)
+			ka[c], kb[c], ke[c] = float32(k), float32(k*sg[c]/float64(M)), float32(k*sgx[c]/float64(M))
 		}
 		for i := 0; i < M; i++ {
 			for c := 0; c < C; c++ {
 				k := i*C + c
 				g := dh[k]
-				if relu && h[k] <= 0 {
-					g = 0
+				if post {
+					g = keepIfPos(g, h[k])
 				}
-				xh := (float64(x[k]) - s.mean[c]) * s.invstd[c]
-				dx[k] = float32(coef[c]*float64(g) - coef[C+c] - coef[2*C+c]*xh)
+				v := x[k]
+				if pre {
+					v = relu0(v)
+				}
+				r := ka[c]*g - kb[c] - ke[c]*((v-mean[c])*inv[c])
+				if pre {
+					r = keepIfPos(r, x[k])
+				}
+				dx[k] = r
 			}
 		}
 		return dxT, nil
@@ -274,23 +336,64 @@ func (o *bnGradX) do(in ...G.Value) (G.Value, error) {
 		xb, hb, db, dxb := x[c*M:(c+1)*M], h[c*M:(c+1)*M], dh[c*M:(c+1)*M], dx[c*M:(c+1)*M]
 		mean, inv := float32(s.mean[c]), float32(s.invstd[c])
 		var sg, sgx float64
-		for j, g := range db {
-			if relu && hb[j] <= 0 {
-				continue
+		if pre && !post {
+			var sg1, sgx1 float64
+			j := 0
+			for ; j+2 <= len(db); j += 2 {
+				g0, g1 := db[j], db[j+1]
+				v0, v1 := relu0(xb[j]), relu0(xb[j+1])
+				sg += float64(g0)
+				sg1 += float64(g1)
+				sgx += float64(g0 * ((v0 - mean) * inv))
+				sgx1 += float64(g1 * ((v1 - mean) * inv))
 			}
-			sg += float64(g)
-			sgx += float64(g) * float64((xb[j]-mean)*inv)
+			for ; j < len(db); j++ {
+				g, v := db[j], relu0(xb[j])
+				sg += float64(g)
+				sgx += float64(g * ((v - mean) * inv))
+			}
+			sg += sg1
+			sgx += sgx1
+		} else {
+			for j, g := range db {
+				if post {
+					g = keepIfPos(g, hb[j])
+				}
+				v := xb[j]
+				if pre {
+					v = relu0(v)
+				}
+				sg += float64(g)
+				sgx += float64(g * ((v - mean) * inv))
+			}
 		}
 		s.dbeta[c], s.dgamma[c] = float32(sg), float32(sgx)
 		k := gam(c) * s.invstd[c]
 		a := float32(k)
-		b := float32(k * sg / float64(M))
-		e := float32(k * sgx / float64(M))
-		for j, g := range db {
-			if relu && hb[j] <= 0 {
-				g = 0
+		// dx = a·g − b − e·x̂ = a·g − (b − e·mean·inv) − (e·inv)·v
+		b := float32(k*sg/float64(M) - k*sgx/float64(M)*s.mean[c]*s.invstd[c])
+		e := float32(k * sgx / float64(M) * s.invstd[c])
+		switch {
+		case pre && !post:
+			for j, g := range db {
+				v := xb[j]
+				dxb[j] = keepIfPos(a*g-b-e*v, v)
 			}
-			dxb[j] = a*g - b - e*((xb[j]-mean)*inv)
+		default:
+			for j, g := range db {
+				if post {
+					g = keepIfPos(g, hb[j])
+				}
+				v := xb[j]
+				if pre {
+					v = relu0(v)
+				}
+				r := a*g - b - e*v
+				if pre {
+					r = keepIfPos(r, xb[j])
+				}
+				dxb[j] = r
+			}
 		}
 	}
 	return dxT, nil
@@ -306,8 +409,8 @@ type bnGradParam struct {
 func (o *bnGradParam) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.c}, nil
 }
-func (o *bnGradParam) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *bnGradParam) do(_ ...G.Value) (G.Value, error) {
+
+func (o *bnGradParam) Do(...G.Value) (G.Value, error) {
 	r := o.out(o.st.c)
 	if o.beta {
 		copy(r.Data().([]float32), o.st.dbeta)

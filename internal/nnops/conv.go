@@ -14,32 +14,39 @@ type convState struct {
 	stride, pad           int
 	cin, n, h, w, cout, k int
 	ho, wo                int
-	cols, dcols           []float32 // K × N·Ho·Wo
+	cols                  []float32  // K × N·Ho·Wo, kept for the weight gradient
+	dcols                 []float32  // K × N·Ho·Wo, transient
+	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 }
 
 func (s *convState) kdim() int { return s.cin * s.k * s.k }
 func (s *convState) np() int   { return s.n * s.ho * s.wo }
 
-// ConvReLU is y = ReLU(conv(x, W) + b) for x of shape (Cin, N, H, W),
-// W of shape (Cout, Cin, k, k) (PyTorch layout), b of shape (Cout); y has
-// shape (Cout, N, Ho, Wo) with Ho = (H + 2·pad − k)/stride + 1.
-type ConvReLU struct {
+// Conv is y = conv(x, W) + b for x of shape (Cin, N, H, W), W of shape
+// (Cout, Cin, k, k) (PyTorch layout) and b of shape (Cout); y has shape
+// (Cout, N, Ho, Wo) with Ho = (H + 2·pad − k)/stride + 1. The ReLU that
+// follows it in the model is fused into the next BN (BNConfig.PreReLU).
+type Conv struct {
 	base
 	st *convState
 }
 
-// NewConvReLU returns the Op. With noInputGrad the gradient with respect to
-// x is not built (x is the data).
-func NewConvReLU(stride, pad int, noInputGrad bool) *ConvReLU {
-	return &ConvReLU{base: newBase("ConvReLU", 4, 4, 4, 1), st: &convState{stride: stride, pad: pad, noInputGrad: noInputGrad}}
+// NewConv returns the Op. With noInputGrad the gradient with respect to x
+// is not built (x is the data).
+func NewConv(stride, pad int, noInputGrad bool) *Conv {
+	return &Conv{base: newBase("Conv", 4, 4, 4, 1), st: &convState{stride: stride, pad: pad, noInputGrad: noInputGrad}}
 }
 
+// ShareScratch makes the Op use *s for its transient input-gradient buffer;
+// Ops of one graph may share one (they run one at a time).
+func (o *Conv) ShareScratch(s *[]float32) { o.st.scratch = s }
+
 // InferShape implements gorgonia.Op.
-func (o *ConvReLU) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+func (o *Conv) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	x, w := in[0].(tensor.Shape), in[1].(tensor.Shape)
 	if len(x) != 4 || len(w) != 4 || w[2] != w[3] || w[1] != x[0] {
-		return nil, fmt.Errorf("nnops: ConvReLU: x %v and W %v do not fit", x, w)
+		return nil, fmt.Errorf("nnops: Conv: x %v and W %v do not fit", x, w)
 	}
 	k := w[2]
 	ho := (x[2]+2*o.st.pad-k)/o.st.stride + 1
@@ -48,9 +55,7 @@ func (o *ConvReLU) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // Do implements gorgonia.Op.
-func (o *ConvReLU) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
-func (o *ConvReLU) do(in ...G.Value) (G.Value, error) {
+func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	xs, ws := shapeOf(in[0]), shapeOf(in[1])
 	s.cin, s.n, s.h, s.w = xs[0], xs[1], xs[2], xs[3]
@@ -62,31 +67,24 @@ func (o *ConvReLU) do(in ...G.Value) (G.Value, error) {
 	Im2Col(data(in[0]), s.cols, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
-	sgemm(false, false, s.cout, NP, K, 1, data(in[1]), K, s.cols, NP, 0, yd, NP)
 	b := data(in[2])
 	for c := 0; c < s.cout; c++ {
-		bc := b[c]
 		row := yd[c*NP : (c+1)*NP]
-		for j, v := range row {
-			v += bc
-			if v < 0 {
-				v = 0
-			}
-			row[j] = v
+		bc := b[c]
+		for j := range row {
+			row[j] = bc
 		}
 	}
+	sgemm(false, false, s.cout, NP, K, 1, data(in[1]), K, s.cols, NP, 1, yd, NP)
 	return y, nil
 }
 
 // DiffWRT implements gorgonia.SDOp.
-func (o *ConvReLU) DiffWRT(int) []bool { return []bool{!o.st.noInputGrad, true, true} }
+func (o *Conv) DiffWRT(int) []bool { return []bool{!o.st.noInputGrad, true, true} }
 
 // SymDiff implements gorgonia.SDOp.
-func (o *ConvReLU) SymDiff(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
-	g, err := apply(newReLUGrad(4), y, dy)
-	if err != nil {
-		return nil, err
-	}
+func (o *Conv) SymDiff(in G.Nodes, y, g *G.Node) (G.Nodes, error) {
+	var err error
 	res := make(G.Nodes, 3)
 	if !o.st.noInputGrad {
 		if res[0], err = apply(&convDX{base: newBase("ConvDX", 4, 4, 4), st: o.st}, g, in[1]); err != nil {
@@ -111,14 +109,17 @@ type convDX struct {
 func (o *convDX) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cin, o.st.n, o.st.h, o.st.w}, nil
 }
-func (o *convDX) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *convDX) do(in ...G.Value) (G.Value, error) {
+func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	K, NP := s.kdim(), s.np()
-	s.dcols = grow(s.dcols, K*NP)
-	sgemm(true, false, K, NP, s.cout, 1, data(in[1]), K, data(in[0]), NP, 0, s.dcols, NP)
+	buf := &s.dcols
+	if s.scratch != nil {
+		buf = s.scratch
+	}
+	*buf = grow(*buf, K*NP)
+	sgemm(true, false, K, NP, s.cout, 1, data(in[1]), K, data(in[0]), NP, 0, *buf, NP)
 	dx := o.out(s.cin, s.n, s.h, s.w)
-	Col2Im(s.dcols, dx.Data().([]float32), s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
+	Col2Im(*buf, dx.Data().([]float32), s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
 	return dx, nil
 }
 
@@ -131,13 +132,25 @@ type convDW struct {
 func (o *convDW) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cout, o.st.cin, o.st.k, o.st.k}, nil
 }
-func (o *convDW) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *convDW) do(in ...G.Value) (G.Value, error) {
+func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	K, NP := s.kdim(), s.np()
 	dw := o.out(s.cout, s.cin, s.k, s.k)
 	sgemm(false, true, s.cout, K, NP, 1, data(in[0]), NP, s.cols, NP, 0, dw.Data().([]float32), K)
 	return dw, nil
+}
+
+// validRange returns the output columns [lo, hi) whose input column
+// ox·stride − pad + kx lies inside [0, w).
+func validRange(wo, w, stride, pad, kx int) (lo, hi int) {
+	lo, hi = 0, wo
+	for lo < wo && lo*stride-pad+kx < 0 {
+		lo++
+	}
+	for hi > lo && (hi-1)*stride-pad+kx >= w {
+		hi--
+	}
+	return lo, hi
 }
 
 // Im2Col writes the patch matrix of x (C, N, H, W) into cols, laid out
@@ -148,6 +161,8 @@ func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 	for ci := 0; ci < c; ci++ {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
+				lo, hi := validRange(wo, w, stride, pad, kx)
+				off := kx - pad
 				row := cols[((ci*k+ky)*k+kx)*NP : ((ci*k+ky)*k+kx+1)*NP]
 				for b := 0; b < n; b++ {
 					img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
@@ -160,12 +175,17 @@ func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 							continue
 						}
 						src := img[iy*w : (iy+1)*w]
-						for ox := range d {
-							ix := ox*stride - pad + kx
-							if ix < 0 || ix >= w {
-								d[ox] = 0
-							} else {
-								d[ox] = src[ix]
+						clear(d[:lo])
+						clear(d[hi:])
+						if stride == 2 {
+							s := src[2*lo+off : 2*(hi-1)+off+1]
+							dd := d[lo:hi]
+							for j := range dd {
+								dd[j] = s[2*j]
+							}
+						} else {
+							for ox := lo; ox < hi; ox++ {
+								d[ox] = src[ox*stride+off]
 							}
 						}
 					}
@@ -183,6 +203,8 @@ func Col2Im(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 	for ci := 0; ci < c; ci++ {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
+				lo, hi := validRange(wo, w, stride, pad, kx)
+				off := kx - pad
 				row := cols[((ci*k+ky)*k+kx)*NP : ((ci*k+ky)*k+kx+1)*NP]
 				for b := 0; b < n; b++ {
 					img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
@@ -193,11 +215,15 @@ func Col2Im(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 							continue
 						}
 						dst := img[iy*w : (iy+1)*w]
-						s := src[oy*wo : (oy+1)*wo]
-						for ox, v := range s {
-							ix := ox*stride - pad + kx
-							if ix >= 0 && ix < w {
-								dst[ix] += v
+						sv := src[oy*wo+lo : oy*wo+hi]
+						if stride == 2 {
+							d := dst[2*lo+off : 2*(hi-1)+off+1]
+							for j, v := range sv {
+								d[2*j] += v
+							}
+						} else {
+							for j, v := range sv {
+								dst[(lo+j)*stride+off] += v
 							}
 						}
 					}

@@ -5,30 +5,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// reluGrad is dy·[y > 0].
-type reluGrad struct{ base }
-
-func newReLUGrad(dims int) *reluGrad { return &reluGrad{newBase("ReLUGrad", dims, dims, dims)} }
-
-func (o *reluGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	return clone(in[0].(tensor.Shape)), nil
-}
-func (o *reluGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *reluGrad) do(in ...G.Value) (G.Value, error) {
-	g := o.out(shapeOf(in[0])...)
-	y, dy, gd := data(in[0]), data(in[1]), g.Data().([]float32)
-	dy = dy[:len(y)]
-	gd = gd[:len(y)]
-	for i, v := range y {
-		if v > 0 {
-			gd[i] = dy[i]
-		} else {
-			gd[i] = 0
-		}
-	}
-	return g, nil
-}
-
 // ChanSum sums a (C, ...) tensor over everything but its first axis; it is
 // the bias gradient of a convolution in the channel-major layout.
 type ChanSum struct{ base }
@@ -41,10 +17,7 @@ func (o *ChanSum) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{in[0].(tensor.Shape)[0]}, nil
 }
 
-// Do implements gorgonia.Op.
-func (o *ChanSum) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
-func (o *ChanSum) do(in ...G.Value) (G.Value, error) {
+func (o *ChanSum) Do(in ...G.Value) (G.Value, error) {
 	c := shapeOf(in[0])[0]
 	x := data(in[0])
 	m := len(x) / c
@@ -62,8 +35,7 @@ type colSum struct{ base }
 func (o *colSum) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{in[0].(tensor.Shape)[1]}, nil
 }
-func (o *colSum) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *colSum) do(in ...G.Value) (G.Value, error) {
+func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	n, d := s[0], s[1]
 	x := data(in[0])

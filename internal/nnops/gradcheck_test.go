@@ -194,10 +194,20 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 		ins   []input
 		build func(g *G.ExprGraph, in []*G.Node) (*G.Node, error)
 	}{
-		{"ConvReLU stride 2 pad 1", []input{{shape: []int{2, 3, 7, 6}, diff: true}, {shape: []int{4, 2, 3, 3}, diff: true}, {shape: []int{4}, diff: true, scale: 0.3}},
-			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConvReLU(2, 1, false), in...) }},
-		{"ConvReLU stride 1 pad 0 data input", []input{{shape: []int{1, 2, 5, 5}}, {shape: []int{3, 1, 3, 3}, diff: true}, {shape: []int{3}, diff: true, scale: 0.3}},
-			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConvReLU(1, 0, true), in...) }},
+		{"Conv stride 2 pad 1", []input{{shape: []int{2, 3, 7, 6}, diff: true}, {shape: []int{4, 2, 3, 3}, diff: true}, {shape: []int{4}, diff: true, scale: 0.3}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(2, 1, false), in...) }},
+		{"Conv stride 1 pad 0 data input", []input{{shape: []int{1, 2, 5, 5}}, {shape: []int{3, 1, 3, 3}, diff: true}, {shape: []int{3}, diff: true, scale: 0.3}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(1, 0, true), in...) }},
+		{"Conv stride 2 pad 1 even size", []input{{shape: []int{3, 2, 8, 8}, diff: true}, {shape: []int{2, 3, 3, 3}, diff: true}, {shape: []int{2}, diff: true}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(2, 1, false), in...) }},
+		{"BN channel-major PreReLU affine", []input{{shape: []int{3, 4, 3, 3}, diff: true, shift: 0.3}, {shape: []int{3}, diff: true, shift: 1}, {shape: []int{3}, diff: true}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+				return apply(NewBN(4, BNConfig{Affine: true, PreReLU: true}), in...)
+			}},
+		{"BN rows PreReLU and ReLU", []input{{shape: []int{8, 3}, diff: true, shift: 0.3}, {shape: []int{3}, diff: true, shift: 1}, {shape: []int{3}, diff: true}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+				return apply(NewBN(2, BNConfig{Rows: true, Affine: true, PreReLU: true, ReLU: true}), in...)
+			}},
 		{"BN channel-major affine", []input{{shape: []int{3, 4, 2, 3}, diff: true, scale: 2, shift: 1}, {shape: []int{3}, diff: true, shift: 1}, {shape: []int{3}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
 				return apply(NewBN(4, BNConfig{Affine: true}), in...)

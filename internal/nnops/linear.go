@@ -32,10 +32,7 @@ func (o *Linear) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{x[0], w[0]}, nil
 }
 
-// Do implements gorgonia.Op.
-func (o *Linear) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
-func (o *Linear) do(in ...G.Value) (G.Value, error) {
+func (o *Linear) Do(in ...G.Value) (G.Value, error) {
 	xs, ws := shapeOf(in[0]), shapeOf(in[1])
 	n, k, m := xs[0], xs[1], ws[0]
 	y := o.out(n, m)
@@ -95,8 +92,7 @@ func (o *matMul) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{a[0], b[1]}, nil
 }
-func (o *matMul) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *matMul) do(in ...G.Value) (G.Value, error) {
+func (o *matMul) Do(in ...G.Value) (G.Value, error) {
 	as, bs := shapeOf(in[0]), shapeOf(in[1])
 	m, k := as[0], as[1]
 	if o.transA {

@@ -103,8 +103,7 @@ type negCosGrad struct {
 func (o *negCosGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
-func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-func (o *negCosGrad) do(in ...G.Value) (G.Value, error) {
+func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	n, d := s[0], s[1]
 	p, z := data(in[0]), data(in[1])

@@ -118,3 +118,7 @@ func apply(op G.Op, in ...*G.Node) (*G.Node, error) {
 	}
 	return n, nil
 }
+
+func tensorOf(v []float32, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+}

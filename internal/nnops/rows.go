@@ -18,10 +18,7 @@ func (o *ToRows) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[1], s[0] * s[2] * s[3]}, nil
 }
 
-// Do implements gorgonia.Op.
-func (o *ToRows) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
-func (o *ToRows) do(in ...G.Value) (G.Value, error) {
+func (o *ToRows) Do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	c, n, q := s[0], s[1], s[2]*s[3]
 	r := o.out(n, c*q)
@@ -45,8 +42,7 @@ type fromRows struct {
 }
 
 func (o *fromRows) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
-func (o *fromRows) Do(in ...G.Value) (G.Value, error)              { return o.do(in...) }
-func (o *fromRows) do(in ...G.Value) (G.Value, error) {
+func (o *fromRows) Do(in ...G.Value) (G.Value, error) {
 	s := o.shape
 	c, n, q := s[0], s[1], s[2]*s[3]
 	r := o.out(s...)

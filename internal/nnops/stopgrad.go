@@ -26,10 +26,7 @@ func (o *StopGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return clone(in[0].(tensor.Shape)), nil
 }
 
-// Do implements gorgonia.Op.
-func (o *StopGrad) Do(in ...G.Value) (G.Value, error) { return o.do(in...) }
-
-func (o *StopGrad) do(in ...G.Value) (G.Value, error) {
+func (o *StopGrad) Do(in ...G.Value) (G.Value, error) {
 	r := o.out(shapeOf(in[0])...)
 	src := data(in[0])
 	copy(r.Data().([]float32), src)

@@ -2,7 +2,9 @@ package simsiam
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/siampipe/siampipe/internal/optim"
 )
@@ -35,6 +37,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				ws[i], lrs[i] = p.Value, 0.05
 			}
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := gr.Run(v1, v2); err != nil {
@@ -42,7 +45,19 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 				sgd.Step(ws, gr.Grads, lrs)
 			}
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/step")
+			var ru syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-MiB")
 		})
 	}
+}
+
+// cpuTime is the user+system CPU time of the process so far: on a shared
+// machine it is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

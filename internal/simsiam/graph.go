@@ -22,17 +22,18 @@ const BNMomentum = 0.1
 
 // Graph is a compiled training step for a fixed batch size.
 type Graph struct {
-	m      *Model
-	batch  int
-	g      *G.ExprGraph
-	vm     G.VM
-	x      [2]*tensor.Dense
-	bns    []*bnModule
-	zTap   [2]*nnops.StopGrad
-	train  []*Param
-	Grads  [][]float32 // gradient of each trainable parameter, after Run
-	loss   []float32
-	closed bool
+	m       *Model
+	batch   int
+	g       *G.ExprGraph
+	vm      G.VM
+	x       [2]*tensor.Dense
+	bns     []*bnModule
+	zTap    [2]*nnops.StopGrad
+	train   []*Param
+	Grads   [][]float32 // gradient of each trainable parameter, after Run
+	loss    []float32
+	closed  bool
+	scratch []float32 // shared by the convolutions' input gradients
 }
 
 // Trainable returns the trainable parameters in the order of Grads.
@@ -79,7 +80,8 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 	applyBN := func(prefix string, x *G.Node, dims int, relu bool) (*G.Node, error) {
 		mod := bnFor(prefix)
 		w, affine := nodes[prefix+".weight"]
-		op := nnops.NewBN(dims, nnops.BNConfig{Rows: dims == 2, Affine: affine, ReLU: relu})
+		// backbone: conv → ReLU → BN, the ReLU fused into the BN Op
+		op := nnops.NewBN(dims, nnops.BNConfig{Rows: dims == 2, Affine: affine, PreReLU: dims == 4, ReLU: relu})
 		mod.ops = append(mod.ops, op)
 		if affine {
 			return G.ApplyOp(op, x, w, nodes[prefix+".bias"])
@@ -99,7 +101,9 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 		var err error
 		for i := range m.Cfg.Channels {
 			c := fmt.Sprintf("backbone.conv%d", i+1)
-			if h, err = G.ApplyOp(nnops.NewConvReLU(2, 1, i == 0), h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
+			conv := nnops.NewConv(2, 1, i == 0)
+			conv.ShareScratch(&gr.scratch)
+			if h, err = G.ApplyOp(conv, h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
 				return nil, fmt.Errorf("simsiam: %s: %w", c, err)
 			}
 			if h, err = applyBN(fmt.Sprintf("backbone.bn%d", i+1), h, 4, false); err != nil {
