@@ -144,6 +144,7 @@ func TestNewRefusesBrokenCheckpoints(t *testing.T) {
 		{"unknown layer", ArchSeed, "head", randomCheckpoint(ArchSeed, 3), 28, 28, ErrLayer, `"head"`},
 		{"unknown arch", "byol", "", randomCheckpoint(ArchSeed, 3), 28, 28, nil, `"byol"`},
 		{"NaN weight", ArchSeed, "", set("backbone.conv3.weight", func(t *contract.Tensor) { t.Values[7] = float32(math.NaN()) }), 28, 28, nil, "diverged"},
+		{"two tensors of one name", ArchSeed, "", edit(func(ts []contract.Tensor) []contract.Tensor { return append(ts, ts[0]) }), 28, 28, ErrShape, "two tensors called backbone.conv1.weight"},
 		{"negative variance", ArchSeed, "", set("backbone.bn2.running_var", func(t *contract.Tensor) { t.Values[0] = -1 }), 28, 28, nil, "negative variance"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -164,13 +164,7 @@ func (ts tensors) bn(prefix string, c int) (scale, shift []float32, err error) {
 	return scale, shift, nil
 }
 
-func ones(n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 1
-	}
-	return s
-}
+func ones(n int) []float32 { return filled(n, 1) }
 
 func filled(n int, v float32) []float32 {
 	s := make([]float32, n)
@@ -183,9 +177,13 @@ func filled(n int, v float32) []float32 {
 func newModel(arch string, list []contract.Tensor, height, width int, layer string, eng engine) (*Model, error) {
 	ts := tensors{}
 	for _, t := range list {
-		if !strings.HasPrefix(t.Name, "optim.") {
-			ts[t.Name] = t
+		if strings.HasPrefix(t.Name, "optim.") {
+			continue
 		}
+		if ts.has(t.Name) {
+			return nil, fmt.Errorf("%w: checkpoint has two tensors called %s (corrupt checkpoint?)", ErrShape, t.Name)
+		}
+		ts[t.Name] = t
 	}
 	if arch == "" {
 		arch = ArchSeed
