@@ -151,3 +151,19 @@ func BenchmarkDot2048(b *testing.B) {
 		dot(x, y)
 	}
 }
+
+func TestNNDescentRecallOnWideRows(t *testing.T) {
+	// dim > 128: the trees are built on a 64-d random projection
+	const n, dim, k = 3000, 300, 10
+	x := blobs(n, dim, 30, 3)
+	ex, _ := Exact(x, n, dim, Options{K: k, Metric: Cosine})
+	ap, err := Approximate(x, n, dim, Options{K: k, Metric: Cosine, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := Recall(ap, ex); rec < 0.95 {
+		t.Errorf("recall %.4f < 0.95", rec)
+	} else {
+		t.Logf("recall %.4f", rec)
+	}
+}

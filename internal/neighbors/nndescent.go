@@ -121,6 +121,7 @@ type update struct {
 }
 
 const (
+	treeDim     = 64  // width of the random projection the trees are built on
 	chunkPoints = 256 // points per work chunk: fixed, so the result is core-count independent
 	nBuckets    = 64  // target buckets for applying updates in parallel
 )
@@ -148,32 +149,72 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 		}
 	}
 
-	// Random projection forest.
+	// Random projection forest, built on a Gaussian random projection of the
+	// rows to treeDim dimensions when they are wider: the trees' hyperplane
+	// tests then stream 64 floats per point instead of dim (most of the forest's
+	// cost at 784 or 2048 dimensions); leaves still hold points that are close,
+	// and the exact distances below decide.
+	tsp := sp
+	if dim > 2*treeDim {
+		tsp = newSpace(project(sp, n, treeDim, opt.Seed, opt.Workers), n, treeDim, opt.Metric)
+	}
 	trees := make([]*tree, opt.Trees)
 	var built atomic.Int64
 	parallel(opt.Trees, 1, opt.Workers, func(lo, _ int) {
-		trees[lo] = buildTree(sp, n, opt.LeafSize, splitmix64(opt.Seed^0x7265656474726565+uint64(lo)*0x100000001b3))
+		trees[lo] = buildTree(tsp, n, opt.LeafSize, splitmix64(opt.Seed^0x7265656474726565+uint64(lo)*0x100000001b3))
 		progress("rp-trees", int(built.Add(1)), opt.Trees)
 	})
 
-	// Seed each heap with its leaf-mates from all trees (each point owns its heap).
-	parallel(n, chunkPoints, opt.Workers, func(lo, hi int) {
-		seen := make(map[int32]struct{}, opt.Trees*opt.LeafSize)
-		for i := lo; i < hi; i++ {
-			clear(seen)
-			for _, t := range trees {
-				l := t.leaf[i]
-				for _, j := range t.perm[t.start[l]:t.start[l+1]] {
-					if int(j) == i {
-						continue
+	nChunks := (n + chunkPoints - 1) / chunkPoints
+	bufs := make([][nBuckets][]update, max(nChunks, 1))
+	bucketOf := func(i int32) int { return int(int64(i) * nBuckets / int64(n)) }
+	applyBufs := func(used int) int64 {
+		var changed atomic.Int64
+		parallel(nBuckets, 1, opt.Workers, func(b, _ int) {
+			cnt := 0
+			for c := 0; c < used; c++ {
+				for _, u := range bufs[c][b] {
+					if h.push(int(u.i), u.j, u.d, 1) {
+						cnt++
 					}
-					if _, ok := seen[j]; ok {
-						continue
-					}
-					seen[j] = struct{}{}
-					h.push(i, j, sp.dist(int32(i), j), 1)
 				}
 			}
+			changed.Add(int64(cnt))
+		})
+		return changed.Load()
+	}
+
+	// Seed the heaps with all pairs within each leaf, tree by tree: leaf
+	// chunks in parallel propose, buckets apply in chunk order (deterministic).
+	for _, t := range trees {
+		nl := len(t.start) - 1
+		const leavesPerChunk = 64
+		lc := (nl + leavesPerChunk - 1) / leavesPerChunk
+		for len(bufs) < lc {
+			bufs = append(bufs, [nBuckets][]update{})
+		}
+		parallel(nl, leavesPerChunk, opt.Workers, func(lo, hi int) {
+			buf := &bufs[lo/leavesPerChunk]
+			for b := range buf {
+				buf[b] = buf[b][:0]
+			}
+			for l := lo; l < hi; l++ {
+				pts := t.perm[t.start[l]:t.start[l+1]]
+				for a, p := range pts {
+					for _, q := range pts[a+1:] {
+						d := sp.dist(p, q)
+						buf[bucketOf(p)] = append(buf[bucketOf(p)], update{p, q, d})
+						buf[bucketOf(q)] = append(buf[bucketOf(q)], update{q, p, d})
+					}
+				}
+			}
+		})
+		applyBufs(lc)
+	}
+	trees = nil
+	// Points whose heaps are not full yet (tiny leaves) get random neighbours.
+	parallel(n, chunkPoints, opt.Workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			r := rng{s: splitmix64(opt.Seed ^ 0x66696c6c ^ uint64(i)<<20)}
 			for tries := 0; h.idx[i*k] < 0 && tries < 4*k; tries++ {
 				j := int32(r.intn(n))
@@ -183,7 +224,6 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 			}
 		}
 	})
-	trees = nil
 
 	mc := opt.MaxCandidates
 	newC := make([]int32, n*mc)
@@ -191,9 +231,6 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 	newN := make([]int32, n)
 	oldN := make([]int32, n)
 	thr := make([]float32, n)
-	nChunks := (n + chunkPoints - 1) / chunkPoints
-	bufs := make([][nBuckets][]update, nChunks)
-	bucketOf := func(i int32) int { return int(int64(i) * nBuckets / int64(n)) }
 
 	for it := 0; it < opt.Iters; it++ {
 		buildCandidates(h, n, k, mc, opt.Seed, it, opt.Workers, newC, oldC, newN, oldN)
@@ -233,20 +270,9 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 			}
 		})
 		// Apply proposals: buckets in parallel, chunks in fixed order.
-		var changed atomic.Int64
-		parallel(nBuckets, 1, opt.Workers, func(b, _ int) {
-			cnt := 0
-			for c := range bufs {
-				for _, u := range bufs[c][b] {
-					if h.push(int(u.i), u.j, u.d, 1) {
-						cnt++
-					}
-				}
-			}
-			changed.Add(int64(cnt))
-		})
+		changed := applyBufs(nChunks)
 		progress("nn-descent", it+1, opt.Iters)
-		if float64(changed.Load()) <= opt.Delta*float64(k)*float64(n) {
+		if float64(changed) <= opt.Delta*float64(k)*float64(n) {
 			progress("nn-descent", opt.Iters, opt.Iters)
 			break
 		}
@@ -358,4 +384,29 @@ func buildCandidates(h *heaps, n, k, mc int, seed uint64, it, workers int, newC,
 			}
 		}
 	})
+}
+
+// project returns the rows of sp times a fixed Gaussian random matrix
+// (dim x pd, entries N(0, 1/pd), seeded), n x pd row-major.
+func project(sp *space, n, pd int, seed uint64, workers int) []float32 {
+	dim := sp.dim
+	pt := make([]float32, pd*dim) // transposed: row c is column c of the projection
+	r := rng{s: splitmix64(seed ^ 0x70726f6a)}
+	for i := range pt {
+		// Box-Muller from two uniforms in (0, 1]
+		u1 := (float64(r.next()>>11) + 1) / (1 << 53)
+		u2 := float64(r.next()>>11) / (1 << 53)
+		pt[i] = float32(math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2) / math.Sqrt(float64(pd)))
+	}
+	out := make([]float32, n*pd)
+	parallel(n, chunkPoints, workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := sp.row(int32(i))
+			o := out[i*pd : (i+1)*pd]
+			for c := range o {
+				o[c] = dot(pt[c*dim:(c+1)*dim], row)
+			}
+		}
+	})
+	return out
 }

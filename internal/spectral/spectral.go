@@ -191,10 +191,12 @@ func dense(g *Graph, isd []float64, dim int) ([]float64, error) {
 }
 
 // lanczos finds the dim largest eigenpairs of A = (I + M)/2 on the
-// complement of the trivial eigenvector u0 = D^1/2 1 (eigenvalue 1), with a
-// Krylov-Schur style thick restart: keep the best Ritz vectors, continue the
-// Krylov expansion from their common residual direction, full
-// reorthogonalisation throughout (twice, classical Gram-Schmidt).
+// complement of the trivial eigenvector u0 = D^1/2 1 (eigenvalue 1) by
+// thick-restart Lanczos (Wu & Simon 2000) with full reorthogonalisation
+// (classical Gram-Schmidt, twice). The projected matrix H = V^T A V is
+// assembled from the orthogonalisation coefficients; after a restart it is
+// diag(theta) bordered by beta*y_m (the arrowhead), so neither A V nor the
+// Ritz residuals need storing: |beta_m y_{m,i}| is residual i's norm.
 func lanczos(g *Graph, isd []float64, dim int, opt Options) ([]float64, Info, error) {
 	n := g.N
 	u0 := make([]float64, n)
@@ -215,52 +217,71 @@ func lanczos(g *Graph, isd []float64, dim int, opt Options) ([]float64, Info, er
 	}
 	m := min(opt.Basis, n-1)
 	keep := min(m-1, max(dim+8, m/2))
-	V := make([][]float64, 0, m)
-	AV := make([][]float64, 0, m)
+	V := make([][]float64, 0, m+1)
+	H := make([]float64, m*m) // row-major m x m, symmetric
 	var info Info
-
 	r := rand.New(rand.NewPCG(opt.Seed, 0x5eed))
-	cand := make([]float64, n)
-	for i := range cand {
-		cand[i] = r.Float64() - 0.5
-	}
-	orth := func(w []float64) float64 {
+	w := make([]float64, n)
+	coef := make([]float64, m+1)
+	// orth makes w orthogonal to u0 and V (twice) and returns the summed
+	// coefficients in coef[:len(V)] and the remaining norm.
+	orth := func() float64 {
+		k := len(V)
+		for i := range coef[:k] {
+			coef[i] = 0
+		}
 		for pass := 0; pass < 2; pass++ {
 			axpy(-dotf(u0, w), u0, w)
-			for _, v := range V {
-				axpy(-dotf(v, w), v, w)
+			for i, v := range V {
+				c := dotf(v, w)
+				coef[i] += c
+				axpy(-c, v, w)
 			}
 		}
 		return math.Sqrt(dotf(w, w))
 	}
+	randomStart := func() float64 {
+		for i := range w {
+			w[i] = r.Float64() - 0.5
+		}
+		return orth()
+	}
+	beta := randomStart()
+	fresh := true // w is a random start, not A v_last
 	var theta []float64
-	var X [][]float64
+	var Y mat.Dense
+	var order []int
 	for {
+		// Extend the basis to m vectors: v = w/beta, w = A v - ...
 		for len(V) < m {
-			nrm := orth(cand)
-			if nrm < 1e-10 { // invariant subspace: restart from a random direction
-				for i := range cand {
-					cand[i] = r.Float64() - 0.5
-				}
-				nrm = orth(cand)
+			if beta < 1e-10*math.Sqrt(float64(n)) || math.IsNaN(beta) { // invariant subspace
+				beta = randomStart()
+				fresh = true
+			}
+			s := len(V)
+			if !fresh && s > 0 {
+				H[s*m+s-1], H[(s-1)*m+s] = beta, beta
 			}
 			v := make([]float64, n)
 			for i := range v {
-				v[i] = cand[i] / nrm
+				v[i] = w[i] / beta
 			}
-			av := make([]float64, n)
-			apply(v, av)
-			info.Matvecs++
 			V = append(V, v)
-			AV = append(AV, av)
-			copy(cand, av)
+			apply(v, w)
+			info.Matvecs++
+			beta = orth()
+			fresh = false
+			for i := 0; i <= s; i++ {
+				if i == s || H[i*m+s] == 0 {
+					H[i*m+s], H[s*m+i] = coef[i], coef[i]
+				}
+			}
 		}
-		// Rayleigh-Ritz.
-		k := len(V)
-		h := mat.NewSymDense(k, nil)
-		for a := 0; a < k; a++ {
-			for b := a; b < k; b++ {
-				h.SetSym(a, b, 0.5*(dotf(V[a], AV[b])+dotf(V[b], AV[a])))
+		// Rayleigh-Ritz on H.
+		h := mat.NewSymDense(m, nil)
+		for a := 0; a < m; a++ {
+			for b := a; b < m; b++ {
+				h.SetSym(a, b, H[a*m+b])
 			}
 		}
 		var es mat.EigenSym
@@ -268,42 +289,42 @@ func lanczos(g *Graph, isd []float64, dim int, opt Options) ([]float64, Info, er
 			return nil, info, fmt.Errorf("spectral: projected eigenproblem failed: %w", ErrNotConverged)
 		}
 		vals := es.Values(nil)
-		var y mat.Dense
-		es.VectorsTo(&y)
-		order := make([]int, k)
+		es.VectorsTo(&Y)
+		order = make([]int, m)
 		for i := range order {
 			order[i] = i
 		}
 		sort.SliceStable(order, func(a, b int) bool { return vals[order[a]] > vals[order[b]] })
-		X = make([][]float64, keep)
-		AX := make([][]float64, keep)
 		theta = make([]float64, keep)
 		worst := 0.0
 		for c := 0; c < keep; c++ {
-			col := order[c]
-			x, ax := make([]float64, n), make([]float64, n)
-			for a := 0; a < k; a++ {
-				ya := y.At(a, col)
-				axpy(ya, V[a], x)
-				axpy(ya, AV[a], ax)
-			}
-			theta[c] = vals[col]
-			X[c], AX[c] = x, ax
+			theta[c] = vals[order[c]]
 			if c < dim {
-				res := make([]float64, n)
-				copy(res, ax)
-				axpy(-theta[c], x, res)
-				worst = max(worst, math.Sqrt(dotf(res, res)))
+				worst = max(worst, math.Abs(beta*Y.At(m-1, order[c])))
 			}
 		}
 		info.Residual = worst
 		if worst < opt.Tol || info.Matvecs >= opt.MaxIter {
 			break
 		}
-		// Restart: the kept Ritz vectors, then the residual direction of the last one.
-		V, AV = X, AX
-		copy(cand, AX[keep-1])
+		// Thick restart: V <- V Y[:, :keep], H <- diag(theta) bordered by
+		// beta*y_m, next vector w/beta (the common residual direction).
+		X := ritz(V, &Y, order[:keep], n)
+		V = append(V[:0], X...)
+		for i := range H {
+			H[i] = 0
+		}
+		for c := 0; c < keep; c++ {
+			H[c*m+c] = theta[c]
+			sc := beta * Y.At(m-1, order[c])
+			H[c*m+keep], H[keep*m+c] = sc, sc
+		}
+		// The next vector's column must keep those border entries: the
+		// extension loop only fills H entries that are still zero above the
+		// diagonal, and the sub-diagonal beta is the border for s = keep.
+		fresh = true
 	}
+	X := ritz(V, &Y, order[:dim], n)
 	if info.Residual > 100*opt.Tol {
 		return nil, info, fmt.Errorf("spectral: residual %.2g after %d matrix-vector products: %w",
 			info.Residual, info.Matvecs, ErrNotConverged)
@@ -315,6 +336,25 @@ func lanczos(g *Graph, isd []float64, dim int, opt Options) ([]float64, Info, er
 		}
 	}
 	return out, info, nil
+}
+
+// ritz returns V Y[:, cols], computed in row blocks that stay in cache.
+func ritz(V [][]float64, Y *mat.Dense, cols []int, n int) [][]float64 {
+	X := make([][]float64, len(cols))
+	for c := range X {
+		X[c] = make([]float64, n)
+	}
+	const blk = 2048
+	for lo := 0; lo < n; lo += blk {
+		hi := min(n, lo+blk)
+		for a, v := range V {
+			va := v[lo:hi]
+			for c, col := range cols {
+				axpy(Y.At(a, col), va, X[c][lo:hi])
+			}
+		}
+	}
+	return X
 }
 
 func dotf(x, y []float64) float64 {

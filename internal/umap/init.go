@@ -17,10 +17,11 @@ import (
 // on its own and scaled to half the distance to the nearest other component.
 // Components too small for an eigensolver, or whose solver fails, are
 // placed at random around their position; failed reports them.
-func spectralInit(g *spectral.Graph, x []float32, n, dim, nc int, metric neighbors.Metric, r *rand.Rand) (out []float64, failed int, err error) {
+func spectralInit(g *spectral.Graph, x []float32, n, dim, nc int, metric neighbors.Metric, r *rand.Rand, info *spectral.Info) (out []float64, failed int, err error) {
 	labels, ncomp := spectral.Components(g)
 	if ncomp == 1 {
-		v, _, err := spectral.Embedding(g, nc, spectral.Options{Seed: r.Uint64()})
+		v, in, err := spectral.Embedding(g, nc, spectral.Options{Seed: r.Uint64()})
+		*info = in
 		return v, 0, err
 	}
 	meta := make([]float64, ncomp*nc)
@@ -57,7 +58,10 @@ func spectralInit(g *spectral.Graph, x []float32, n, dim, nc int, metric neighbo
 		var v []float64
 		if sub.N >= 2*nc && sub.N > nc+1 {
 			var e error
-			v, _, e = spectral.Embedding(sub, nc, spectral.Options{Seed: r.Uint64()})
+			var in spectral.Info
+			v, in, e = spectral.Embedding(sub, nc, spectral.Options{Seed: r.Uint64()})
+			info.Matvecs += in.Matvecs
+			info.Residual = max(info.Residual, in.Residual)
 			if e != nil {
 				failed++
 				v = nil

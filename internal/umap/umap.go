@@ -63,12 +63,13 @@ type Setting struct{ Name, Value string }
 type Result struct {
 	Embedding  []float32 // N x Components, row-major
 	N, Dim     int
-	A, B       float64   // curve parameters used
-	Epochs     int       // epochs run
-	Edges      int       // directed edges in the pruned graph
-	Components int       // connected components of the graph
-	InitUsed   string    // the initialisation actually used
-	Settings   []Setting // every setting, resolved
+	A, B       float64       // curve parameters used
+	Epochs     int           // epochs run
+	Edges      int           // directed edges in the pruned graph
+	Components int           // connected components of the graph
+	InitUsed   string        // the initialisation actually used
+	Spectral   spectral.Info // eigensolver work (matrix-vector products summed, worst residual)
+	Settings   []Setting     // every setting, resolved
 }
 
 // ErrBadInput is wrapped by every error about the input matrix.
@@ -187,7 +188,7 @@ func Fit(x []float32, n, dim int, cfg Config) (*Result, error) {
 	switch c.Init {
 	case InitSpectral:
 		var failed int
-		init, failed, err = spectralInit(g, x, n, dim, nc, c.Metric, r)
+		init, failed, err = spectralInit(g, x, n, dim, nc, c.Metric, r, &res.Spectral)
 		if err != nil {
 			warnf("spectral initialisation failed (%v); falling back to PCA", err)
 			init = pcaInit(x, n, dim, nc, r)

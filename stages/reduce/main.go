@@ -67,7 +67,8 @@ func main() {
 		if err != nil {
 			return err
 		}
-		s.Logf("graph: %d edges, %d connected components; init %s; a=%.4f b=%.4f", res.Edges, res.Components, res.InitUsed, res.A, res.B)
+		s.Logf("graph: %d edges, %d connected components; init %s (eigensolver: %d products, residual %.1g); a=%.4f b=%.4f",
+			res.Edges, res.Components, res.InitUsed, res.Spectral.Matvecs, res.Spectral.Residual, res.A, res.B)
 
 		out, err := s.Output()
 		if err != nil {
