@@ -33,15 +33,8 @@ type rng struct{ s uint64 }
 
 func (r *rng) next() uint64 { r.s += 0x9e3779b97f4a7c15; return splitmix64(r.s) }
 
-func clip4(v float64) float64 {
-	if v > 4 {
-		return 4
-	}
-	if v < -4 {
-		return -4
-	}
-	return v
-}
+// clip4 clamps v to [-4, 4] (umap-learn's clip), branch-free.
+func clip4(v float64) float64 { return min(max(v, -4), 4) }
 
 // optimize runs umap-learn's optimize_layout_euclidean (move_other=True) on
 // emb (n x dim, row-major) over the edges of g, whose epochs per sample are eps.
