@@ -170,7 +170,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if !l.Converged {
 			conv = " (iteration limit)"
 		}
-		fmt.Fprintf(tw, "linear probe, %g%% of labels (%d)\ttop-1\t%.4f\t%d iterations%s\n",
+		fmt.Fprintf(tw, "linear probe, %g%% of labels (%d)\ttop-1\t%.4f\t  %d iterations%s\n",
 			100*l.LabelFraction, l.NTrain, l.Top1, l.Iterations, conv)
 	}
 	fmt.Fprintln(tw)

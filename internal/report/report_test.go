@@ -56,7 +56,7 @@ func TestTableShowsHeadlineClassesAndConfusion(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"kNN (k=200, t=0.1)", "0.7885", "1% of labels (600)", "100% of labels (60000)", "(iteration limit)", "T-shirt/top", "linear 100%", "T-shirt  Trouser"} {
+	for _, want := range []string{"kNN (k=200, t=0.1)", "0.7885", "1% of labels (600)", "0.7000  80 iterations", "100% of labels (60000)", "(iteration limit)", "T-shirt/top", "linear 100%", "T-shirt  Trouser"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
