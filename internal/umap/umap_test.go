@@ -224,3 +224,24 @@ func TestRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestManyComponentsAreLaidOutByTheirCentroids(t *testing.T) {
+	// 8 far-apart blobs > 2*3 components: umap-learn's component_layout path.
+	const n, dim, nc, c = 800, 6, 3, 8
+	x := blobs(n, dim, c, 200, 5)
+	res, err := Fit(x, n, dim, Config{Components: nc, Neighbors: 10, Epochs: 60, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Components != c || res.InitUsed != "spectral" {
+		t.Fatalf("%d components, init %q; want %d, spectral", res.Components, res.InitUsed, c)
+	}
+	g, _ := neighbors.Exact(res.Embedding, n, nc, neighbors.Options{K: 6})
+	for i := 0; i < n; i++ {
+		for _, j := range g.Index[i*6+1 : (i+1)*6] {
+			if int(j)%c != i%c {
+				t.Fatalf("point %d (blob %d) has embedded neighbour %d from blob %d", i, i%c, j, int(j)%c)
+			}
+		}
+	}
+}

@@ -156,3 +156,28 @@ func TestReduceWritesCoordsWithSettings(t *testing.T) {
 		t.Fatalf("read %d rows of dim %d, err %v", rows, rd.Dim(), rd.Err())
 	}
 }
+
+func TestReduceOutputIsIdenticalForAnyCoreCount(t *testing.T) {
+	bin := build(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "f.arrows")
+	features(t, in, 1200, 8, false)
+	var ref []byte
+	for _, procs := range []string{"1", "2", "3"} {
+		out := filepath.Join(dir, "c"+procs+".arrows")
+		cmd := exec.Command(bin, "-i", in, "-o", out, "--epochs", "40", "--seed", "9")
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("GOMAXPROCS=%s: %v: %s", procs, err, b)
+		}
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = got
+		} else if !bytes.Equal(got, ref) {
+			t.Fatalf("GOMAXPROCS=%s: output differs from GOMAXPROCS=1", procs)
+		}
+	}
+}
