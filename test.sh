@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 need=()
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 command -v chromium >/dev/null || need+=(chromium)
+command -v node >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -16,6 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null
 fi
+
+# Another Arrow implementation (apache-arrow for JavaScript), pinned by
+# interop/package-lock.json, reads and writes our streams in the interop tests.
+(cd interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 export GOFLAGS="${GOFLAGS:--mod=readonly}"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
