@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/contract"
@@ -67,7 +68,12 @@ func randomImages(n, hw int, seed uint64) []uint8 {
 }
 
 // BenchmarkForward measures one goroutine's forward pass of a batch of 256
-// 28x28 images per engine; images/s is the throughput.
+// 28x28 images per engine; images/s is the throughput by the wall clock,
+// images/CPU-s by the CPU time of the whole process (the steadier number
+// on a shared, loaded machine; run with -cpu 1 so that BLAS goroutines do
+// not hide work on other cores from the wall clock):
+//
+//	go test ./internal/infer -run XXX -bench Forward -cpu 1
 func BenchmarkForward(b *testing.B) {
 	const batch = 256
 	px := randomImages(batch, 28*28, 1)
@@ -85,10 +91,15 @@ func BenchmarkForward(b *testing.B) {
 					}
 					w := m.NewWorker()
 					out := make([]float32, batch*m.Dim())
+					runtime.GC()
+					cpu0, ok := processCPU()
 					for b.Loop() {
 						w.Forward(px, batch, out)
 					}
 					b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+					if cpu1, _ := processCPU(); ok && cpu1 > cpu0 {
+						b.ReportMetric(float64(b.N*batch)/(cpu1-cpu0).Seconds(), "images/CPU-s")
+					}
 				})
 			}
 		}
