@@ -166,28 +166,11 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 		return h, nil
 	}
 	for c := 0; c < C; c++ {
-		blk := x[c*M : (c+1)*M]
-		var s0, s1, q0, q1 float64
-		j := 0
-		for ; j+2 <= len(blk); j += 2 {
-			v0, v1 := blk[j], blk[j+1]
-			if pre {
-				v0, v1 = relu0(v0), relu0(v1)
-			}
-			s0 += float64(v0)
-			s1 += float64(v1)
-			q0 += float64(v0) * float64(v0)
-			q1 += float64(v1) * float64(v1)
+		if pre {
+			sum[c], sq[c] = sumSqReLU(x[c*M : (c+1)*M])
+		} else {
+			sum[c], sq[c] = sumSq(x[c*M : (c+1)*M])
 		}
-		for ; j < len(blk); j++ {
-			v := blk[j]
-			if pre {
-				v = relu0(v)
-			}
-			s0 += float64(v)
-			q0 += float64(v) * float64(v)
-		}
-		sum[c], sq[c] = s0+s1, q0+q1
 	}
 	s.finish(sum, sq, gamma, beta)
 	for c := 0; c < C; c++ {
@@ -337,23 +320,7 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 		mean, inv := float32(s.mean[c]), float32(s.invstd[c])
 		var sg, sgx float64
 		if pre && !post {
-			var sg1, sgx1 float64
-			j := 0
-			for ; j+2 <= len(db); j += 2 {
-				g0, g1 := db[j], db[j+1]
-				v0, v1 := relu0(xb[j]), relu0(xb[j+1])
-				sg += float64(g0)
-				sg1 += float64(g1)
-				sgx += float64(g0 * ((v0 - mean) * inv))
-				sgx1 += float64(g1 * ((v1 - mean) * inv))
-			}
-			for ; j < len(db); j++ {
-				g, v := db[j], relu0(xb[j])
-				sg += float64(g)
-				sgx += float64(g * ((v - mean) * inv))
-			}
-			sg += sg1
-			sgx += sgx1
+			sg, sgx = sumGradReLU(db, xb, mean, inv)
 		} else {
 			for j, g := range db {
 				if post {
@@ -418,4 +385,58 @@ func (o *bnGradParam) Do(...G.Value) (G.Value, error) {
 		copy(r.Data().([]float32), o.st.dgamma)
 	}
 	return r, nil
+}
+
+// sumSq returns Σx and Σx² in float64 with four independent chains each.
+func sumSq(x []float32) (float64, float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v0, v1, v2, v3 := float64(x[j]), float64(x[j+1]), float64(x[j+2]), float64(x[j+3])
+		s0, s1, s2, s3 = s0+v0, s1+v1, s2+v2, s3+v3
+		q0, q1, q2, q3 = q0+v0*v0, q1+v1*v1, q2+v2*v2, q3+v3*v3
+	}
+	for ; j < len(x); j++ {
+		v := float64(x[j])
+		s0 += v
+		q0 += v * v
+	}
+	return s0 + s1 + s2 + s3, q0 + q1 + q2 + q3
+}
+
+// sumSqReLU is sumSq of max(x, 0).
+func sumSqReLU(x []float32) (float64, float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v0, v1 := float64(relu0(x[j])), float64(relu0(x[j+1]))
+		v2, v3 := float64(relu0(x[j+2])), float64(relu0(x[j+3]))
+		s0, s1, s2, s3 = s0+v0, s1+v1, s2+v2, s3+v3
+		q0, q1, q2, q3 = q0+v0*v0, q1+v1*v1, q2+v2*v2, q3+v3*v3
+	}
+	for ; j < len(x); j++ {
+		v := float64(relu0(x[j]))
+		s0 += v
+		q0 += v * v
+	}
+	return s0 + s1 + s2 + s3, q0 + q1 + q2 + q3
+}
+
+// sumGradReLU returns Σg and Σg·x̂ for x̂ = (max(x, 0) − mean)·inv.
+func sumGradReLU(g, x []float32, mean, inv float32) (float64, float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	j := 0
+	for ; j+4 <= len(g); j += 4 {
+		g0, g1, g2, g3 := g[j], g[j+1], g[j+2], g[j+3]
+		s0, s1, s2, s3 = s0+float64(g0), s1+float64(g1), s2+float64(g2), s3+float64(g3)
+		q0 += float64(g0 * ((relu0(x[j]) - mean) * inv))
+		q1 += float64(g1 * ((relu0(x[j+1]) - mean) * inv))
+		q2 += float64(g2 * ((relu0(x[j+2]) - mean) * inv))
+		q3 += float64(g3 * ((relu0(x[j+3]) - mean) * inv))
+	}
+	for ; j < len(g); j++ {
+		s0 += float64(g[j])
+		q0 += float64(g[j] * ((relu0(x[j]) - mean) * inv))
+	}
+	return s0 + s1 + s2 + s3, q0 + q1 + q2 + q3
 }
