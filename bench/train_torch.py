@@ -7,7 +7,7 @@ internal/simsiam: the seed model (conv 1-32-64-128, ReLU, BN; predictor
 negative-cosine loss, SGD momentum 0.9, weight decay 1e-4, one thread.
 
 Usage: /usr/bin/python3 bench/train_torch.py [--arch seed|simsiam] [--batch 256] [--steps 20]
-Prints one line: arch, wall and CPU ms/step (medians of the timed steps),
+Prints one line: arch, wall and CPU ms/step (means of the timed steps),
 peak RSS in MiB. CPU time is steadier than wall time on a shared machine.
 """
 import argparse
@@ -67,8 +67,8 @@ def main():
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("torch %s batch %d: %.1f ms/step, %.1f cpu-ms/step (medians of %d), peak RSS %.0f MiB"
-          % (a.arch, a.batch, statistics.median(times), statistics.median(cpu), len(times), rss))
+    print("torch %s batch %d: %.1f ms/step, %.1f cpu-ms/step (means of %d), peak RSS %.0f MiB"
+          % (a.arch, a.batch, statistics.mean(times), statistics.mean(cpu), len(times), rss))
 
 
 if __name__ == "__main__":
