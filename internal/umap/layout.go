@@ -11,7 +11,7 @@ import (
 // layoutChunk is the number of head vertices per unit of parallel SGD work.
 // It is fixed (not derived from the core count) so that the result does not
 // depend on how many goroutines run the chunks.
-const layoutChunk = 512
+const layoutChunk = 128
 
 type layoutParams struct {
 	a, b, gamma, alpha0 float64
@@ -46,7 +46,7 @@ func clip4(v float64) float64 { return min(max(v, -4), 4) }
 // coordinate; the learning rate is alpha0 * (1 - t/epochs).
 //
 // Parallel and deterministic: each epoch, head vertices are cut into fixed
-// chunks of layoutChunk vertices (their CSR rows, so each chunk owns a
+// chunks of layoutChunk (128) vertices (their CSR rows, so each chunk owns a
 // contiguous range of edges and their sampling state). A chunk moves its own
 // head vertices in place, in edge order; every other position it reads (edge
 // tails, negative samples) comes from a snapshot taken at the start of the
@@ -147,13 +147,17 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 			}
 		}
 	}
-	// runChunk3 is the same computation for dim = 3 with the head vertex kept
-	// in registers (only this chunk writes it; nobody reads it this epoch).
+	// runChunk3 is the same schedule for dim = 3 in float32 arithmetic, with
+	// the head vertex kept in registers (only this chunk writes it; nobody
+	// reads it this epoch).
+	a32, twoAB32, twoGB32 := float32(a), float32(twoAB), float32(twoGB)
+	clip32 := func(v float32) float32 { return min(max(v, -4), 4) }
 	runChunk3 := func(c, epoch int) {
 		r := rng{s: seedOf(c, epoch)}
 		lg := &logs[c]
 		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
 		t := float64(epoch)
+		al := float32(alpha)
 		un := uint64(n)
 		for j := c * layoutChunk; j < min(n, (c+1)*layoutChunk); j++ {
 			cp := emb[j*3 : j*3+3 : j*3+3]
@@ -166,18 +170,18 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 				o := snap[int(k)*3 : int(k)*3+3 : int(k)*3+3]
 				f0, f1, f2 := x0-o[0], x1-o[1], x2-o[2]
 				d2 := f0*f0 + f1*f1 + f2*f2
-				gc := 0.0
+				var gc float32
 				if d2 > 0 {
-					pb := float64(pt.pow(d2))
-					gc = -twoAB * pb / float64(d2) / (a*pb + 1)
+					pb := pt.pow(d2)
+					gc = -twoAB32 * pb / (d2 * (a32*pb + 1))
 				}
-				g0 := clip4(gc*float64(f0)) * alpha
-				g1 := clip4(gc*float64(f1)) * alpha
-				g2 := clip4(gc*float64(f2)) * alpha
-				x0 += float32(g0)
-				x1 += float32(g1)
-				x2 += float32(g2)
-				lg.delta = append(lg.delta, float32(-g0), float32(-g1), float32(-g2))
+				g0 := clip32(gc*f0) * al
+				g1 := clip32(gc*f1) * al
+				g2 := clip32(gc*f2) * al
+				x0 += g0
+				x1 += g1
+				x2 += g2
+				lg.delta = append(lg.delta, -g0, -g1, -g2)
 				lg.k = append(lg.k, k)
 				eons[e] += eps[e]
 				nneg := int((t - eonns[e]) / epns[e])
@@ -190,14 +194,14 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 					f0, f1, f2 := x0-o[0], x1-o[1], x2-o[2]
 					d2 := f0*f0 + f1*f1 + f2*f2
 					if d2 > 0 {
-						gc := twoGB / ((0.001 + float64(d2)) * (a*float64(pt.pow(d2)) + 1))
-						x0 += float32(clip4(gc*float64(f0)) * alpha)
-						x1 += float32(clip4(gc*float64(f1)) * alpha)
-						x2 += float32(clip4(gc*float64(f2)) * alpha)
+						gc := twoGB32 / ((0.001 + d2) * (a32*pt.pow(d2) + 1))
+						x0 += clip32(gc*f0) * al
+						x1 += clip32(gc*f1) * al
+						x2 += clip32(gc*f2) * al
 					} else {
-						x0 += float32(4 * alpha)
-						x1 += float32(4 * alpha)
-						x2 += float32(4 * alpha)
+						x0 += 4 * al
+						x1 += 4 * al
+						x2 += 4 * al
 					}
 				}
 				eonns[e] += float64(nneg) * epns[e]
