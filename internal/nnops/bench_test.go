@@ -89,3 +89,17 @@ func BenchmarkBNLayer1(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c*m), "ns/elem")
 	b.ReportMetric(float64((cpuNow()-c0).Nanoseconds())/float64(b.N)/float64(c*m), "cpu-ns/elem")
 }
+
+// BenchmarkIm2ColCol2Im is the patch matrix and its adjoint of the second
+// backbone convolution of one view (32 channels, 256 images of 14×14).
+func BenchmarkIm2ColCol2Im(b *testing.B) {
+	const c, n, h, w = 32, 256, 14, 14
+	x := make([]float32, c*n*h*w)
+	cols := make([]float32, c*9*n*7*7)
+	c0 := cpuNow()
+	for i := 0; i < b.N; i++ {
+		Im2Col(x, cols, c, n, h, w, 3, 2, 1, 7, 7)
+		Col2Im(cols, x, c, n, h, w, 3, 2, 1, 7, 7)
+	}
+	b.ReportMetric(float64((cpuNow()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
