@@ -204,8 +204,8 @@ func waitFor(path string, d time.Duration) bool {
 
 func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 	dir := t.TempDir()
-	in := pairs(t, dir, 3, 64)
-	common := []string{"-i", in, "--batch-size", "32", "--save-every", "1", "--quiet"}
+	in := pairs(t, dir, 4, 16)
+	common := []string{"-i", in, "--batch-size", "8", "--save-every", "1", "--quiet"}
 	full := filepath.Join(dir, "full.arrows")
 	if r := run(t, append(common, "-o", full, "--checkpoint-dir", filepath.Join(dir, "ckA"))...); r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -222,6 +222,9 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 	if !ok {
 		t.Fatal("no checkpoint after epoch 1")
 	}
+	if _, err := os.Stat(filepath.Join(dir, "never.arrows")); err == nil {
+		t.Fatal("the run finished before it was killed; the test needs a longer run")
+	}
 	if meta, _ := readModel(t, first); meta[contract.MetaStep] != "2" || meta[contract.MetaEpoch] != "1" {
 		t.Fatalf("epoch-1 checkpoint at step %s epoch %s, want 3 and 1", meta[contract.MetaStep], meta[contract.MetaEpoch])
 	}
@@ -236,8 +239,8 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 
 func TestSIGINTFinishesStepCheckpointsAndResumesExactly(t *testing.T) {
 	dir := t.TempDir()
-	in := pairs(t, dir, 3, 192)
-	common := []string{"-i", in, "--batch-size", "32", "--save-every", "0"}
+	in := pairs(t, dir, 3, 48)
+	common := []string{"-i", in, "--batch-size", "8", "--save-every", "0"}
 	full := filepath.Join(dir, "full.arrows")
 	if r := run(t, append(common, "-o", full, "--quiet")...); r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
