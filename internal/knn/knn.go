@@ -7,9 +7,9 @@
 // weight wins.
 //
 // Similarities are computed block by block as a single-precision matrix
-// product, tiled for the cache, on all cores: by an AVX2/FMA micro-kernel
-// (3 test x 4 train rows per call) where the CPU has one, else by gonum's
-// blas32 dot products. The top-k selection of each block runs on all cores
+// product, tiled for the cache, on all cores: by an AVX-512 (4 test x 4
+// train rows per call) or AVX2/FMA (3 x 4) micro-kernel where the CPU has
+// one, else by gonum's blas32 dot products. The top-k selection of each block runs on all cores
 // too. Results do not depend on the number of cores or the block size.
 package knn
 
@@ -69,7 +69,8 @@ type Model struct {
 	cfg     Config
 	rows    int
 	dim     int
-	stride  int       // floats per row of feats: dim rounded up to a multiple of 8
+	stride  int       // floats per row of feats: dim rounded up to a multiple of the kernel's lanes
+	kern    *kernel   // nil: portable path
 	feats   []float32 // rows rounded up to a multiple of 4, zero padded
 	labels  []uint8
 	classes int
@@ -112,14 +113,17 @@ func Fit(train []float32, rows, dim int, labels []uint8, cfg Config) (*Model, er
 	if err := checkFinite(train, dim, "train"); err != nil {
 		return nil, err
 	}
-	stride := padTo(dim, 8)
+	kern, stride := useKernel, padTo(dim, 8)
+	if kern != nil {
+		stride = padTo(dim, kern.lanes)
+	}
 	feats := make([]float32, padTo(rows, 4)*stride)
 	for i := 0; i < rows; i++ {
 		r := feats[i*stride : i*stride+dim]
 		copy(r, train[i*dim:(i+1)*dim])
 		Normalize(r, 1, dim)
 	}
-	return &Model{cfg: cfg, rows: rows, dim: dim, stride: stride, feats: feats, labels: append([]uint8(nil), labels...), classes: classes}, nil
+	return &Model{cfg: cfg, rows: rows, dim: dim, stride: stride, kern: kern, feats: feats, labels: append([]uint8(nil), labels...), classes: classes}, nil
 }
 
 // checkFinite reports the first row of x holding a NaN or an infinity.
@@ -239,7 +243,11 @@ func (m *Model) vote(nb []Neighbor, scores []float64) uint8 {
 // different rows.
 func (m *Model) each(ctx context.Context, test []float32, rows, k int, fn func(int, []Neighbor)) error {
 	block := m.cfg.BlockRows
-	q := make([]float32, padTo(min(block, rows), 3)*m.stride)
+	qrows := 1
+	if m.kern != nil {
+		qrows = m.kern.rows
+	}
+	q := make([]float32, padTo(min(block, rows), qrows)*m.stride)
 	sims := make([]float32, min(block, rows)*m.rows)
 	workers := runtime.GOMAXPROCS(0)
 	heaps := make([]topK, workers)
@@ -283,18 +291,35 @@ func (m *Model) each(ctx context.Context, test []float32, rows, k int, fn func(i
 // it, three at a time.
 const tileTrain = 128
 
-// useKernel selects the assembly micro-kernel where the CPU has one; tests
-// switch it off to check the portable path.
-var useKernel = haveKernel
+// kernel is an assembly micro-kernel: fn(k, a, lda, b, ldb, acc) leaves in
+// acc the lane sums of the dot products of `rows` rows of a with 4 rows of b,
+// for i < rows and j < 4 at acc[(4*i+j)*lanes:], over k (a multiple of lanes)
+// values.
+type kernel struct {
+	name        string
+	rows, lanes int
+	fn          func(k int, a *float32, lda int, b *float32, ldb int, acc *float32)
+}
+
+// useKernel is the micro-kernel Fit chooses (the fastest this CPU runs), or
+// nil for the portable path; tests set it to check every path.
+var useKernel = first(kernels())
+
+func first(ks []kernel) *kernel {
+	if len(ks) == 0 {
+		return nil
+	}
+	return &ks[0]
+}
 
 func padTo(n, m int) int { return (n + m - 1) / m * m }
 
 // similarities sets out (n x m.rows, row-major) to the dot products of the
 // first n rows of q (stride m.stride, rows padded with zeros to a multiple
-// of 3) with the train rows. Each value is computed the same way whatever
-// the tiling, the block or the number of workers: by dot3x4's eight lanes
-// summed in a fixed order, or by one full-length blas32.Dot without the
-// kernel. Zero padding adds exact zeros.
+// of the kernel's rows) with the train rows. Each value is computed the same
+// way whatever the tiling, the block or the number of workers: by the
+// kernel's lanes summed in a fixed order, or by one full-length blas32.Dot
+// without a kernel. Zero padding adds exact zeros.
 func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 	tiles := make(chan int)
 	var wg sync.WaitGroup
@@ -302,10 +327,10 @@ func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var acc [96]float32
+			var acc [256]float32
 			for j0 := range tiles {
 				j1 := min(j0+tileTrain, m.rows)
-				if !useKernel {
+				if m.kern == nil {
 					for i := 0; i < n; i++ {
 						a := blas32.Vector{N: m.dim, Inc: 1, Data: q[i*m.stride : i*m.stride+m.dim]}
 						o := out[i*m.rows : (i+1)*m.rows]
@@ -315,14 +340,14 @@ func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 					}
 					continue
 				}
-				for i := 0; i < n; i += 3 {
+				k := m.kern
+				for i := 0; i < n; i += k.rows {
 					for j := j0; j < j1; j += 4 {
-						dot3x4(m.stride, &q[i*m.stride], m.stride, &m.feats[j*m.stride], m.stride, &acc[0])
-						for ii := 0; ii < 3 && i+ii < n; ii++ {
+						k.fn(m.stride, &q[i*m.stride], m.stride, &m.feats[j*m.stride], m.stride, &acc[0])
+						for ii := 0; ii < k.rows && i+ii < n; ii++ {
 							o := out[(i+ii)*m.rows:]
 							for jj := 0; jj < 4 && j+jj < j1; jj++ {
-								l := acc[(4*ii+jj)*8 : (4*ii+jj)*8+8]
-								o[j+jj] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+								o[j+jj] = laneSum(acc[(4*ii+jj)*k.lanes : (4*ii+jj+1)*k.lanes])
 							}
 						}
 					}
@@ -335,6 +360,14 @@ func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 	}
 	close(tiles)
 	wg.Wait()
+}
+
+// laneSum adds 8 or 16 lane sums pairwise, in a fixed order.
+func laneSum(l []float32) float32 {
+	if len(l) == 16 {
+		return laneSum(l[:8]) + laneSum(l[8:16])
+	}
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
 // topK is a min-heap of the k best neighbours seen so far, the worst on top:

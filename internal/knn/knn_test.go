@@ -105,11 +105,11 @@ func TestPredictMatchesBruteForce(t *testing.T) {
 		{"cold temperature", 500, 90, 33, 4, Config{K: 50, T: 0.01}, 1.5, 0.4},
 		{"tiny blocks", 300, 77, 65, 6, Config{K: 20, BlockRows: 7}, 1.5, 0.4},
 	}
-	defer func(old bool) { useKernel = old }(useKernel)
-	for _, kernel := range paths() {
-		useKernel = kernel
+	defer func(old *kernel) { useKernel = old }(useKernel)
+	for _, kern := range paths() {
+		useKernel = kern
 		for i, tc := range cases {
-			t.Run(fmt.Sprintf("%s/kernel=%v", tc.name, kernel), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%s", tc.name, name(kern)), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(i), 7))
 				all, labels := randomData(rng, tc.train+tc.test, tc.dim, tc.classes, tc.spread)
 				train, test := all[:tc.train*tc.dim], all[tc.train*tc.dim:]
@@ -147,20 +147,30 @@ func TestPredictMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// paths lists the similarity paths this machine runs: the portable one, and
-// the assembly kernel where the CPU has it.
-func paths() []bool {
-	if haveKernel {
-		return []bool{false, true}
+// paths lists the similarity paths this machine runs: the portable one
+// (nil), and every assembly kernel the CPU has.
+func paths() []*kernel {
+	out := []*kernel{nil}
+	ks := kernels()
+	for i := range ks {
+		out = append(out, &ks[i])
 	}
-	return []bool{false}
+	return out
+}
+
+func name(k *kernel) string {
+	if k == nil {
+		return "portable"
+	}
+	return k.name
 }
 
 func TestKernelSimilaritiesMatchFloat64Dots(t *testing.T) {
-	defer func(old bool) { useKernel = old }(useKernel)
+	defer func(old *kernel) { useKernel = old }(useKernel)
 	rng := rand.New(rand.NewPCG(9, 9))
-	for _, kernel := range paths() {
-		useKernel = kernel
+	for _, kern := range paths() {
+		useKernel = kern
+		kernel := name(kern)
 		// odd sizes: padding of rows to 3 and 4 and of the dimension to 8
 		for _, dims := range [][3]int{{1, 1, 1}, {7, 5, 13}, {130, 11, 64}, {257, 40, 100}} {
 			rows, n, dim := dims[0], dims[1], dims[2]
@@ -175,7 +185,7 @@ func TestKernelSimilaritiesMatchFloat64Dots(t *testing.T) {
 			}
 			for q := 0; q < n; q++ {
 				if len(nb[q]) != rows {
-					t.Fatalf("kernel=%v %v: %d neighbours, want all %d", kernel, dims, len(nb[q]), rows)
+					t.Fatalf("%s %v: %d neighbours, want all %d", kernel, dims, len(nb[q]), rows)
 				}
 				for _, e := range nb[q] {
 					a, b := x[(rows+q)*dim:(rows+q+1)*dim], x[e.Index*dim:(e.Index+1)*dim]
@@ -187,7 +197,7 @@ func TestKernelSimilaritiesMatchFloat64Dots(t *testing.T) {
 					}
 					want := ab / math.Sqrt(aa*bb)
 					if d := math.Abs(float64(e.Sim) - want); d > 1e-5 {
-						t.Fatalf("kernel=%v %v: sim(test %d, train %d) = %v, want %v", kernel, dims, q, e.Index, e.Sim, want)
+						t.Fatalf("%s %v: sim(test %d, train %d) = %v, want %v", kernel, dims, q, e.Index, e.Sim, want)
 					}
 				}
 			}
@@ -315,9 +325,22 @@ func BenchmarkPredict2048(b *testing.B) { benchPredict(b, 2048) }
 
 // BenchmarkPredict784Portable is the path without the assembly kernel.
 func BenchmarkPredict784Portable(b *testing.B) {
-	defer func(old bool) { useKernel = old }(useKernel)
-	useKernel = false
+	defer func(old *kernel) { useKernel = old }(useKernel)
+	useKernel = nil
 	benchPredict(b, 784)
+}
+
+// BenchmarkPredict784AVX2 is the AVX2 kernel, also on AVX-512 machines.
+func BenchmarkPredict784AVX2(b *testing.B) {
+	defer func(old *kernel) { useKernel = old }(useKernel)
+	for _, k := range paths() {
+		if k != nil && k.name == "avx2" {
+			useKernel = k
+			benchPredict(b, 784)
+			return
+		}
+	}
+	b.Fatal("this CPU has no AVX2 kernel")
 }
 
 func benchPredict(b *testing.B, dim int) {
