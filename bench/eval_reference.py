@@ -11,7 +11,7 @@ and scikit-learn (Debian python3-numpy, python3-sklearn) on the same machine.
 
 Prints one JSON object with accuracies and wall times.
 Usage: /usr/bin/python3 bench/eval_reference.py [--k 200] [--t 0.1]
-       [--fractions 0.01,0.1,1.0] [--max-iter 500] [--tol 1e-4]
+       [--fractions 0.01,0.1,1.0] [--max-iter 100] [--tol 1e-4]
 """
 import argparse
 import gzip
@@ -60,7 +60,7 @@ def main():
     ap.add_argument("--t", type=float, default=0.1)
     ap.add_argument("--fractions", default="0.01,0.1,1.0")
     ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--max-iter", type=int, default=500)
+    ap.add_argument("--max-iter", type=int, default=100)
     ap.add_argument("--tol", type=float, default=1e-4)
     a = ap.parse_args()
     xtr, ytr = load("train")
