@@ -12,10 +12,11 @@ Then, for umap-learn's embedding and for reduce's (--ours, an .npy of coords):
                    fixed 5,000-point sample (numpy RandomState(0).choice without replacement)
   5-NN accuracy:   KNeighborsClassifier(5) on the 3-D coords, StratifiedKFold(5, shuffle,
                    random_state 0), mean accuracy
-Prints one markdown table row per side, and appends a JSON line to --json if given.
+Prints one markdown table row per side (wall and CPU seconds), and appends a JSON line to --json if given.
 """
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
@@ -38,7 +39,8 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--metric", default="cosine")
     ap.add_argument("--ours", help="reduce's coords as .npy")
-    ap.add_argument("--ours-seconds", type=float)
+    ap.add_argument("--ours-seconds", type=float, help="reduce's wall time")
+    ap.add_argument("--ours-cpu", type=float, help="reduce's user + system CPU time")
     ap.add_argument("--umap-seed", type=int, default=None)
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -48,34 +50,39 @@ def main():
     n = X.shape[0]
     sample = np.random.RandomState(0).choice(n, size=min(5000, n), replace=False)
 
-    t0 = time.time()
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
+        return ru.ru_utime + ru.ru_stime
+
+    t0, c0 = time.time(), cpu()
     import umap
 
     reducer = umap.UMAP(n_components=3, n_neighbors=10, metric=a.metric, min_dist=0.1,
                         spread=1.0, random_state=a.umap_seed)
     E_ref = reducer.fit_transform(X)
-    t_ref = time.time() - t0
+    t_ref, c_ref = time.time() - t0, cpu() - c0
 
     rows = []
     tw, acc = quality(X, y, E_ref, a.metric, sample)
     mode = "seed %d, 1 thread" % a.umap_seed if a.umap_seed is not None else "unseeded, threaded"
     rows.append({"data": a.name, "impl": "umap-learn %s (%s)" % (umap.__version__, mode),
-                 "n": n, "dim": X.shape[1], "seconds": t_ref, "trust": tw, "knn5": acc})
+                 "n": n, "dim": X.shape[1], "seconds": t_ref, "cpu": c_ref, "trust": tw, "knn5": acc})
     if a.ours:
         E = np.load(a.ours)
         tw2, acc2 = quality(X, y, E, a.metric, sample)
         rows.append({"data": a.name, "impl": "reduce (Go)", "n": n, "dim": X.shape[1],
-                     "seconds": a.ours_seconds, "trust": tw2, "knn5": acc2,
+                     "seconds": a.ours_seconds, "cpu": a.ours_cpu, "trust": tw2, "knn5": acc2,
                      "time_ratio": a.ours_seconds / t_ref if a.ours_seconds else None,
+                     "cpu_ratio": a.ours_cpu / c_ref if a.ours_cpu else None,
                      "d_trust": tw2 - tw, "d_knn5": acc2 - acc})
+    def f(v, fmt):
+        return fmt % v if v is not None else ""
+
     for r in rows:
-        extra = ""
-        if "time_ratio" in r and r["time_ratio"] is not None:
-            extra = " %.2fx | %+.4f | %+.4f |" % (r["time_ratio"], r["d_trust"], r["d_knn5"])
-        else:
-            extra = " | | |"
-        print("| %s | %d x %d | %s | %.1f | %.4f | %.4f |%s" % (
-            r["data"], r["n"], r["dim"], r["impl"], r["seconds"], r["trust"], r["knn5"], extra), flush=True)
+        print("| %s | %d x %d | %s | %s | %s | %.4f | %.4f | %s | %s | %s | %s |" % (
+            r["data"], r["n"], r["dim"], r["impl"], f(r["seconds"], "%.1f"), f(r["cpu"], "%.1f"),
+            r["trust"], r["knn5"], f(r.get("time_ratio"), "%.2fx"), f(r.get("cpu_ratio"), "%.2fx"),
+            f(r.get("d_trust"), "%+.4f"), f(r.get("d_knn5"), "%+.4f")), flush=True)
         if a.json:
             with open(a.json, "a") as f:
                 f.write(json.dumps(r) + "\n")
