@@ -381,23 +381,29 @@ func worse(a, b Neighbor) bool {
 // selectTop fills h with the k largest entries of sims, sorted best first.
 func (h *topK) selectTop(sims []float32, k int) {
 	s := (*h)[:0]
-	for j, v := range sims {
-		if len(s) < k {
-			s = append(s, Neighbor{Index: j, Sim: v})
-			// sift up
-			i := len(s) - 1
-			for i > 0 {
-				p := (i - 1) / 2
-				if !worse(s[i], s[p]) {
-					break
-				}
-				s[i], s[p] = s[p], s[i]
-				i = p
+	k = min(k, len(sims))
+	for j, v := range sims[:k] {
+		s = append(s, Neighbor{Index: j, Sim: v})
+		// sift up
+		i := len(s) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if !worse(s[i], s[p]) {
+				break
 			}
-			continue
+			s[i], s[p] = s[p], s[i]
+			i = p
 		}
+	}
+	if k == 0 {
+		*h = s
+		return
+	}
+	thr := s[0].Sim
+	for j := k; j < len(sims); j++ {
+		v := sims[j]
 		// Indices increase, so an equal similarity is always worse than the root.
-		if !(v > s[0].Sim) {
+		if v <= thr || v != v {
 			continue
 		}
 		s[0] = Neighbor{Index: j, Sim: v}
@@ -418,6 +424,7 @@ func (h *topK) selectTop(sims []float32, k int) {
 			s[i], s[c] = s[c], s[i]
 			i = c
 		}
+		thr = s[0].Sim
 	}
 	sort.Slice(s, func(a, b int) bool { return worse(s[b], s[a]) })
 	*h = s
