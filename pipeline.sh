@@ -150,10 +150,12 @@ metrics="$cache/metrics-$k.jsonl"
 train_stage() {
   local tmp="$metrics.tmp.$$"
   rm -f "$tmp"
-  local rc=0 st
+  local st
+  # Called from run's "||" context, so errexit is off here and PIPESTATUS
+  # holds both exit codes.
   "$bin/augment" --epochs "$epochs" --seed "$seed" -i "${images[train]}" \
     | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" --metrics "$tmp" \
-        --checkpoint-dir "$cache/checkpoints-$k" -o "$model" || rc=$?
+        --checkpoint-dir "$cache/checkpoints-$k" -o "$model"
   st=("${PIPESTATUS[@]}")
   if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ]; then
     rm -f "$tmp"; echo "pipeline: augment failed (exit ${st[0]})" >&2; return "${st[0]}"
