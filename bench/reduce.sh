@@ -44,7 +44,8 @@ for f in "$@"; do
 	"$work/reducetool" npy -i "$work/$name.coords.arrows" -o "$work/$name.ours"
 	/usr/bin/python3 bench/reduce_umap.py --name "$name" --data "$work/$name" --metric "$metric" \
 		--ours "$work/$name.ours.X.npy" --ours-seconds "$wall" --ours-cpu "$(awk "BEGIN{print $user + $sys}")" \
-		--json "$work/results.jsonl" 2>"$work/$name.umap.log"
+		--json "$work/results.jsonl" 2>"$work/$name.umap.log" ||
+		echo "| $name | umap-learn side or quality measures failed: see $work/$name.umap.log |"
 done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); logs and coords in $work"

@@ -75,14 +75,14 @@ def main():
                      "time_ratio": a.ours_seconds / t_ref if a.ours_seconds else None,
                      "cpu_ratio": a.ours_cpu / c_ref if a.ours_cpu else None,
                      "d_trust": tw2 - tw, "d_knn5": acc2 - acc})
-    def f(v, fmt):
+    def fmtv(v, fmt):
         return fmt % v if v is not None else ""
 
     for r in rows:
         print("| %s | %d x %d | %s | %s | %s | %.4f | %.4f | %s | %s | %s | %s |" % (
-            r["data"], r["n"], r["dim"], r["impl"], f(r["seconds"], "%.1f"), f(r["cpu"], "%.1f"),
-            r["trust"], r["knn5"], f(r.get("time_ratio"), "%.2fx"), f(r.get("cpu_ratio"), "%.2fx"),
-            f(r.get("d_trust"), "%+.4f"), f(r.get("d_knn5"), "%+.4f")), flush=True)
+            r["data"], r["n"], r["dim"], r["impl"], fmtv(r["seconds"], "%.1f"), fmtv(r["cpu"], "%.1f"),
+            r["trust"], r["knn5"], fmtv(r.get("time_ratio"), "%.2fx"), fmtv(r.get("cpu_ratio"), "%.2fx"),
+            fmtv(r.get("d_trust"), "%+.4f"), fmtv(r.get("d_knn5"), "%+.4f")), flush=True)
         if a.json:
             with open(a.json, "a") as f:
                 f.write(json.dumps(r) + "\n")
