@@ -36,27 +36,6 @@ func blobs(n, dim, c int, sd float64, seed uint64) []float32 {
 	return x
 }
 
-func TestFastPowMatchesMathPow(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 100000; i++ {
-		x := math.Exp(r.Float64()*80 - 40)
-		y := r.Float64()*3 - 1
-		want := math.Pow(x, y)
-		got := fastPow(x, y)
-		if math.Abs(got-want) > 1e-10*want {
-			t.Fatalf("fastPow(%g, %g) = %g, want %g", x, y, got, want)
-		}
-	}
-}
-
-func BenchmarkFastPow(b *testing.B) {
-	s := 0.0
-	for i := 0; b.Loop(); i++ {
-		s += fastPow(float64(i%1000)+0.5, 0.8951)
-	}
-	_ = s
-}
-
 // randomGraph is a symmetric graph of n vertices with about 2*deg random
 // neighbours each and weights in (0, 1], for layout benchmarks.
 func randomGraph(n, deg int, seed uint64) (*spectral.Graph, []float64) {
