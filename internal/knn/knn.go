@@ -347,7 +347,11 @@ func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 						for ii := 0; ii < k.rows && i+ii < n; ii++ {
 							o := out[(i+ii)*m.rows:]
 							for jj := 0; jj < 4 && j+jj < j1; jj++ {
-								o[j+jj] = laneSum(acc[(4*ii+jj)*k.lanes : (4*ii+jj+1)*k.lanes])
+								if k.lanes == 16 {
+									o[j+jj] = sum16((*[16]float32)(acc[(4*ii+jj)*16:]))
+								} else {
+									o[j+jj] = sum8((*[8]float32)(acc[(4*ii+jj)*8:]))
+								}
 							}
 						}
 					}
@@ -362,12 +366,14 @@ func (m *Model) similarities(q []float32, n int, out []float32, workers int) {
 	wg.Wait()
 }
 
-// laneSum adds 8 or 16 lane sums pairwise, in a fixed order.
-func laneSum(l []float32) float32 {
-	if len(l) == 16 {
-		return laneSum(l[:8]) + laneSum(l[8:16])
-	}
+// sum8 and sum16 add lane sums pairwise, in a fixed order.
+func sum8(l *[8]float32) float32 {
 	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+}
+
+func sum16(l *[16]float32) float32 {
+	return (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))) +
+		(((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15])))
 }
 
 // topK is a min-heap of the k best neighbours seen so far, the worst on top:
