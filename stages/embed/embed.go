@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/siampipe/siampipe/internal/cli"
@@ -40,7 +41,7 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	if err := checkTrainedSize(meta, rd.Height(), rd.Width()); err != nil {
+	if err := checkTrained(meta, rd.Height(), rd.Width()); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	digest := sha256.Sum256(ckpt)
@@ -116,22 +117,31 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	return nil
 }
 
-// checkTrainedSize refuses images of another size than the checkpoint says
-// it was trained on, when it says so.
-func checkTrainedSize(meta contract.Meta, height, width int) error {
-	if _, ok := meta[contract.MetaHeight]; !ok {
-		return nil
+// checkTrained refuses a checkpoint whose metadata says it was trained on
+// images of another size, on inputs other than pixels/255 or with another
+// BatchNorm epsilon than the one embed computes with. Keys it does not find
+// are not checked.
+func checkTrained(meta contract.Meta, height, width int) error {
+	if _, ok := meta[contract.MetaHeight]; ok {
+		h, err := meta.Int(contract.MetaHeight)
+		if err != nil {
+			return err
+		}
+		w, err := meta.Int(contract.MetaWidth)
+		if err != nil {
+			return err
+		}
+		if h != height || w != width {
+			return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h, w, height, width)
+		}
 	}
-	h, err := meta.Int(contract.MetaHeight)
-	if err != nil {
-		return err
+	if in, ok := meta[contract.MetaTrainInput]; ok && in != "pixels/255" {
+		return fmt.Errorf("model trained on inputs %q, embed feeds pixels/255 (checkpoint from a newer train? rebuild embed)", in)
 	}
-	w, err := meta.Int(contract.MetaWidth)
-	if err != nil {
-		return err
-	}
-	if h != height || w != width {
-		return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h, w, height, width)
+	if s, ok := meta[contract.MetaTrainBNEps]; ok {
+		if eps, err := strconv.ParseFloat(s, 64); err != nil || eps != 1e-5 {
+			return fmt.Errorf("model trained with BatchNorm epsilon %q, embed computes with 1e-05 (checkpoint from a newer train? rebuild embed)", s)
+		}
 	}
 	return nil
 }

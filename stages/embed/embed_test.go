@@ -199,7 +199,13 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: infer.ArchSeed}, ts[1:], contract.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaHeight: "28", contract.MetaWidth: "28"})
+	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaHeight: "28", contract.MetaWidth: "28",
+		contract.MetaTrainInput: "pixels/255", contract.MetaTrainBNEps: "1e-05"})
+	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainInput: "(pixels-mean)/std"})
+	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainBNEps: "0.001"})
+	if _, err := run(t, images28, sized, config{}); err != nil {
+		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
+	}
 	for _, c := range []struct {
 		name   string
 		images []byte
@@ -213,6 +219,8 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"empty checkpoint", images28, nil, "", []string{"model.arrows is empty", "--model"}, nil},
 		{"images of another size", imagesStream(t, randomImages(2, 20, 20), 20, 20, 0), ckpt, "", []string{"20x20", "predictor.fc1", "size the model was trained on"}, infer.ErrImageSize},
 		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"32x32", "trained on 28x28"}, infer.ErrImageSize},
+		{"trained on other inputs", images28, otherInput, "", []string{`"(pixels-mean)/std"`, "pixels/255"}, nil},
+		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{`"0.001"`, "1e-05"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
 		{"projector of a seed model", images28, ckpt, "projector", []string{"no projector"}, infer.ErrLayer},
 		{"features instead of images", mustRun(t, images28, ckpt), ckpt, "", []string{"features", "expected images"}, contract.ErrWrongKind},
