@@ -48,8 +48,8 @@ type Config struct {
 	Seed               uint64           // all randomness
 	Workers            int              // goroutines; 0 = GOMAXPROCS; does not change the result
 
-	// Progress, if set, is called as phases advance: "knn" (from the
-	// neighbour search's own phases), "init", "epochs".
+	// Progress, if set, is called as phases advance: "knn exact" or
+	// "knn rp-trees" and "knn nn-descent", then "init" and "epochs".
 	Progress func(phase string, done, total int)
 	// Warnf, if set, receives warnings (for example a spectral
 	// initialisation that fell back to PCA or random).
