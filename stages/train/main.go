@@ -26,7 +26,7 @@ func main() {
 		"fetch --split train | augment --epochs 20 | train --checkpoint-dir ckpt -o model.arrows")
 	s.Graceful = true
 	f := s.Flags
-	arch := f.String("arch", simsiam.ArchSeed, "model: seed (backbone + predictor) or simsiam (backbone + projector + predictor)")
+	arch := f.String("arch", simsiam.ArchSimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
 	batch := f.Int("batch-size", 256, "pairs per step")
 	lr := f.Float64("lr", 0.05, "base learning rate for batch 256 (scaled by batch-size/256)")
 	mom := f.Float64("momentum", 0.9, "SGD momentum")

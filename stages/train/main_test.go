@@ -129,7 +129,7 @@ func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	meta, ts := readModel(t, out)
-	want := map[string]string{contract.MetaKind: "model", contract.MetaArch: "seed", contract.MetaEpoch: "3", contract.MetaStep: "6",
+	want := map[string]string{contract.MetaKind: "model", contract.MetaArch: "simsiam", contract.MetaEpoch: "3", contract.MetaStep: "6",
 		contract.MetaSeed: "3", contract.MetaTrainBatchSize: "16", contract.MetaTrainLR: "0.05", contract.MetaTrainMomentum: "0.9",
 		contract.MetaTrainWeightDecay: "0.0001", contract.MetaTrainEpochs: "3", contract.MetaTrainRowsPerEpoch: "40",
 		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.003125"}
@@ -142,7 +142,7 @@ func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
 	for _, x := range ts {
 		names[x.Name] = true
 	}
-	for _, n := range []string{"backbone.conv1.weight", "backbone.bn3.running_var", "predictor.fc2.bias", "optim.backbone.conv1.weight.momentum_buffer"} {
+	for _, n := range []string{"backbone.conv1.weight", "backbone.bn3.running_var", "projector.bn2.running_mean", "predictor.fc2.bias", "optim.backbone.conv1.weight.momentum_buffer"} {
 		if !names[n] {
 			t.Errorf("checkpoint lacks %s", n)
 		}
