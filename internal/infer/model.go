@@ -10,7 +10,8 @@
 // through gonum's blas32 instead; the build tag openblas sends all of them to
 // OpenBLAS (cgo). Each output row depends only on its own image and its
 // summation order is fixed, so results are the same bytes whatever the batch
-// size, batch composition or number of goroutines.
+// size, batch composition or number of goroutines (for one engine: the AVX2
+// and AVX-512 kernels round differently, within 1e-6 of each other).
 //
 // Tensor names and layouts are PyTorch's state_dict ones, as agreed for the
 // checkpoints siampipe's train writes:
