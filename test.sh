@@ -10,6 +10,7 @@ need=()
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
+echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null 2>/dev/null || need+=(libopenblas-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -30,6 +31,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -count=1 -timeout 20m ./...
+# The OpenBLAS build of the trainer (cgo) must agree with the pure-Go one.
+go vet -tags openblas ./internal/nnops ./internal/simsiam ./stages/train
+go test -count=1 -tags openblas ./internal/nnops ./internal/simsiam ./stages/train
 
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
