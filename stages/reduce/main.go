@@ -17,7 +17,7 @@ import (
 
 func main() {
 	s := cli.New("reduce", "UMAP of a features (or images) stream to a coords stream",
-		"embed -m model.arrows -i test.arrows | reduce --n-components 3 -o coords.arrows")
+		"fetch --split test | embed --model model.arrows | reduce -o coords.arrows")
 	nc := s.Flags.Int("n-components", 3, "output dimensions")
 	nn := s.Flags.Int("n-neighbors", 10, "neighbours per point, the point itself included (umap-learn's n_neighbors)")
 	metric := s.Flags.String("metric", "cosine", "input distance: cosine or euclidean")
