@@ -14,7 +14,7 @@ import (
 type TrainConfig struct {
 	Model     Config
 	BatchSize int     // pairs per step; 0 means 256
-	LR        float64 // base learning rate for batch 256 (lr = LR·BatchSize/256); 0 means 0.05
+	LR        float64 // base learning rate for batch 256 (lr = LR·BatchSize/256); 0 means 0.1
 	Momentum  float64 // 0 means 0.9
 	// WeightDecay is added to the gradient of every parameter as
 	// torch.optim.SGD does; 0 means 1e-4.
@@ -33,7 +33,7 @@ func (c TrainConfig) WithDefaults() TrainConfig {
 		c.BatchSize = 256
 	}
 	if c.LR == 0 {
-		c.LR = 0.05
+		c.LR = 0.1
 	}
 	if c.Momentum == 0 {
 		c.Momentum = 0.9
