@@ -14,7 +14,7 @@
 # file and rename), and a lock keeps two runs from sharing a cache at once.
 #
 # Flags (each also as an environment variable, e.g. SIAMPIPE_EPOCHS=20):
-#   --epochs N       training epochs (default 10)
+#   --epochs N       training epochs (default 5: about 15 minutes on 2 cores)
 #   --batch-size N   pairs per step (default 256)
 #   --limit N        use only the first N images of each split (a smoke run)
 #   --seed N         seed of every random stage (default 0)
@@ -60,7 +60,7 @@ if [ "$smoke" = 1 ]; then
   [ "$limit" != 0 ] || limit=2000
   [ -n "$epochs" ] || epochs=1
 fi
-epochs=${epochs:-10}
+epochs=${epochs:-5}
 for v in epochs batch limit seed; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "pipeline: --${v/batch/batch-size} ${!v}: want a whole number" >&2; exit 2; }
 done
