@@ -294,6 +294,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(imagesStream(f, 3, Options{BatchRows: 2}))
 	f.Add(imagesStream(f, 2, Options{Compress: "zstd"}))
 	f.Add([]byte("ARROW1\x00\x00"))
+	f.Add(ipcFile(f))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := NewReader(bytes.NewReader(in))
 		if err != nil {
@@ -315,4 +316,33 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// ipcFile returns a small images stream rewritten in the IPC file format.
+func ipcFile(t testing.TB) []byte {
+	r, err := NewReader(bytes.NewReader(imagesStream(t, 5, Options{BatchRows: 2, Compress: "zstd"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	fw, err := ipc.NewFileWriter(&b, ipc.WithSchema(r.Schema()), ipc.WithZstd())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		if err := fw.Write(r.Record()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestReaderReadsZstdIPCFile(t *testing.T) {
+	m, err := ReadMatrix(bytes.NewReader(ipcFile(t)))
+	if err != nil || m.Rows != 5 || m.Row(4)[0] != float32(pixels(4, 12)[0])/255 {
+		t.Fatalf("%+v %v", m, err)
+	}
 }

@@ -198,6 +198,9 @@ func (r *messageReader) Message() (msg *ipc.Message, err error) {
 	if err != nil {
 		return nil, noEOF(err)
 	}
+	if err := checkBatch(meta, body); err != nil {
+		return nil, err
+	}
 	r.Release()
 	mb, bb := memory.NewBufferBytes(meta), memory.NewBufferBytes(body)
 	r.msg = ipc.NewMessage(mb, bb)
@@ -231,4 +234,148 @@ func checkedBodyLength(meta []byte) (n int64, err error) {
 		return 0, fmt.Errorf("%w (body length %d)", errCorruptSchema, n)
 	}
 	return n, nil
+}
+
+// Flatbuffer slots of a RecordBatch table, and message header types.
+const (
+	slotBatchLength      = 4
+	slotBatchNodes       = 6
+	slotBatchBuffers     = 8
+	slotBatchCompression = 10
+	headerTypeDictionary = 2
+	headerTypeRecord     = 3
+)
+
+// maxBuffer bounds one decompressed buffer (1 GiB): far above any siampipe
+// record batch, far below what a corrupt length prefix can ask for.
+const maxBuffer = 1 << 30
+
+var errCorruptBatch = errors.New("corrupt record batch")
+
+// checkBatch validates a record batch message against its body before the
+// Arrow reader allocates by its numbers: every buffer lies inside the body,
+// and a compressed buffer's uncompressed-length prefix is bounded.
+func checkBatch(meta, body []byte) error {
+	return checkBatchAt(meta, int64(len(body)), func(off int64) (uint64, error) {
+		return binary.LittleEndian.Uint64(body[off:]), nil
+	})
+}
+
+// checkBatchAt is checkBatch for a body of bodyLen bytes whose 8-byte
+// little-endian words prefix(off) reads.
+func checkBatchAt(meta []byte, bodyLen int64, prefix func(off int64) (uint64, error)) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errCorruptBatch
+		}
+	}()
+	t := root(meta)
+	o := t.Offset(slotMessageHeaderType)
+	if o == 0 {
+		return nil
+	}
+	switch t.GetByte(flatbuffers.UOffsetT(o) + t.Pos) {
+	case headerTypeDictionary:
+		return errors.New("dictionary batches are not part of the siampipe contract (write plain columns)")
+	case headerTypeRecord:
+	default:
+		return nil
+	}
+	var b flatbuffers.Table
+	t.Union(&b, flatbuffers.UOffsetT(t.Offset(slotMessageHeader)))
+	if rows := int64(0); b.Offset(slotBatchLength) != 0 {
+		rows = b.GetInt64(flatbuffers.UOffsetT(b.Offset(slotBatchLength)) + b.Pos)
+		if rows < 0 || rows > maxBuffer {
+			return fmt.Errorf("%w (%d rows)", errCorruptBatch, rows)
+		}
+	}
+	for _, slot := range []flatbuffers.VOffsetT{slotBatchNodes, slotBatchBuffers} {
+		if o := b.Offset(slot); o != 0 {
+			n := b.VectorLen(flatbuffers.UOffsetT(o))
+			if n < 0 || int(b.Vector(flatbuffers.UOffsetT(o)))+16*n > len(meta) {
+				return errCorruptBatch
+			}
+		}
+	}
+	compressed := b.Offset(slotBatchCompression) != 0
+	o = b.Offset(slotBatchBuffers)
+	if o == 0 {
+		return nil
+	}
+	n := b.VectorLen(flatbuffers.UOffsetT(o))
+	start := b.Vector(flatbuffers.UOffsetT(o))
+	for i := 0; i < n; i++ {
+		p := start + flatbuffers.UOffsetT(16*i)
+		off := flatbuffers.GetInt64(meta[p:])
+		length := flatbuffers.GetInt64(meta[p+8:])
+		if off < 0 || length < 0 || off > bodyLen || length > bodyLen-off {
+			return fmt.Errorf("%w (buffer %d outside the body)", errCorruptBatch, i)
+		}
+		if compressed && length >= 8 {
+			w, err := prefix(off)
+			if err != nil {
+				return err
+			}
+			if u := int64(w); u != -1 && (u < 0 || u > maxBuffer) {
+				return fmt.Errorf("%w (buffer %d claims %d uncompressed bytes)", errCorruptBatch, i, u)
+			}
+		}
+	}
+	return nil
+}
+
+// Slots of the file Footer table.
+const (
+	slotFooterDictionaries = 8
+	slotFooterRecords      = 10
+)
+
+// checkFileBlocks validates every record batch an IPC file's footer lists
+// (footer is its flatbuffer, size the file's size) the way messageReader
+// does for a stream: lengths first, then the batch against its body.
+func checkFileBlocks(ras io.ReaderAt, footer []byte, size int64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errCorruptBatch
+		}
+	}()
+	t := root(footer)
+	if o := t.Offset(slotFooterDictionaries); o != 0 && t.VectorLen(flatbuffers.UOffsetT(o)) > 0 {
+		return errors.New("dictionary batches are not part of the siampipe contract (write plain columns)")
+	}
+	o := t.Offset(slotFooterRecords)
+	if o == 0 {
+		return nil
+	}
+	n := t.VectorLen(flatbuffers.UOffsetT(o))
+	start := t.Vector(flatbuffers.UOffsetT(o))
+	if n < 0 || int(start)+24*n > len(footer) {
+		return errCorruptBatch
+	}
+	for i := 0; i < n; i++ {
+		p := start + flatbuffers.UOffsetT(24*i)
+		off := flatbuffers.GetInt64(footer[p:])
+		metaLen := int64(flatbuffers.GetInt32(footer[p+8:]))
+		bodyLen := flatbuffers.GetInt64(footer[p+16:])
+		if off < 0 || metaLen < 8 || metaLen > maxMetadata || bodyLen < 0 || off > size || metaLen > size-off || bodyLen > size-off-metaLen {
+			return fmt.Errorf("%w (block %d outside the file)", errCorruptBatch, i)
+		}
+		frame := make([]byte, metaLen)
+		if _, err := ras.ReadAt(frame, off); err != nil {
+			return err
+		}
+		fb, _, err := streamSchemaBytes(frame) // the same framing as a stream message
+		if err != nil || fb == nil {
+			return errCorruptBatch
+		}
+		bodyAt := off + metaLen
+		if err := checkBatchAt(fb, bodyLen, func(at int64) (uint64, error) {
+			var w [8]byte
+			_, err := ras.ReadAt(w[:], bodyAt+at)
+			return binary.LittleEndian.Uint64(w[:]), err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -448,5 +448,8 @@ func guardFile(ras ipc.ReadAtSeeker) error {
 	if _, err := ras.ReadAt(footer, size-10-n); err != nil {
 		return err
 	}
-	return checkFooter(footer)
+	if err := checkFooter(footer); err != nil {
+		return err
+	}
+	return checkFileBlocks(ras, footer, size)
 }
