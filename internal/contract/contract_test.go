@@ -324,8 +324,12 @@ func ipcFile(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	fw, err := ipc.NewFileWriter(&b, ipc.WithSchema(r.Schema()), ipc.WithZstd())
+	f, err := os.CreateTemp(t.TempDir(), "*.arrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fw, err := ipc.NewFileWriter(f, ipc.WithSchema(r.Schema()), ipc.WithZstd())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +341,11 @@ func ipcFile(t testing.TB) []byte {
 	if err := fw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestReaderReadsZstdIPCFile(t *testing.T) {
