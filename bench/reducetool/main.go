@@ -62,7 +62,7 @@ func knnRecall(in string, k int, metric string, leaf, maxCand int) error {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: reducetool pixels|synth|npy [flags]")
+		fmt.Fprintln(os.Stderr, "usage: reducetool pixels|synth|npy|knn|concat [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -84,6 +84,8 @@ func main() {
 		err = toNpy(*in, *out)
 	case "knn":
 		err = knnRecall(*in, *k, *metric, *leaf, *maxCand)
+	case "concat":
+		err = concat(*out, fs.Args())
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -307,4 +309,44 @@ func writeNpy(path, descr string, shape []int, body func(io.Writer) error) error
 		return err
 	}
 	return f.Close()
+}
+
+// concat writes the rows of several features streams (e.g. embed's output
+// for the train and the test split) as one features stream, in order.
+func concat(out string, ins []string) error {
+	if out == "" || len(ins) == 0 {
+		return fmt.Errorf("concat: usage: reducetool concat -o OUT IN.arrows...")
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriter(f)
+	var w *contract.FeaturesWriter
+	for _, p := range ins {
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		m, err := contract.ReadMatrix(in)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if w == nil {
+			if w, err = contract.NewFeaturesWriter(bw, m.Dim, contract.Meta{contract.MetaSplit: "all"}, contract.Options{}); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < m.Rows; i++ {
+			if err := w.Append(m.Index[i], m.Label[i], m.Row(i)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
