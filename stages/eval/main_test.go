@@ -13,25 +13,12 @@ import (
 
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/report"
+	"github.com/siampipe/siampipe/internal/stagetest"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "eval-test-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "eval")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stagetest.Main(m, "eval", &binary) }
 
 // features writes a features stream of rows clustered by class (10 classes).
 func features(t *testing.T, dir, name string, rows, dim int, seed uint64, model string) string {

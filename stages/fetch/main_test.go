@@ -12,23 +12,12 @@ import (
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/stagetest"
 )
 
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fetch-test")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "fetch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stagetest.Main(m, "fetch", &bin) }
 
 // run runs fetch with args and returns stdout, stderr and the exit code.
 func run(t *testing.T, env []string, args ...string) ([]byte, string, int) {

@@ -13,25 +13,12 @@ import (
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/stagetest"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "plot-test-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "plot")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stagetest.Main(m, "plot", &binary) }
 
 // coords writes a coords stream of n points in random blobs, one per class,
 // as reduce would (until reduce exists, tests make their own).

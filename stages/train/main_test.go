@@ -14,25 +14,12 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/stagetest"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "train-test-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "train")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stagetest.Main(m, "train", &binary) }
 
 // pairs writes a pairs stream of random 28×28 views: epochs × rows pairs.
 func pairs(t *testing.T, dir string, epochs, rows int) string {
