@@ -4,22 +4,14 @@ import (
 	"math"
 	"sort"
 	"sync/atomic"
+
+	"github.com/siampipe/siampipe/internal/splitmix"
 )
 
-// splitmix64 is a 64-bit mixer (Steele, Lea, Flood 2014), used both as a hash
-// and as a small sequential generator.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
+// rng is the SplitMix64 stream used by the trees and NN-descent.
+type rng struct{ splitmix.Stream }
 
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 { r.s += 0x9e3779b97f4a7c15; return splitmix64(r.s) }
-
-func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
+func (r *rng) intn(n int) int { return int(r.Next() % uint64(n)) }
 
 // tree is one random projection tree: perm lists the points leaf by leaf;
 // leaf l holds perm[start[l]:start[l+1]].
@@ -33,7 +25,7 @@ type tree struct {
 // random points, through the origin for cosine) until leaves hold at most
 // leafSize points, as pynndescent's rp trees do.
 func buildTree(sp *space, n, leafSize int, seed uint64) *tree {
-	r := &rng{s: seed}
+	r := &rng{splitmix.Stream{S: seed}}
 	t := &tree{perm: make([]int32, n), leaf: make([]int32, n)}
 	for i := range t.perm {
 		t.perm[i] = int32(i)
@@ -66,7 +58,7 @@ func buildTree(sp *space, n, leafSize int, seed uint64) *tree {
 			m := dot(h, sp.row(p)) + off
 			var left bool
 			if math.Abs(float64(m)) < 1e-8 {
-				left = r.next()&1 == 0
+				left = r.Next()&1 == 0
 			} else {
 				left = m > 0
 			}
@@ -78,7 +70,7 @@ func buildTree(sp *space, n, leafSize int, seed uint64) *tree {
 		if nl == 0 || nl == len(idx) { // degenerate: split at random
 			nl = 0
 			for q := range idx {
-				side[q] = r.next()&1 == 0
+				side[q] = r.Next()&1 == 0
 				if side[q] {
 					nl++
 				}
@@ -161,7 +153,7 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 	trees := make([]*tree, opt.Trees)
 	var built atomic.Int64
 	parallel(opt.Trees, 1, opt.Workers, func(lo, _ int) {
-		trees[lo] = buildTree(tsp, n, opt.LeafSize, splitmix64(opt.Seed^0x7265656474726565+uint64(lo)*0x100000001b3))
+		trees[lo] = buildTree(tsp, n, opt.LeafSize, splitmix.Hash(opt.Seed^0x7265656474726565+uint64(lo)*0x100000001b3))
 		progress("rp-trees", int(built.Add(1)), opt.Trees)
 	})
 
@@ -215,7 +207,7 @@ func Approximate(data []float32, n, dim int, opt Options) (*Graph, error) {
 	// Points whose heaps are not full yet (tiny leaves) get random neighbours.
 	parallel(n, chunkPoints, opt.Workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			r := rng{s: splitmix64(opt.Seed ^ 0x66696c6c ^ uint64(i)<<20)}
+			r := rng{splitmix.Stream{S: splitmix.Hash(opt.Seed ^ 0x66696c6c ^ uint64(i)<<20)}}
 			for tries := 0; h.idx[i*k] < 0 && tries < 4*k; tries++ {
 				j := int32(r.intn(n))
 				if int(j) != i {
@@ -320,7 +312,7 @@ func buildCandidates(h *heaps, n, k, mc int, seed uint64, it, workers int, newC,
 			pos[j]++
 		}
 	}
-	itSeed := splitmix64(seed ^ uint64(it+1)*0xd1b54a32d192ed03)
+	itSeed := splitmix.Hash(seed ^ uint64(it+1)*0xd1b54a32d192ed03)
 	parallel(n, chunkPoints, workers, func(lo, hi int) {
 		type pc struct {
 			p uint64
@@ -330,7 +322,7 @@ func buildCandidates(h *heaps, n, k, mc int, seed uint64, it, workers int, newC,
 		for i := lo; i < hi; i++ {
 			nw, od = nw[:0], od[:0]
 			for _, e := range ents[cnt[i]:cnt[i+1]] {
-				p := splitmix64(itSeed ^ uint64(i)<<32 ^ uint64(e.c))
+				p := splitmix.Hash(itSeed ^ uint64(i)<<32 ^ uint64(e.c))
 				if e.isNew {
 					nw = append(nw, pc{p, e.c})
 				} else {
@@ -391,11 +383,11 @@ func buildCandidates(h *heaps, n, k, mc int, seed uint64, it, workers int, newC,
 func project(sp *space, n, pd int, seed uint64, workers int) []float32 {
 	dim := sp.dim
 	pt := make([]float32, pd*dim) // transposed: row c is column c of the projection
-	r := rng{s: splitmix64(seed ^ 0x70726f6a)}
+	r := rng{splitmix.Stream{S: splitmix.Hash(seed ^ 0x70726f6a)}}
 	for i := range pt {
 		// Box-Muller from two uniforms in (0, 1]
-		u1 := (float64(r.next()>>11) + 1) / (1 << 53)
-		u2 := float64(r.next()>>11) / (1 << 53)
+		u1 := (float64(r.Next()>>11) + 1) / (1 << 53)
+		u2 := float64(r.Next()>>11) / (1 << 53)
 		pt[i] = float32(math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2) / math.Sqrt(float64(pd)))
 	}
 	out := make([]float32, n*pd)

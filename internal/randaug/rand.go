@@ -1,6 +1,10 @@
 package randaug
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/siampipe/siampipe/internal/splitmix"
+)
 
 // Rand is a small, fast, splittable random stream (SplitMix64, Steele et al.
 // 2014). Seeding it from (seed, epoch, index, view) gives every view its own
@@ -8,13 +12,9 @@ import "math/bits"
 // The zero value is a valid stream.
 type Rand struct{ s uint64 }
 
-const gamma64 = 0x9e3779b97f4a7c15
+const gamma64 = splitmix.Gamma
 
-func mix64(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
+func mix64(z uint64) uint64 { return splitmix.Mix(z) }
 
 // NewRand returns a stream determined by keys, in order: different key
 // sequences give unrelated streams.

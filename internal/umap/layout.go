@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/siampipe/siampipe/internal/spectral"
+	"github.com/siampipe/siampipe/internal/splitmix"
 )
 
 // layoutChunk is the number of head vertices per unit of parallel SGD work.
@@ -21,17 +22,6 @@ type layoutParams struct {
 	workers             int
 	progress            func(done, total int)
 }
-
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 { r.s += 0x9e3779b97f4a7c15; return splitmix64(r.s) }
 
 // clip4 clamps v to [-4, 4] (umap-learn's clip). Plain compares: the
 // clamp rarely applies, so the branches predict well (cheaper here than the
@@ -112,11 +102,11 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 	pt := newPowTable(b)
 	twoAB, twoGB := 2*a*b, 2*p.gamma*b
 	seedOf := func(c, epoch int) uint64 {
-		return splitmix64(p.seed ^ uint64(epoch+1)*0x9e3779b97f4a7c15 ^ uint64(c+1)*0xd1b54a32d192ed03)
+		return splitmix.Hash(p.seed ^ uint64(epoch+1)*0x9e3779b97f4a7c15 ^ uint64(c+1)*0xd1b54a32d192ed03)
 	}
 	// runChunk is the generic kernel: any dim.
 	runChunk := func(c, epoch int) {
-		r := rng{s: seedOf(c, epoch)}
+		r := splitmix.Stream{S: seedOf(c, epoch)}
 		lg := &logs[c]
 		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
 		t := float64(epoch)
@@ -147,7 +137,7 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 				eons[e] += eps[e]
 				nneg := int((t - eonns[e]) / epns[e])
 				for q := 0; q < nneg; q++ {
-					kk := int((r.next() >> 32) * uint64(n) >> 32) // uniform in [0, n) (Lemire)
+					kk := int((r.Next() >> 32) * uint64(n) >> 32) // uniform in [0, n) (Lemire)
 					if kk == j {
 						continue
 					}
@@ -178,7 +168,7 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 	// reads it this epoch).
 	a32, twoAB32, twoGB32 := float32(a), float32(twoAB), float32(twoGB)
 	runChunk3 := func(c, epoch int) {
-		r := rng{s: seedOf(c, epoch)}
+		r := splitmix.Stream{S: seedOf(c, epoch)}
 		lg := &logs[c]
 		lg.k, lg.delta = lg.k[:0], lg.delta[:0]
 		t := float64(epoch)
@@ -216,7 +206,7 @@ func optimize(emb []float32, n, dim int, g *spectral.Graph, eps []float64, p lay
 				nneg := int((t - eonns[e]) / epns[e])
 				var s0, s1, s2 float32
 				for q := 0; q < nneg; q++ {
-					kk := int((r.next() >> 32) * un >> 32) // uniform in [0, n) (Lemire)
+					kk := int((r.Next() >> 32) * un >> 32) // uniform in [0, n) (Lemire)
 					if kk == j {
 						continue
 					}

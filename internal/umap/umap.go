@@ -18,6 +18,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/neighbors"
 	"github.com/siampipe/siampipe/internal/spectral"
+	"github.com/siampipe/siampipe/internal/splitmix"
 )
 
 // Init names an initialisation of the layout.
@@ -147,7 +148,7 @@ func Fit(x []float32, n, dim int, cfg Config) (*Result, error) {
 	}
 
 	knn, err := neighbors.Search(x, n, dim, neighbors.Options{
-		K: c.Neighbors, Metric: c.Metric, Seed: splitmix64(c.Seed ^ 0x6b6e6e), Workers: c.Workers,
+		K: c.Neighbors, Metric: c.Metric, Seed: splitmix.Hash(c.Seed ^ 0x6b6e6e), Workers: c.Workers,
 		Progress: func(phase string, d, t int) { progress("knn "+phase, d, t) },
 	})
 	if err != nil {
@@ -232,7 +233,7 @@ func Fit(x []float32, n, dim int, cfg Config) (*Result, error) {
 	optimize(emb, n, nc, g, eps, layoutParams{
 		a: a, b: b, gamma: c.RepulsionStrength, alpha0: c.LearningRate,
 		negRate: float64(c.NegativeSampleRate), epochs: c.Epochs,
-		seed: splitmix64(c.Seed ^ 0x736764), workers: c.Workers,
+		seed: splitmix.Hash(c.Seed ^ 0x736764), workers: c.Workers,
 		progress: func(d, t int) { progress("epochs", d, t) },
 	})
 	res.Embedding = emb
