@@ -10,18 +10,14 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-)
 
-// ClassNames are the FashionMNIST classes, by label.
-var ClassNames = [10]string{
-	"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-	"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-}
+	"github.com/siampipe/siampipe/internal/fmnist"
+)
 
 // ClassName returns the FashionMNIST name of label c, or "class c" beyond them.
 func ClassName(c int) string {
-	if c >= 0 && c < len(ClassNames) {
-		return ClassNames[c]
+	if c >= 0 && c < len(fmnist.Classes) {
+		return fmnist.Classes[c]
 	}
 	return fmt.Sprintf("class %d", c)
 }
