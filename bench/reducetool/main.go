@@ -11,7 +11,6 @@ package main
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/fmnist"
 	"github.com/siampipe/siampipe/internal/neighbors"
 )
 
@@ -95,60 +95,24 @@ func main() {
 	}
 }
 
-func readIDX(path string, magic uint32) ([]byte, []int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(bufio.NewReader(f))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var hdr [2]uint32
-	if err := binary.Read(z, binary.BigEndian, &hdr); err != nil {
-		return nil, nil, err
-	}
-	if hdr[0] != magic {
-		return nil, nil, fmt.Errorf("%s: magic %#x, want %#x", path, hdr[0], magic)
-	}
-	shape := []int{int(hdr[1])}
-	for i := 0; i < int(magic&0xff)-1; i++ {
-		var d uint32
-		if err := binary.Read(z, binary.BigEndian, &d); err != nil {
-			return nil, nil, err
-		}
-		shape = append(shape, int(d))
-	}
-	size := 1
-	for _, s := range shape {
-		size *= s
-	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(z, buf); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return buf, shape, nil
-}
-
 func load(dir, split string) (pix []byte, lab []byte, err error) {
-	parts := []string{"t10k"}
+	splits := []string{"test"}
 	if split == "all" {
-		parts = []string{"train", "t10k"}
+		splits = []string{"train", "test"}
 	} else if split != "test" {
 		return nil, nil, fmt.Errorf("split %q: want test or all", split)
 	}
-	for _, p := range parts {
-		im, _, err := readIDX(filepath.Join(dir, p+"-images-idx3-ubyte.gz"), 0x803)
+	for _, sp := range splits {
+		im, lb, err := fmnist.Locate(dir, sp)
 		if err != nil {
 			return nil, nil, err
 		}
-		lb, _, err := readIDX(filepath.Join(dir, p+"-labels-idx1-ubyte.gz"), 0x801)
+		d, err := fmnist.Load(im, lb)
 		if err != nil {
 			return nil, nil, err
 		}
-		pix = append(pix, im...)
-		lab = append(lab, lb...)
+		pix = append(pix, d.Pixels...)
+		lab = append(lab, d.Labels...)
 	}
 	return pix, lab, nil
 }
