@@ -2,7 +2,7 @@
 
 package infer
 
-import _ "github.com/siampipe/siampipe/internal/infer/openblas" // blas32 -> OpenBLAS
+import _ "github.com/siampipe/siampipe/internal/openblas" // blas32 -> OpenBLAS
 
 // preferBLAS is true: built with the tag openblas, every product goes to
 // OpenBLAS through gonum's netlib bindings (cgo, -lopenblas).

@@ -9,8 +9,9 @@ import (
 // -tags openblas (see blas_openblas.go).
 var impl blas.Float32 = defaultBLAS()
 
-// BLASName reports which BLAS the Ops use ("gonum" or "openblas").
-func BLASName() string { return blasName }
+// BLASName reports which BLAS the Ops use: "gonum", or "openblas" and the
+// kernel family it runs (e.g. "openblas SkylakeX").
+func BLASName() string { return blasName() }
 
 // sgemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices,
 // where op(a) is m×k and op(b) is k×n.

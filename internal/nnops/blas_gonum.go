@@ -7,6 +7,6 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-const blasName = "gonum"
+func blasName() string { return "gonum" }
 
 func defaultBLAS() blas.Float32 { return gonum.Implementation{} }

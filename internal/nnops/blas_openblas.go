@@ -2,23 +2,15 @@
 
 package nnops
 
-/*
-#cgo LDFLAGS: -lopenblas
-void openblas_set_num_threads(int num_threads);
-*/
-import "C"
-
 import (
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/netlib/blas/netlib"
+
+	"github.com/siampipe/siampipe/internal/openblas"
 )
 
-const blasName = "openblas"
+func blasName() string { return "openblas " + openblas.Core() }
 
-func defaultBLAS() blas.Float32 {
-	// OpenBLAS threads spin while idle and fight the single-threaded Go
-	// code between matrix products; one thread is faster here and keeps
-	// the comparison with a one-thread PyTorch fair.
-	C.openblas_set_num_threads(1)
-	return netlib.Implementation{}
-}
+// defaultBLAS is OpenBLAS with one thread: its threads spin while idle and
+// fight the single-threaded Go code between matrix products, and one thread
+// keeps the comparison with a one-thread PyTorch fair.
+func defaultBLAS() blas.Float32 { return openblas.Float32() }
