@@ -182,9 +182,7 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 				dst[j] = relu0(relu0(v)*a + b)
 			}
 		case pre:
-			for j, v := range blk {
-				dst[j] = relu0(v)*a + b
-			}
+			scaleShiftReLU(dst, blk, a, b)
 		case post:
 			for j, v := range blk {
 				dst[j] = relu0(v*a + b)
@@ -342,10 +340,7 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 		e := float32(k * sgx / float64(M) * s.invstd[c])
 		switch {
 		case pre && !post:
-			for j, g := range db {
-				v := xb[j]
-				dxb[j] = keepIfPos(a*g-b-e*v, v)
-			}
+			gradReLU(dxb, db, xb, a, b, e)
 		default:
 			for j, g := range db {
 				if post {
@@ -406,6 +401,13 @@ func sumSq(x []float32) (float64, float64) {
 
 // sumSqReLU is sumSq of max(x, 0).
 func sumSqReLU(x []float32) (float64, float64) {
+	if useAVX512 && len(x) > 0 {
+		return sumSqReLUAVX512(&x[0], len(x))
+	}
+	return sumSqReLUGo(x)
+}
+
+func sumSqReLUGo(x []float32) (float64, float64) {
 	var s0, s1, s2, s3, q0, q1, q2, q3 float64
 	j := 0
 	for ; j+4 <= len(x); j += 4 {
@@ -422,8 +424,42 @@ func sumSqReLU(x []float32) (float64, float64) {
 	return s0 + s1 + s2 + s3, q0 + q1 + q2 + q3
 }
 
+// scaleShiftReLU sets dst[j] = max(x[j], 0)·a + b.
+func scaleShiftReLU(dst, x []float32, a, b float32) {
+	if useAVX512 && len(x) > 0 {
+		dst = dst[:len(x)]
+		scaleShiftReLUAVX512(&dst[0], &x[0], len(x), a, b)
+		return
+	}
+	for j, v := range x {
+		dst[j] = relu0(v)*a + b
+	}
+}
+
+// gradReLU sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0: the
+// input gradient of BatchNorm after a ReLU.
+func gradReLU(dx, g, x []float32, a, b, e float32) {
+	if useAVX512 && len(g) > 0 {
+		dx, x = dx[:len(g)], x[:len(g)]
+		gradReLUAVX512(&dx[0], &g[0], &x[0], len(g), a, b, e)
+		return
+	}
+	for j, gj := range g {
+		v := x[j]
+		dx[j] = keepIfPos(a*gj-b-e*v, v)
+	}
+}
+
 // sumGradReLU returns Σg and Σg·x̂ for x̂ = (max(x, 0) − mean)·inv.
 func sumGradReLU(g, x []float32, mean, inv float32) (float64, float64) {
+	if useAVX512 && len(g) > 0 {
+		x = x[:len(g)]
+		return sumGradReLUAVX512(&g[0], &x[0], len(g), mean, inv)
+	}
+	return sumGradReLUGo(g, x, mean, inv)
+}
+
+func sumGradReLUGo(g, x []float32, mean, inv float32) (float64, float64) {
 	var s0, s1, s2, s3, q0, q1, q2, q3 float64
 	j := 0
 	for ; j+4 <= len(g); j += 4 {

@@ -156,6 +156,15 @@ func validRange(wo, w, stride, pad, kx int) (lo, hi int) {
 // Im2Col writes the patch matrix of x (C, N, H, W) into cols, laid out
 // (C·k·k) × (N·Ho·Wo); positions in the zero padding give 0.
 func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
+	if stride2Fits(stride, ho, wo, h, w, k, pad) {
+		im2colStride2(x, cols, c, n, h, w, k, pad, ho, wo)
+		return
+	}
+	im2colGeneric(x, cols, c, n, h, w, k, stride, pad, ho, wo)
+}
+
+// im2colGeneric is Im2Col for any geometry, one output row at a time.
+func im2colGeneric(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 	P := ho * wo
 	NP := n * P
 	for ci := 0; ci < c; ci++ {
@@ -197,6 +206,15 @@ func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 
 // Col2Im is the adjoint of Im2Col: it sums cols back into x (overwritten).
 func Col2Im(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
+	if stride2Fits(stride, ho, wo, h, w, k, pad) {
+		col2imStride2(cols, x, c, n, h, w, k, pad, ho, wo)
+		return
+	}
+	col2imGeneric(cols, x, c, n, h, w, k, stride, pad, ho, wo)
+}
+
+// col2imGeneric is Col2Im for any geometry.
+func col2imGeneric(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 	clear(x)
 	P := ho * wo
 	NP := n * P

@@ -1,0 +1,41 @@
+//go:build !purego
+
+package nnops
+
+import "golang.org/x/sys/cpu"
+
+// useAVX512 selects the vector row kernels of patch_amd64.s.
+var useAVX512 = cpu.X86.HasAVX512F
+
+// gather2AVX512 is gather2Go for 1 <= wo <= 16 (AVX-512F); the caller
+// guarantees the bounds.
+//
+//go:noescape
+func gather2AVX512(dst, src *float32, rows, wo, sstride int)
+
+// scatter2AVX512 is scatter2Go for 1 <= wo <= 16 (AVX-512F); the caller
+// guarantees the bounds.
+//
+//go:noescape
+func scatter2AVX512(dst, src *float32, rows, wo, dstride int)
+
+// sumSqReLUAVX512 is sumSqReLU (AVX-512F).
+//
+//go:noescape
+func sumSqReLUAVX512(x *float32, n int) (s, q float64)
+
+// scaleShiftReLUAVX512 sets dst[j] = max(x[j], 0)·a + b (AVX-512F).
+//
+//go:noescape
+func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32)
+
+// sumGradReLUAVX512 is sumGradReLU (AVX-512F).
+//
+//go:noescape
+func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx float64)
+
+// gradReLUAVX512 sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0
+// (AVX-512F).
+//
+//go:noescape
+func gradReLUAVX512(dx, grad, x *float32, n int, a, b, e float32)

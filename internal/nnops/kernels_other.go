@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package nnops
+
+const useAVX512 = false
+
+func gather2AVX512(dst, src *float32, rows, wo, sstride int)  { panic("nnops: no AVX-512 kernels") }
+func scatter2AVX512(dst, src *float32, rows, wo, dstride int) { panic("nnops: no AVX-512 kernels") }
+
+func sumSqReLUAVX512(x *float32, n int) (s, q float64)          { panic("nnops: no AVX-512 kernels") }
+func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32) { panic("nnops: no AVX-512 kernels") }
+func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx float64) {
+	panic("nnops: no AVX-512 kernels")
+}
+func gradReLUAVX512(dx, grad, x *float32, n int, a, b, e float32) { panic("nnops: no AVX-512 kernels") }

@@ -1,0 +1,58 @@
+package nnops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBNKernels checks the vector BatchNorm loops against the Go loops
+// they replace, for lengths around the vector width and one of a real size.
+func TestBNKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 5, 15, 16, 17, 31, 32, 33, 100, 50176} {
+		x, g := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i] = rng.Float32()*2 - 1
+			g[i] = rng.Float32()*2 - 1
+		}
+		x[0] = float32(math.Copysign(0, -1)) // −0 is not positive
+		s, q := sumSqReLU(x)
+		ws, wq := sumSqReLUGo(x)
+		closeTo(t, "sumSqReLU sum", n, s, ws)
+		closeTo(t, "sumSqReLU squares", n, q, wq)
+		sg, sgx := sumGradReLU(g, x, 0.3, 1.7)
+		wg, wgx := sumGradReLUGo(g, x, 0.3, 1.7)
+		closeTo(t, "sumGradReLU g", n, sg, wg)
+		closeTo(t, "sumGradReLU g·x̂", n, sgx, wgx)
+
+		got, want := make([]float32, n+1), make([]float32, n+1)
+		got[n], want[n] = 9, 9
+		scaleShiftReLU(got[:n], x, 1.25, -0.5)
+		for j, v := range x {
+			want[j] = relu0(v)*1.25 - 0.5
+		}
+		same(t, "scaleShiftReLU", n, got, want)
+		gradReLU(got[:n], g, x, 0.7, 0.01, 0.2)
+		for j, v := range x {
+			want[j] = keepIfPos(0.7*g[j]-0.01-0.2*v, v)
+		}
+		same(t, "gradReLU", n, got, want)
+	}
+}
+
+func closeTo(t *testing.T, what string, n int, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+		t.Errorf("%s n=%d: %v, want %v", what, n, got, want)
+	}
+}
+
+func same(t *testing.T, what string, n int, got, want []float32) {
+	t.Helper()
+	for j := range got {
+		if got[j] != want[j] {
+			t.Fatalf("%s n=%d: [%d] = %v, want %v", what, n, j, got[j], want[j])
+		}
+	}
+}

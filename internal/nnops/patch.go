@@ -1,0 +1,90 @@
+package nnops
+
+// Stride-2 patch extraction through a zero-padded copy of each image plane:
+// with the padding materialised, every (ky, kx) row of the patch matrix is
+// a plain strided gather (and its adjoint a strided add) with no edge cases,
+// which vector kernels do a row of output at a time (patch_amd64.s).
+
+// gather2Go sets dst[r·wo+j] = src[r·sstride+2j] for r < rows, j < wo.
+func gather2Go(dst, src []float32, rows, wo, sstride int) {
+	for r := 0; r < rows; r++ {
+		d := dst[r*wo : (r+1)*wo]
+		s := src[r*sstride : r*sstride+2*wo-1]
+		for j := range d {
+			d[j] = s[2*j]
+		}
+	}
+}
+
+// scatter2Go adds src[r·wo+j] to dst[r·dstride+2j] for r < rows, j < wo.
+func scatter2Go(dst, src []float32, rows, wo, dstride int) {
+	for r := 0; r < rows; r++ {
+		s := src[r*wo : (r+1)*wo]
+		d := dst[r*dstride : r*dstride+2*wo-1]
+		for j, v := range s {
+			d[2*j] += v
+		}
+	}
+}
+
+// stride2Fits reports whether the padded-plane path handles the geometry.
+func stride2Fits(stride, ho, wo, h, w, k, pad int) bool {
+	return stride == 2 && wo <= 16 && 2*(ho-1)+k <= h+2*pad && 2*(wo-1)+k <= w+2*pad
+}
+
+// im2colStride2 is Im2Col for stride 2 (see stride2Fits).
+func im2colStride2(x, cols []float32, c, n, h, w, k, pad, ho, wo int) {
+	P, NP := ho*wo, n*ho*wo
+	pw := w + 2*pad
+	plane := make([]float32, (h+2*pad)*pw)
+	cols = cols[:c*k*k*NP]
+	for ci := 0; ci < c; ci++ {
+		for b := 0; b < n; b++ {
+			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
+			for y := 0; y < h; y++ {
+				copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
+			}
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					r := (ci*k+ky)*k + kx
+					dst, src := cols[r*NP+b*P:r*NP+(b+1)*P], plane[ky*pw+kx:]
+					if useAVX512 {
+						// In bounds: dst has ho·wo elements, and
+						// stride2Fits keeps the reads inside the plane.
+						gather2AVX512(&dst[0], &src[0], ho, wo, 2*pw)
+					} else {
+						gather2Go(dst, src, ho, wo, 2*pw)
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2imStride2 is Col2Im for stride 2 (see stride2Fits).
+func col2imStride2(cols, x []float32, c, n, h, w, k, pad, ho, wo int) {
+	P, NP := ho*wo, n*ho*wo
+	pw := w + 2*pad
+	plane := make([]float32, (h+2*pad)*pw)
+	cols = cols[:c*k*k*NP]
+	for ci := 0; ci < c; ci++ {
+		for b := 0; b < n; b++ {
+			clear(plane)
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					r := (ci*k+ky)*k + kx
+					dst, src := plane[ky*pw+kx:], cols[r*NP+b*P:r*NP+(b+1)*P]
+					if useAVX512 {
+						scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
+					} else {
+						scatter2Go(dst, src, ho, wo, 2*pw)
+					}
+				}
+			}
+			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
+			for y := 0; y < h; y++ {
+				copy(img[y*w:(y+1)*w], plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w])
+			}
+		}
+	}
+}
