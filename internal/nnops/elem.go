@@ -56,6 +56,13 @@ func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 
 // sum32 adds x in float64 (blocked) and rounds once.
 func sum32(x []float32) float32 {
+	if useAVX512 && len(x) > 0 {
+		return float32(sumAVX512(&x[0], len(x)))
+	}
+	return sum32Go(x)
+}
+
+func sum32Go(x []float32) float32 {
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {

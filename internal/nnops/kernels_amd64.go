@@ -4,8 +4,9 @@ package nnops
 
 import "golang.org/x/sys/cpu"
 
-// useAVX512 selects the vector row kernels of patch_amd64.s.
-var useAVX512 = cpu.X86.HasAVX512F
+// useAVX512 selects the vector kernels of patch_amd64.s and bn_amd64.s
+// (AVX-512F, and VL for the masked 256-bit tails).
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 // gather2AVX512 is gather2Go for 1 <= wo <= 16 (AVX-512F); the caller
 // guarantees the bounds.
@@ -39,3 +40,13 @@ func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx floa
 //
 //go:noescape
 func gradReLUAVX512(dx, grad, x *float32, n int, a, b, e float32)
+
+// sumAVX512 is Σx in float64 (AVX-512F).
+//
+//go:noescape
+func sumAVX512(x *float32, n int) float64
+
+// dot3AVX512 returns p·p, z·z and p·z in float64 (AVX-512F).
+//
+//go:noescape
+func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)

@@ -13,3 +13,5 @@ func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx floa
 	panic("nnops: no AVX-512 kernels")
 }
 func gradReLUAVX512(dx, grad, x *float32, n int, a, b, e float32) { panic("nnops: no AVX-512 kernels") }
+func sumAVX512(x *float32, n int) float64                         { panic("nnops: no AVX-512 kernels") }
+func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)        { panic("nnops: no AVX-512 kernels") }

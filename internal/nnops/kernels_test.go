@@ -10,7 +10,7 @@ import (
 // they replace, for lengths around the vector width and one of a real size.
 func TestBNKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{1, 5, 15, 16, 17, 31, 32, 33, 100, 50176} {
+	for _, n := range []int{1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 2048, 50176} {
 		x, g := make([]float32, n), make([]float32, n)
 		for i := range x {
 			x[i] = rng.Float32()*2 - 1
@@ -25,6 +25,13 @@ func TestBNKernels(t *testing.T) {
 		wg, wgx := sumGradReLUGo(g, x, 0.3, 1.7)
 		closeTo(t, "sumGradReLU g", n, sg, wg)
 		closeTo(t, "sumGradReLU g·x̂", n, sgx, wgx)
+
+		closeTo(t, "sum32", n, float64(sum32(x)), float64(sum32Go(x)))
+		pp, zz, pz := dot3(x, g)
+		wp, wz, wpz := dot3Go(x, g)
+		closeTo(t, "dot3 p·p", n, pp, wp)
+		closeTo(t, "dot3 z·z", n, zz, wz)
+		closeTo(t, "dot3 p·z", n, pz, wpz)
 
 		got, want := make([]float32, n+1), make([]float32, n+1)
 		got[n], want[n] = 9, 9

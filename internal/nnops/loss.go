@@ -57,15 +57,28 @@ func (o *NegCos) Do(in ...G.Value) (G.Value, error) {
 
 // cosRow returns cos(p, z), |p|, |z| and p·z.
 func cosRow(p, z []float32) (c, np, nz, dot float64) {
-	var pp, zz, pz float64
+	pp, zz, pz := dot3(p, z)
+	np, nz = math.Sqrt(pp), math.Sqrt(zz)
+	return pz / math.Max(np*nz, 1e-8), np, nz, pz
+}
+
+// dot3 returns p·p, z·z and p·z in float64.
+func dot3(p, z []float32) (pp, zz, pz float64) {
+	if useAVX512 && len(p) > 0 {
+		z = z[:len(p)]
+		return dot3AVX512(&p[0], &z[0], len(p))
+	}
+	return dot3Go(p, z)
+}
+
+func dot3Go(p, z []float32) (pp, zz, pz float64) {
 	for j, a := range p {
 		b := float64(z[j])
 		pp += float64(a) * float64(a)
 		zz += b * b
 		pz += float64(a) * b
 	}
-	np, nz = math.Sqrt(pp), math.Sqrt(zz)
-	return pz / math.Max(np*nz, 1e-8), np, nz, pz
+	return pp, zz, pz
 }
 
 // DiffWRT implements gorgonia.SDOp.
