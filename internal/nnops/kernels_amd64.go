@@ -50,3 +50,17 @@ func sumAVX512(x *float32, n int) float64
 //
 //go:noescape
 func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)
+
+// im2col3AVX512 writes the nine patch-matrix rows of one padded plane for
+// a 3×3 kernel at stride 2: cols[(ky·3+kx)·np + oy·wo + j] =
+// plane[(2oy+ky)·pw + 2j+kx], for wo <= 15 (AVX-512F). The caller
+// guarantees the bounds.
+//
+//go:noescape
+func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
+
+// col2im3AVX512 is the adjoint of im2col3AVX512: it adds the nine rows into
+// the padded plane in the order ky, oy, kx (the order of the Go loops).
+//
+//go:noescape
+func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int)

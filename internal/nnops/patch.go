@@ -44,6 +44,12 @@ func im2colStride2(x, cols []float32, c, n, h, w, k, pad, ho, wo int) {
 			for y := 0; y < h; y++ {
 				copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
 			}
+			if useAVX512 && k == 3 && wo <= 15 {
+				// In bounds: the nine rows end inside cols (resliced
+				// above), and stride2Fits keeps the reads inside the plane.
+				im2col3AVX512(&cols[ci*9*NP+b*P], NP, &plane[0], pw, ho, wo)
+				continue
+			}
 			for ky := 0; ky < k; ky++ {
 				for kx := 0; kx < k; kx++ {
 					r := (ci*k+ky)*k + kx
@@ -70,14 +76,18 @@ func col2imStride2(cols, x []float32, c, n, h, w, k, pad, ho, wo int) {
 	for ci := 0; ci < c; ci++ {
 		for b := 0; b < n; b++ {
 			clear(plane)
-			for ky := 0; ky < k; ky++ {
-				for kx := 0; kx < k; kx++ {
-					r := (ci*k+ky)*k + kx
-					dst, src := plane[ky*pw+kx:], cols[r*NP+b*P:r*NP+(b+1)*P]
-					if useAVX512 {
-						scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
-					} else {
-						scatter2Go(dst, src, ho, wo, 2*pw)
+			if useAVX512 && k == 3 && wo <= 15 {
+				col2im3AVX512(&plane[0], pw, &cols[ci*9*NP+b*P], NP, ho, wo) // in bounds as in im2colStride2
+			} else {
+				for ky := 0; ky < k; ky++ {
+					for kx := 0; kx < k; kx++ {
+						r := (ci*k+ky)*k + kx
+						dst, src := plane[ky*pw+kx:], cols[r*NP+b*P:r*NP+(b+1)*P]
+						if useAVX512 {
+							scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
+						} else {
+							scatter2Go(dst, src, ho, wo, 2*pw)
+						}
 					}
 				}
 			}

@@ -146,3 +146,227 @@ sloop:
 sdone:
 	VZEROUPPER
 	RET
+
+// Index vectors of the 3x3 plane kernels: odd and even2 gather lanes
+// 2j+1 and 2j+2 (kx = 1, 2); spreadLo2/spreadHi2 send v[j] to lane 2j+2
+// (kx = 2) of the low and high half of a 32-lane row.
+DATA odd<>+0(SB)/4, $1
+DATA odd<>+4(SB)/4, $3
+DATA odd<>+8(SB)/4, $5
+DATA odd<>+12(SB)/4, $7
+DATA odd<>+16(SB)/4, $9
+DATA odd<>+20(SB)/4, $11
+DATA odd<>+24(SB)/4, $13
+DATA odd<>+28(SB)/4, $15
+DATA odd<>+32(SB)/4, $17
+DATA odd<>+36(SB)/4, $19
+DATA odd<>+40(SB)/4, $21
+DATA odd<>+44(SB)/4, $23
+DATA odd<>+48(SB)/4, $25
+DATA odd<>+52(SB)/4, $27
+DATA odd<>+56(SB)/4, $29
+DATA odd<>+60(SB)/4, $31
+GLOBL odd<>(SB), RODATA|NOPTR, $64
+
+DATA even2<>+0(SB)/4, $2
+DATA even2<>+4(SB)/4, $4
+DATA even2<>+8(SB)/4, $6
+DATA even2<>+12(SB)/4, $8
+DATA even2<>+16(SB)/4, $10
+DATA even2<>+20(SB)/4, $12
+DATA even2<>+24(SB)/4, $14
+DATA even2<>+28(SB)/4, $16
+DATA even2<>+32(SB)/4, $18
+DATA even2<>+36(SB)/4, $20
+DATA even2<>+40(SB)/4, $22
+DATA even2<>+44(SB)/4, $24
+DATA even2<>+48(SB)/4, $26
+DATA even2<>+52(SB)/4, $28
+DATA even2<>+56(SB)/4, $30
+DATA even2<>+60(SB)/4, $0
+GLOBL even2<>(SB), RODATA|NOPTR, $64
+
+DATA spreadLo2<>+0(SB)/4, $0
+DATA spreadLo2<>+4(SB)/4, $0
+DATA spreadLo2<>+8(SB)/4, $0
+DATA spreadLo2<>+12(SB)/4, $0
+DATA spreadLo2<>+16(SB)/4, $1
+DATA spreadLo2<>+20(SB)/4, $1
+DATA spreadLo2<>+24(SB)/4, $2
+DATA spreadLo2<>+28(SB)/4, $2
+DATA spreadLo2<>+32(SB)/4, $3
+DATA spreadLo2<>+36(SB)/4, $3
+DATA spreadLo2<>+40(SB)/4, $4
+DATA spreadLo2<>+44(SB)/4, $4
+DATA spreadLo2<>+48(SB)/4, $5
+DATA spreadLo2<>+52(SB)/4, $5
+DATA spreadLo2<>+56(SB)/4, $6
+DATA spreadLo2<>+60(SB)/4, $6
+GLOBL spreadLo2<>(SB), RODATA|NOPTR, $64
+
+DATA spreadHi2<>+0(SB)/4, $7
+DATA spreadHi2<>+4(SB)/4, $7
+DATA spreadHi2<>+8(SB)/4, $8
+DATA spreadHi2<>+12(SB)/4, $8
+DATA spreadHi2<>+16(SB)/4, $9
+DATA spreadHi2<>+20(SB)/4, $9
+DATA spreadHi2<>+24(SB)/4, $10
+DATA spreadHi2<>+28(SB)/4, $10
+DATA spreadHi2<>+32(SB)/4, $11
+DATA spreadHi2<>+36(SB)/4, $11
+DATA spreadHi2<>+40(SB)/4, $12
+DATA spreadHi2<>+44(SB)/4, $12
+DATA spreadHi2<>+48(SB)/4, $13
+DATA spreadHi2<>+52(SB)/4, $13
+DATA spreadHi2<>+56(SB)/4, $14
+DATA spreadHi2<>+60(SB)/4, $14
+GLOBL spreadHi2<>(SB), RODATA|NOPTR, $64
+
+// func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
+// cols[(ky·3+kx)·np + oy·wo + j] = plane[(2oy+ky)·pw + 2j+kx], wo <= 15.
+TEXT ·im2col3AVX512(SB), NOSPLIT, $0-48
+	MOVQ cols+0(FP), DI
+	MOVQ np+8(FP), R8
+	MOVQ plane+16(FP), SI
+	MOVQ pw+24(FP), R9
+	MOVQ ho+32(FP), R10
+	MOVQ wo+40(FP), CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	MOVQ CX, R11
+	SHLQ $2, R11
+	// K3: the wo lanes stored; K1, K2: the 2wo+1 elements of a window.
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	LEAQ 1(CX)(CX*1), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	VMOVDQU32 even<>(SB), Z20
+	VMOVDQU32 odd<>(SB), Z21
+	VMOVDQU32 even2<>(SB), Z22
+	MOVQ $3, R12
+
+ikyloop:
+	MOVQ SI, R13
+	MOVQ DI, R14
+	LEAQ (R14)(R8*1), R15
+	LEAQ (R15)(R8*1), DX
+	MOVQ R10, BX
+	TESTQ BX, BX
+	JZ ikynext
+
+ioyloop:
+	VMOVUPS.Z (R13), K1, Z1
+	VMOVUPS.Z 64(R13), K2, Z3
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS Z4, K3, (R14)
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z3, Z1, Z5
+	VMOVUPS Z5, K3, (R15)
+	VMOVAPS Z22, Z6
+	VPERMI2PS Z3, Z1, Z6
+	VMOVUPS Z6, K3, (DX)
+	LEAQ (R13)(R9*2), R13
+	ADDQ R11, R14
+	ADDQ R11, R15
+	ADDQ R11, DX
+	DECQ BX
+	JNZ ioyloop
+
+ikynext:
+	ADDQ R9, SI
+	LEAQ (DI)(R8*2), DI
+	ADDQ R8, DI
+	DECQ R12
+	JNZ ikyloop
+	VZEROUPPER
+	RET
+
+// func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int)
+// plane[(2oy+ky)·pw + 2j+kx] += cols[(ky·3+kx)·np + oy·wo + j], wo <= 15,
+// in the order ky, oy, kx.
+TEXT ·col2im3AVX512(SB), NOSPLIT, $0-48
+	MOVQ plane+0(FP), SI
+	MOVQ pw+8(FP), R9
+	MOVQ cols+16(FP), DI
+	MOVQ np+24(FP), R8
+	MOVQ ho+32(FP), R10
+	MOVQ wo+40(FP), CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	MOVQ CX, R11
+	SHLQ $2, R11
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	LEAQ 1(CX)(CX*1), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	MOVQ $0x5555, AX
+	KMOVW AX, K4
+	MOVQ $0xaaaa, AX
+	KMOVW AX, K5
+	MOVQ $0x5554, AX
+	KMOVW AX, K6
+	VMOVDQU32 spreadLo<>(SB), Z20
+	VMOVDQU32 spreadHi<>(SB), Z21
+	VMOVDQU32 spreadLo2<>(SB), Z22
+	VMOVDQU32 spreadHi2<>(SB), Z23
+	MOVQ $3, R12
+
+ckyloop:
+	MOVQ SI, R13
+	MOVQ DI, R14
+	LEAQ (R14)(R8*1), R15
+	LEAQ (R15)(R8*1), DX
+	MOVQ R10, BX
+	TESTQ BX, BX
+	JZ ckynext
+
+coyloop:
+	VMOVUPS.Z (R13), K1, Z1
+	VMOVUPS.Z 64(R13), K2, Z3
+	VMOVUPS.Z (R14), K3, Z5
+	VPERMPS.Z Z5, Z20, K4, Z6
+	VPERMPS.Z Z5, Z21, K4, Z7
+	VADDPS Z6, Z1, Z1
+	VADDPS Z7, Z3, Z3
+	VMOVUPS.Z (R15), K3, Z5
+	VPERMPS.Z Z5, Z20, K5, Z6
+	VPERMPS.Z Z5, Z21, K5, Z7
+	VADDPS Z6, Z1, Z1
+	VADDPS Z7, Z3, Z3
+	VMOVUPS.Z (DX), K3, Z5
+	VPERMPS.Z Z5, Z22, K6, Z6
+	VPERMPS.Z Z5, Z23, K4, Z7
+	VADDPS Z6, Z1, Z1
+	VADDPS Z7, Z3, Z3
+	VMOVUPS Z1, K1, (R13)
+	VMOVUPS Z3, K2, 64(R13)
+	LEAQ (R13)(R9*2), R13
+	ADDQ R11, R14
+	ADDQ R11, R15
+	ADDQ R11, DX
+	DECQ BX
+	JNZ coyloop
+
+ckynext:
+	ADDQ R9, SI
+	LEAQ (DI)(R8*2), DI
+	ADDQ R8, DI
+	DECQ R12
+	JNZ ckyloop
+	VZEROUPPER
+	RET
