@@ -23,6 +23,8 @@ func BenchmarkSgemm(b *testing.B) {
 		tA, tB  bool
 		m, n, k int
 	}{
+		{"conv1 fwd", false, false, 32, 50176, 9},
+		{"conv1 dW", false, true, 32, 9, 50176},
 		{"conv2 fwd", false, false, 64, 12544, 288},
 		{"conv2 dW", false, true, 64, 288, 12544},
 		{"conv2 dX", true, false, 288, 12544, 64},
@@ -31,6 +33,10 @@ func BenchmarkSgemm(b *testing.B) {
 		{"conv3 dX", true, false, 576, 4096, 128},
 		{"fc1 fwd", false, true, 256, 64, 2048},
 		{"fc2 fwd", false, true, 256, 2048, 64},
+		{"fc1 dX", false, false, 256, 2048, 64},
+		{"fc1 dW", true, false, 64, 2048, 256},
+		{"fc2 dX", false, false, 256, 64, 2048},
+		{"fc2 dW", true, false, 2048, 64, 256},
 	}
 	for _, s := range shapes {
 		b.Run(fmt.Sprintf("%s %dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
