@@ -32,8 +32,11 @@ fi
 go vet ./...
 go test -count=1 -timeout 20m ./...
 # The OpenBLAS build of the trainer (cgo) must agree with the pure-Go one.
-go vet -tags openblas ./internal/nnops ./internal/simsiam ./stages/train
-go test -count=1 -tags openblas ./internal/nnops ./internal/simsiam ./stages/train
+# internal/openblas checks that OpenBLAS runs the best kernels this CPU has.
+go vet -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./internal/simsiam ./stages/train
+go test -count=1 -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./internal/simsiam ./stages/train
+# The Go loops that the assembly kernels replace, on their own.
+go test -count=1 -tags purego ./internal/nnops ./internal/simsiam
 
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
