@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // Lane i of a gather takes element 2i of the 31-element window.
 DATA even<>+0(SB)/4, $0
@@ -70,14 +71,10 @@ TEXT ·gather2AVX512(SB), NOSPLIT, $0-40
 	MOVQ CX, DX
 	SHLQ $2, DX
 	// K3: the wo lanes stored; K1, K2: the 2wo-1 elements of the window.
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	ONES(AX)
 	KMOVW AX, K3
 	LEAQ -1(CX)(CX*1), CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	ONES(AX)
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
@@ -110,14 +107,10 @@ TEXT ·scatter2AVX512(SB), NOSPLIT, $0-40
 	MOVQ CX, DX
 	SHLQ $2, DX
 	// K3: the wo source lanes; K1, K2: the even lanes of the window.
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	ONES(AX)
 	KMOVW AX, K3
 	LEAQ -1(CX)(CX*1), CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	ONES(AX)
 	MOVQ $0x55555555, R9
 	ANDQ R9, AX
 	KMOVW AX, K1
@@ -235,18 +228,7 @@ TEXT ·im2col3AVX512(SB), NOSPLIT, $0-48
 	SHLQ $2, R9
 	MOVQ CX, R11
 	SHLQ $2, R11
-	// K3: the wo lanes stored; K1, K2: the 2wo+1 elements of a window.
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K3
-	LEAQ 1(CX)(CX*1), CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K1
-	SHRQ $16, AX
-	KMOVW AX, K2
+	WINDOW3
 	VMOVDQU32 even<>(SB), Z20
 	VMOVDQU32 odd<>(SB), Z21
 	VMOVDQU32 even2<>(SB), Z22
@@ -303,17 +285,7 @@ TEXT ·col2im3AVX512(SB), NOSPLIT, $0-48
 	SHLQ $2, R9
 	MOVQ CX, R11
 	SHLQ $2, R11
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K3
-	LEAQ 1(CX)(CX*1), CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K1
-	SHRQ $16, AX
-	KMOVW AX, K2
+	WINDOW3
 	MOVQ $0x5555, AX
 	KMOVW AX, K4
 	MOVQ $0xaaaa, AX
