@@ -15,13 +15,22 @@ type convState struct {
 	cin, n, h, w, cout, k int
 	ho, wo                int
 	cols                  []float32  // K × N·Ho·Wo, kept for the weight gradient
-	dcols                 []float32  // K × N·Ho·Wo, transient
+	dcols                 []float32  // K × (chunk of images)·Ho·Wo, transient
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 }
 
 func (s *convState) kdim() int { return s.cin * s.k * s.k }
-func (s *convState) np() int   { return s.n * s.ho * s.wo }
+
+// chunkBytes is the size of the patch-matrix chunk built and multiplied at
+// a time: well inside L2, so the product reads it from there.
+const chunkBytes = 1 << 20
+
+// chunk returns how many images make a patch-matrix chunk.
+func (s *convState) chunk() int {
+	return max(1, min(s.n, chunkBytes/(4*s.kdim()*s.ho*s.wo)))
+}
+func (s *convState) np() int { return s.n * s.ho * s.wo }
 
 // Conv is y = conv(x, W) + b for x of shape (Cin, N, H, W), W of shape
 // (Cout, Cin, k, k) (PyTorch layout) and b of shape (Cout); y has shape
@@ -64,7 +73,6 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	s.wo = (s.w+2*s.pad-s.k)/s.stride + 1
 	K, NP := s.kdim(), s.np()
 	s.cols = grow(s.cols, K*NP)
-	Im2Col(data(in[0]), s.cols, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
 	b := data(in[2])
@@ -75,7 +83,14 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 			row[j] = bc
 		}
 	}
-	sgemm(false, false, s.cout, NP, K, 1, data(in[1]), K, s.cols, NP, 1, yd, NP)
+	// The patch matrix is built and multiplied a chunk of images at a
+	// time, so the product reads what im2col has just written from L2.
+	P, x, w := s.ho*s.wo, data(in[0]), data(in[1])
+	for b0, chunk := 0, s.chunk(); b0 < s.n; b0 += chunk {
+		b1 := min(b0+chunk, s.n)
+		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+		sgemm(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
+	}
 	return y, nil
 }
 
@@ -111,15 +126,21 @@ func (o *convDX) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
-	K, NP := s.kdim(), s.np()
+	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
 	buf := &s.dcols
 	if s.scratch != nil {
 		buf = s.scratch
 	}
-	*buf = grow(*buf, K*NP)
-	sgemm(true, false, K, NP, s.cout, 1, data(in[1]), K, data(in[0]), NP, 0, *buf, NP)
+	chunk := s.chunk()
+	*buf = grow(*buf, K*chunk*P)
 	dx := o.out(s.cin, s.n, s.h, s.w)
-	Col2Im(*buf, dx.Data().([]float32), s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo)
+	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
+	for b0 := 0; b0 < s.n; b0 += chunk {
+		b1 := min(b0+chunk, s.n)
+		cp := (b1 - b0) * P
+		sgemm(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, *buf, cp)
+		col2imRange(*buf, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+	}
 	return dx, nil
 }
 
@@ -156,26 +177,31 @@ func validRange(wo, w, stride, pad, kx int) (lo, hi int) {
 // Im2Col writes the patch matrix of x (C, N, H, W) into cols, laid out
 // (C·k·k) × (N·Ho·Wo); positions in the zero padding give 0.
 func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
-	if stride2Fits(stride, ho, wo, h, w, k, pad) {
-		im2colStride2(x, cols, c, n, h, w, k, pad, ho, wo)
-		return
-	}
-	im2colGeneric(x, cols, c, n, h, w, k, stride, pad, ho, wo)
+	im2colRange(x, cols, n*ho*wo, c, n, h, w, k, stride, pad, ho, wo, 0, n)
 }
 
-// im2colGeneric is Im2Col for any geometry, one output row at a time.
-func im2colGeneric(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
+// im2colRange is Im2Col for the images b0..b1-1 of x: their columns, in
+// rows ld apart, start at cols[0].
+func im2colRange(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
+	if stride2Fits(stride, ho, wo, h, w, k, pad) {
+		im2colStride2(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1)
+		return
+	}
+	im2colGeneric(x, cols, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1)
+}
+
+// im2colGeneric is im2colRange for any geometry, one output row at a time.
+func im2colGeneric(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
-	NP := n * P
 	for ci := 0; ci < c; ci++ {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
 				lo, hi := validRange(wo, w, stride, pad, kx)
 				off := kx - pad
-				row := cols[((ci*k+ky)*k+kx)*NP : ((ci*k+ky)*k+kx+1)*NP]
-				for b := 0; b < n; b++ {
+				row := cols[((ci*k+ky)*k+kx)*ld:]
+				for b := b0; b < b1; b++ {
 					img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
-					dst := row[b*P : (b+1)*P]
+					dst := row[(b-b0)*P : (b-b0+1)*P]
 					for oy := 0; oy < ho; oy++ {
 						iy := oy*stride - pad + ky
 						d := dst[oy*wo : (oy+1)*wo]
@@ -206,27 +232,34 @@ func im2colGeneric(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 
 // Col2Im is the adjoint of Im2Col: it sums cols back into x (overwritten).
 func Col2Im(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
-	if stride2Fits(stride, ho, wo, h, w, k, pad) {
-		col2imStride2(cols, x, c, n, h, w, k, pad, ho, wo)
-		return
-	}
-	col2imGeneric(cols, x, c, n, h, w, k, stride, pad, ho, wo)
+	col2imRange(cols, n*ho*wo, x, c, n, h, w, k, stride, pad, ho, wo, 0, n)
 }
 
-// col2imGeneric is Col2Im for any geometry.
-func col2imGeneric(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
-	clear(x)
+// col2imRange is Col2Im for the images b0..b1-1 of x (the others are left
+// alone), whose columns, in rows ld apart, start at cols[0].
+func col2imRange(cols []float32, ld int, x []float32, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
+	if stride2Fits(stride, ho, wo, h, w, k, pad) {
+		col2imStride2(cols, ld, x, c, n, h, w, k, pad, ho, wo, b0, b1)
+		return
+	}
+	col2imGeneric(cols, ld, x, c, n, h, w, k, stride, pad, ho, wo, b0, b1)
+}
+
+// col2imGeneric is col2imRange for any geometry.
+func col2imGeneric(cols []float32, ld int, x []float32, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
+	for ci := 0; ci < c; ci++ {
+		clear(x[(ci*n+b0)*h*w : (ci*n+b1)*h*w])
+	}
 	P := ho * wo
-	NP := n * P
 	for ci := 0; ci < c; ci++ {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
 				lo, hi := validRange(wo, w, stride, pad, kx)
 				off := kx - pad
-				row := cols[((ci*k+ky)*k+kx)*NP : ((ci*k+ky)*k+kx+1)*NP]
-				for b := 0; b < n; b++ {
+				row := cols[((ci*k+ky)*k+kx)*ld:]
+				for b := b0; b < b1; b++ {
 					img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
-					src := row[b*P : (b+1)*P]
+					src := row[(b-b0)*P : (b-b0+1)*P]
 					for oy := 0; oy < ho; oy++ {
 						iy := oy*stride - pad + ky
 						if iy < 0 || iy >= h {

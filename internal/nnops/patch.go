@@ -32,14 +32,14 @@ func stride2Fits(stride, ho, wo, h, w, k, pad int) bool {
 	return stride == 2 && wo <= 16 && 2*(ho-1)+k <= h+2*pad && 2*(wo-1)+k <= w+2*pad
 }
 
-// im2colStride2 is Im2Col for stride 2 (see stride2Fits).
-func im2colStride2(x, cols []float32, c, n, h, w, k, pad, ho, wo int) {
-	P, NP := ho*wo, n*ho*wo
+// im2colStride2 is im2colRange for stride 2 (see stride2Fits).
+func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+	P := ho * wo
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
-	cols = cols[:c*k*k*NP]
+	cols = cols[:(c*k*k-1)*ld+(b1-b0)*P]
 	for ci := 0; ci < c; ci++ {
-		for b := 0; b < n; b++ {
+		for b := b0; b < b1; b++ {
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
 			for y := 0; y < h; y++ {
 				copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
@@ -47,13 +47,13 @@ func im2colStride2(x, cols []float32, c, n, h, w, k, pad, ho, wo int) {
 			if useAVX512 && k == 3 && wo <= 15 {
 				// In bounds: the nine rows end inside cols (resliced
 				// above), and stride2Fits keeps the reads inside the plane.
-				im2col3AVX512(&cols[ci*9*NP+b*P], NP, &plane[0], pw, ho, wo)
+				im2col3AVX512(&cols[ci*9*ld+(b-b0)*P], ld, &plane[0], pw, ho, wo)
 				continue
 			}
 			for ky := 0; ky < k; ky++ {
 				for kx := 0; kx < k; kx++ {
 					r := (ci*k+ky)*k + kx
-					dst, src := cols[r*NP+b*P:r*NP+(b+1)*P], plane[ky*pw+kx:]
+					dst, src := cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P], plane[ky*pw+kx:]
 					if useAVX512 {
 						// In bounds: dst has ho·wo elements, and
 						// stride2Fits keeps the reads inside the plane.
@@ -67,22 +67,22 @@ func im2colStride2(x, cols []float32, c, n, h, w, k, pad, ho, wo int) {
 	}
 }
 
-// col2imStride2 is Col2Im for stride 2 (see stride2Fits).
-func col2imStride2(cols, x []float32, c, n, h, w, k, pad, ho, wo int) {
-	P, NP := ho*wo, n*ho*wo
+// col2imStride2 is col2imRange for stride 2 (see stride2Fits).
+func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+	P := ho * wo
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
-	cols = cols[:c*k*k*NP]
+	cols = cols[:(c*k*k-1)*ld+(b1-b0)*P]
 	for ci := 0; ci < c; ci++ {
-		for b := 0; b < n; b++ {
+		for b := b0; b < b1; b++ {
 			clear(plane)
 			if useAVX512 && k == 3 && wo <= 15 {
-				col2im3AVX512(&plane[0], pw, &cols[ci*9*NP+b*P], NP, ho, wo) // in bounds as in im2colStride2
+				col2im3AVX512(&plane[0], pw, &cols[ci*9*ld+(b-b0)*P], ld, ho, wo) // in bounds as in im2colStride2
 			} else {
 				for ky := 0; ky < k; ky++ {
 					for kx := 0; kx < k; kx++ {
 						r := (ci*k+ky)*k + kx
-						dst, src := plane[ky*pw+kx:], cols[r*NP+b*P:r*NP+(b+1)*P]
+						dst, src := plane[ky*pw+kx:], cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P]
 						if useAVX512 {
 							scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
 						} else {

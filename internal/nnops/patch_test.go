@@ -36,7 +36,7 @@ func TestPatchStride2(t *testing.T) {
 			got[i] = 99 // every element must be written
 		}
 		Im2Col(x, got, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo)
-		im2colGeneric(x, want, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo)
+		im2colGeneric(x, want, NP, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo, 0, tt.n)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("%+v: Im2Col[%d] = %v, want %v", tt, i, got[i], want[i])
@@ -51,7 +51,7 @@ func TestPatchStride2(t *testing.T) {
 			gx[i] = 99
 		}
 		Col2Im(cols, gx, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo)
-		col2imGeneric(cols, wx, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo)
+		col2imGeneric(cols, NP, wx, tt.c, tt.n, tt.h, tt.w, tt.k, 2, tt.pad, ho, wo, 0, tt.n)
 		for i := range gx {
 			if gx[i] != wx[i] {
 				t.Fatalf("%+v: Col2Im[%d] = %v, want %v", tt, i, gx[i], wx[i])
@@ -98,5 +98,42 @@ func TestGather2(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPatchRanges checks that building the patch matrix and its adjoint a
+// chunk of images at a time (as the convolution does) gives the whole-batch
+// result, on the stride-2 path and the generic one.
+func TestPatchRanges(t *testing.T) {
+	tests := []struct{ c, n, h, w, k, stride, pad, chunk int }{
+		{2, 5, 14, 14, 3, 2, 1, 2},
+		{3, 4, 7, 7, 3, 2, 1, 3},
+		{2, 5, 9, 8, 3, 1, 1, 2}, // stride 1: the generic loops
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tt := range tests {
+		ho := (tt.h+2*tt.pad-tt.k)/tt.stride + 1
+		wo := (tt.w+2*tt.pad-tt.k)/tt.stride + 1
+		P, NP, K := ho*wo, tt.n*ho*wo, tt.c*tt.k*tt.k
+		x := make([]float32, tt.c*tt.n*tt.h*tt.w)
+		for i := range x {
+			x[i] = rng.Float32()*2 - 1
+		}
+		want, got := make([]float32, K*NP), make([]float32, K*NP)
+		Im2Col(x, want, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo)
+		gx, wx := make([]float32, len(x)), make([]float32, len(x))
+		Col2Im(want, wx, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo)
+		for b0 := 0; b0 < tt.n; b0 += tt.chunk {
+			b1 := min(b0+tt.chunk, tt.n)
+			im2colRange(x, got[b0*P:], NP, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo, b0, b1)
+			cp := (b1 - b0) * P
+			packed := make([]float32, K*cp)
+			for r := 0; r < K; r++ {
+				copy(packed[r*cp:(r+1)*cp], want[r*NP+b0*P:r*NP+b1*P])
+			}
+			col2imRange(packed, cp, gx, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo, b0, b1)
+		}
+		same(t, "im2colRange", tt.n, got, want)
+		same(t, "col2imRange", tt.n, gx, wx)
 	}
 }
