@@ -64,3 +64,10 @@ func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
 //
 //go:noescape
 func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int)
+
+// copyRowsAVX512 copies rows of w <= 32 elements between strided layouts
+// (AVX-512F): dst[r·dstride+j] = src[r·sstride+j]. The caller guarantees
+// the bounds.
+//
+//go:noescape
+func copyRowsAVX512(dst *float32, dstride int, src *float32, sstride int, rows, w int)

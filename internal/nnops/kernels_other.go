@@ -21,3 +21,6 @@ func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int) {
 func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int) {
 	panic("nnops: no AVX-512 kernels")
 }
+func copyRowsAVX512(dst *float32, dstride int, src *float32, sstride int, rows, w int) {
+	panic("nnops: no AVX-512 kernels")
+}

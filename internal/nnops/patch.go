@@ -41,9 +41,7 @@ func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
-			for y := 0; y < h; y++ {
-				copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
-			}
+			copyIntoPlane(plane, img, h, w, pad)
 			if useAVX512 && k == 3 && wo <= 15 {
 				// In bounds: the nine rows end inside cols (resliced
 				// above), and stride2Fits keeps the reads inside the plane.
@@ -92,9 +90,34 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 				}
 			}
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
-			for y := 0; y < h; y++ {
-				copy(img[y*w:(y+1)*w], plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w])
-			}
+			copyFromPlane(img, plane, h, w, pad)
 		}
+	}
+}
+
+// copyIntoPlane copies the h×w image img into the interior of the padded
+// plane ((h+2·pad)×(w+2·pad)); the border is left as it is.
+func copyIntoPlane(plane, img []float32, h, w, pad int) {
+	pw := w + 2*pad
+	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
+	if useAVX512 && w <= 32 {
+		copyRowsAVX512(&plane[pad*pw+pad], pw, &img[0], w, h, w) // in bounds: resliced above
+		return
+	}
+	for y := 0; y < h; y++ {
+		copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
+	}
+}
+
+// copyFromPlane copies the interior of the padded plane into img.
+func copyFromPlane(img, plane []float32, h, w, pad int) {
+	pw := w + 2*pad
+	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
+	if useAVX512 && w <= 32 {
+		copyRowsAVX512(&img[0], w, &plane[pad*pw+pad], pw, h, w)
+		return
+	}
+	for y := 0; y < h; y++ {
+		copy(img[y*w:(y+1)*w], plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w])
 	}
 }

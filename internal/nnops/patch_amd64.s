@@ -342,3 +342,35 @@ ckynext:
 	JNZ ckyloop
 	VZEROUPPER
 	RET
+
+// func copyRowsAVX512(dst *float32, dstride int, src *float32, sstride int, rows, w int)
+// dst[r·dstride + j] = src[r·sstride + j] for r < rows, j < w <= 32.
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ dstride+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ sstride+24(FP), R9
+	MOVQ rows+32(FP), BX
+	MOVQ w+40(FP), CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	ONES(AX)
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	TESTQ BX, BX
+	JZ cdone
+
+cloop:
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z 64(SI), K2, Z2
+	VMOVUPS Z1, K1, (DI)
+	VMOVUPS Z2, K2, 64(DI)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ BX
+	JNZ cloop
+
+cdone:
+	VZEROUPPER
+	RET
