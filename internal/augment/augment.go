@@ -1,6 +1,10 @@
 // Package augment turns a set of images into a stream of RandAugment pairs,
 // epoch after epoch, each epoch in a fresh seeded shuffle.
 //
+// Each view is made as SimSiam and SimCLR make theirs: optionally a
+// RandomResizedCrop back to the image size and a horizontal flip with
+// probability 1/2, then RandAugment, all drawing from the view's own stream.
+//
 // Every view's random stream is derived from (seed, epoch, image index, view),
 // and each epoch's order from (seed, epoch), so the output does not depend on
 // how many goroutines compute it. Workers augment chunks of the shuffled order
@@ -55,13 +59,24 @@ type Sink interface {
 }
 
 // Config holds the settings of Run. The zero value means 1 epoch, seed 0,
-// one worker per GOMAXPROCS, chunks of 256 images, and randaug's defaults.
+// one worker per GOMAXPROCS, chunks of 256 images, no crop, no flip, and
+// randaug's defaults.
 type Config struct {
 	Epochs    int    // epochs to emit (0: 1)
 	Seed      uint64 // seeds the shuffles and the views
 	Workers   int    // goroutines augmenting (0: runtime.GOMAXPROCS(0))
 	ChunkRows int    // images per unit of work (0: 256)
-	RandAug   randaug.Config
+
+	// CropScale, if not 0, starts every view with torchvision's
+	// RandomResizedCrop(size=(H, W), scale=(CropScale, 1), ratio=(3/4, 4/3))
+	// on the tensor (bilinear, no antialiasing): see randaug.CropParams and
+	// randaug.Resizer. It must be 0 (no crop) or in (0, 1].
+	CropScale float64
+	// Flip mirrors each view left to right with probability 1/2, after the
+	// crop (RandomHorizontalFlip).
+	Flip bool
+	// RandAug is applied last, to the cropped and flipped view.
+	RandAug randaug.Config
 
 	// Progress, if not nil, is called from Run's goroutine after each chunk
 	// of pairs has gone to the Sink, with the number of pairs in the chunk.
@@ -130,7 +145,7 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	if im.Len() > 1<<31-1 {
 		return fmt.Errorf("%d images: at most %d", im.Len(), 1<<31-1)
 	}
-	aug, err := randaug.New(im.Height, im.Width, cfg.RandAug)
+	v, err := newViewer(im.Height, im.Width, cfg)
 	if err != nil {
 		return err
 	}
@@ -171,10 +186,10 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	for w := 0; w < cfg.Workers; w++ {
 		go func() {
 			defer func() { workersDone <- struct{}{} }()
-			s := aug.NewScratch()
+			s := v.aug.NewScratch()
 			for c := range todo {
 				if ctx.Err() == nil {
-					augmentChunk(aug, s, im, cfg.Seed, c)
+					augmentChunk(v, s, im, cfg.Seed, c)
 				}
 				done <- c // never blocks: at most nbuf chunks exist
 			}
@@ -195,15 +210,62 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	return err
 }
 
-func augmentChunk(aug *randaug.Augmenter, s *randaug.Scratch, im *Images, seed uint64, c *chunk) {
+// viewer makes one view of an image: crop, flip, RandAugment. It is
+// read-only and shared by the workers.
+type viewer struct {
+	h, w      int
+	cropScale float64          // 0: no crop
+	resize    *randaug.Resizer // nil without crop
+	flip      bool
+	aug       *randaug.Augmenter
+}
+
+func newViewer(h, w int, cfg Config) (*viewer, error) {
+	v := &viewer{h: h, w: w, cropScale: cfg.CropScale, flip: cfg.Flip}
+	if s := cfg.CropScale; s != 0 {
+		if !(s > 0 && s <= 1) {
+			return nil, fmt.Errorf("crop scale %v: want 0 (no crop) or 0 < scale <= 1", s)
+		}
+		z, err := randaug.NewResizer(h, w)
+		if err != nil {
+			return nil, err
+		}
+		v.resize = z
+	}
+	aug, err := randaug.New(h, w, cfg.RandAug)
+	if err != nil {
+		return nil, err
+	}
+	v.aug = aug
+	return v, nil
+}
+
+// view writes one view of src to dst (h*w pixels each, not overlapping),
+// drawing from r in this order: the crop box (CropParams), the flip
+// (Float64 < 1/2), then RandAugment's draws. Without crop and flip it draws
+// exactly what RandAugment alone does.
+func (v *viewer) view(dst, src []uint8, r *randaug.Rand, s *randaug.Scratch) {
+	if v.resize != nil {
+		top, left, ch, cw := randaug.CropParams(r, v.h, v.w, v.cropScale)
+		v.resize.ResizedCrop(dst, src, top, left, ch, cw, s)
+		src = dst
+	}
+	if v.flip && r.Float64() < 0.5 {
+		randaug.HFlip(dst, src, v.h, v.w)
+		src = dst
+	}
+	v.aug.Augment(dst, src, r, s)
+}
+
+func augmentChunk(v *viewer, s *randaug.Scratch, im *Images, seed uint64, c *chunk) {
 	hw := im.Height * im.Width
 	for k, pos := range c.rows {
 		src := im.Pixels[int(pos)*hw : int(pos+1)*hw]
 		idx := im.Index[pos]
 		r := ViewRand(seed, c.epoch, idx, 0)
-		aug.Augment(c.v1[k*hw:(k+1)*hw], src, &r, s)
+		v.view(c.v1[k*hw:(k+1)*hw], src, &r, s)
 		r = ViewRand(seed, c.epoch, idx, 1)
-		aug.Augment(c.v2[k*hw:(k+1)*hw], src, &r, s)
+		v.view(c.v2[k*hw:(k+1)*hw], src, &r, s)
 	}
 }
 

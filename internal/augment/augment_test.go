@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"testing"
@@ -206,31 +207,160 @@ func TestRunEmitsEveryImageOncePerEpochWithItsViews(t *testing.T) {
 
 func TestRunSameBytesWhateverTheCoreCount(t *testing.T) {
 	im := synthetic(500, 28, 28)
-	run := func(procs, workers, chunk int) [32]byte {
-		old := runtime.GOMAXPROCS(procs)
-		defer runtime.GOMAXPROCS(old)
+	for _, base := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"randaugment", Config{Epochs: 2, Seed: 99}},
+		{"crop+flip+randaugment", Config{Epochs: 2, Seed: 99, CropScale: 0.2, Flip: true}},
+		{"crop only", Config{Epochs: 2, Seed: 99, CropScale: 0.5, RandAug: randaug.Config{NumOps: 1, Ops: []randaug.Op{randaug.Identity}}}},
+	} {
+		run := func(procs, workers, chunk int) [32]byte {
+			old := runtime.GOMAXPROCS(procs)
+			defer runtime.GOMAXPROCS(old)
+			rec := &recorder{}
+			cfg := base.cfg
+			cfg.Workers, cfg.ChunkRows = workers, chunk
+			if err := Run(context.Background(), im, cfg, rec); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.sum) != 1000 {
+				t.Fatalf("%d pairs, want 1000", len(rec.sum))
+			}
+			return rec.h
+		}
+		ref := run(1, 0, 0)
+		for _, c := range []struct{ procs, workers, chunk int }{{2, 0, 0}, {4, 0, 0}, {8, 0, 7}, {3, 5, 1}, {1, 1, 500}} {
+			if got := run(c.procs, c.workers, c.chunk); got != ref {
+				t.Errorf("%s: GOMAXPROCS %d, %d workers, chunks of %d: output differs from GOMAXPROCS 1", base.name, c.procs, c.workers, c.chunk)
+			}
+		}
 		rec := &recorder{}
-		cfg := Config{Epochs: 2, Seed: 99, Workers: workers, ChunkRows: chunk}
+		cfg := base.cfg
+		cfg.Seed = 100
 		if err := Run(context.Background(), im, cfg, rec); err != nil {
 			t.Fatal(err)
 		}
-		if len(rec.sum) != 1000 {
-			t.Fatalf("%d pairs, want 1000", len(rec.sum))
-		}
-		return rec.h
-	}
-	ref := run(1, 0, 0)
-	for _, c := range []struct{ procs, workers, chunk int }{{2, 0, 0}, {4, 0, 0}, {8, 0, 7}, {3, 5, 1}, {1, 1, 500}} {
-		if got := run(c.procs, c.workers, c.chunk); got != ref {
-			t.Errorf("GOMAXPROCS %d, %d workers, chunks of %d: output differs from GOMAXPROCS 1", c.procs, c.workers, c.chunk)
+		if rec.h == ref {
+			t.Errorf("%s: seed 100 gives the same stream as seed 99", base.name)
 		}
 	}
+}
+
+// TestRunWithoutCropOrFlipIsUnchanged pins the digest of a stream made before
+// crop and flip existed: with CropScale 0 and Flip false the views draw and
+// compute exactly what they did then.
+func TestRunWithoutCropOrFlipIsUnchanged(t *testing.T) {
+	im := synthetic(300, 28, 28)
 	rec := &recorder{}
-	if err := Run(context.Background(), im, Config{Epochs: 2, Seed: 100}, rec); err != nil {
+	cfg := Config{Epochs: 2, Seed: 2024, ChunkRows: 50, RandAug: randaug.Config{NumOps: 5, Magnitude: 9}}
+	if err := Run(context.Background(), im, cfg, rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.h == ref {
-		t.Error("seed 100 gives the same stream as seed 99")
+	const want = "17609ae74c4c919e4bd196304867bc0c25e246a64f46112975a5218aeba20298"
+	if got := fmt.Sprintf("%x", rec.h); got != want || len(rec.sum) != 600 {
+		t.Errorf("%d pairs with digest %s, want 600 with %s (the stream before crop and flip)", len(rec.sum), got, want)
+	}
+	cfg.CropScale, cfg.Flip = 0.2, true
+	rec2 := &recorder{}
+	if err := Run(context.Background(), im, cfg, rec2); err != nil {
+		t.Fatal(err)
+	}
+	if rec2.h == rec.h {
+		t.Error("crop and flip on give the same stream as off")
+	}
+}
+
+// TestRunViewsAreCropFlipThenRandAugment replays every view of a run from its
+// own stream with randaug's building blocks, in the order torchvision's
+// Compose([RandomResizedCrop, RandomHorizontalFlip, RandAugment]) draws:
+// the box, then the flip, then RandAugment's ops.
+func TestRunViewsAreCropFlipThenRandAugment(t *testing.T) {
+	im := synthetic(120, 28, 28)
+	rac := randaug.Config{NumOps: 2, Magnitude: 9}
+	aug, err := randaug.New(28, 28, rac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := randaug.NewResizer(28, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := aug.NewScratch()
+	for _, c := range []struct {
+		scale float64
+		flip  bool
+	}{{0.2, true}, {0.08, false}, {1, true}, {0, true}} {
+		cfg := Config{Epochs: 2, Seed: 31, ChunkRows: 16, CropScale: c.scale, Flip: c.flip, RandAug: rac}
+		rec := &recorder{keep: true}
+		if err := Run(context.Background(), im, cfg, rec); err != nil {
+			t.Fatal(err)
+		}
+		want, tmp := make([]uint8, 784), make([]uint8, 784)
+		flips, crops := 0, 0
+		for k, p := range rec.pairs {
+			pos := int(p.index - 1000)
+			src := im.Pixels[pos*784 : (pos+1)*784]
+			for v, got := range [][]uint8{p.v1, p.v2} {
+				r := ViewRand(31, int(p.epoch), p.index, v)
+				cur := src
+				if c.scale > 0 {
+					top, left, ch, cw := randaug.CropParams(&r, 28, 28, c.scale)
+					z.ResizedCrop(tmp, src, top, left, ch, cw, s)
+					cur = tmp
+					if ch*cw < 784 {
+						crops++
+					}
+				}
+				if c.flip && r.Float64() < 0.5 {
+					randaug.HFlip(tmp, cur, 28, 28)
+					cur = tmp
+					flips++
+				}
+				aug.Augment(want, cur, &r, s)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("scale %v flip %v: pair %d (epoch %d, index %d) view %d is not crop, flip, RandAugment of its stream",
+						c.scale, c.flip, k, p.epoch, p.index, v+1)
+				}
+			}
+		}
+		t.Logf("scale %v flip %v: %d of %d views cropped to less than the image, %d flipped", c.scale, c.flip, crops, 2*len(rec.pairs), flips)
+		if c.flip && (flips < len(rec.pairs)*8/10 || flips > len(rec.pairs)*12/10) {
+			t.Errorf("scale %v: %d of %d views flipped, want about half", c.scale, flips, 2*len(rec.pairs))
+		}
+		if c.scale > 0 && c.scale < 1 && crops < len(rec.pairs) {
+			t.Errorf("scale %v: only %d of %d views cropped", c.scale, crops, 2*len(rec.pairs))
+		}
+	}
+}
+
+// TestFlipHappensHalfTheTime makes views with RandAugment reduced to Identity,
+// so a view is either its image or the image mirrored.
+func TestFlipHappensHalfTheTime(t *testing.T) {
+	im := synthetic(1, 28, 28)
+	v, err := newViewer(28, 28, Config{Flip: true, RandAug: randaug.Config{NumOps: 1, Ops: []randaug.Op{randaug.Identity}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirrored := make([]uint8, 784)
+	randaug.HFlip(mirrored, im.Pixels, 28, 28)
+	s := v.aug.NewScratch()
+	got := make([]uint8, 784)
+	const n = 20000
+	flips := 0
+	for i := 0; i < n; i++ {
+		r := ViewRand(5, 0, int64(i), i%2)
+		v.view(got, im.Pixels, &r, s)
+		switch {
+		case bytes.Equal(got, mirrored):
+			flips++
+		case !bytes.Equal(got, im.Pixels):
+			t.Fatalf("view %d is neither the image nor its mirror", i)
+		}
+	}
+	// 4 standard deviations of a binomial(20000, 1/2) fraction: 0.014.
+	if p := float64(flips) / n; p < 0.486 || p > 0.514 {
+		t.Errorf("%d of %d views flipped (%.4f), want about half", flips, n, p)
 	}
 }
 
@@ -289,6 +419,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"zero size", &Images{Index: good.Index, Label: good.Label}, Config{}, "not positive"},
 		{"negative epochs", good, Config{Epochs: -1}, "epochs"},
 		{"magnitude", good, Config{RandAug: randaug.Config{Magnitude: 31}}, "magnitude"},
+		{"negative crop scale", good, Config{CropScale: -0.2}, "crop scale"},
+		{"crop scale above 1", good, Config{CropScale: 1.5}, "crop scale"},
+		{"NaN crop scale", good, Config{CropScale: math.NaN()}, "crop scale"},
 	} {
 		err := Run(context.Background(), c.im, c.cfg, &recorder{})
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
@@ -316,4 +449,40 @@ func BenchmarkAugment(b *testing.B) {
 	}
 	b.ReportMetric(float64(2*rows)/b.Elapsed().Seconds(), "views/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkView makes one view at a time on one goroutine (synthetic 28x28
+// images, num_ops 5, magnitude 9), without and with crop and flip; the
+// difference of the two is what crop and flip add per view.
+func BenchmarkView(b *testing.B) {
+	im := synthetic(256, 28, 28)
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"randaugment", Config{}},
+		{"crop+flip+randaugment", Config{CropScale: 0.2, Flip: true}},
+		{"crop+flip", Config{CropScale: 0.2, Flip: true, RandAug: randaug.Config{NumOps: 1, Ops: []randaug.Op{randaug.Identity}}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := c.cfg
+			if cfg.RandAug.NumOps == 0 {
+				cfg.RandAug = randaug.Config{NumOps: 5, Magnitude: 9}
+			}
+			v, err := newViewer(28, 28, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := v.aug.NewScratch()
+			dst := make([]uint8, 784)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				pos := i % im.Len()
+				r := ViewRand(1, 0, int64(i), 0)
+				v.view(dst, im.Pixels[pos*784:(pos+1)*784], &r, s)
+				i++
+			}
+		})
+	}
 }

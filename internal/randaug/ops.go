@@ -8,6 +8,10 @@
 // for each affine op and sign), so that augmenting an image allocates nothing
 // and costs a few table walks per op. It is safe for concurrent use; each
 // goroutine brings its own Scratch and Rand.
+//
+// The package also has the steps SimSiam's recipe puts before RandAugment,
+// faithful to torchvision on the same tensors: CropParams and Resizer for
+// RandomResizedCrop, and HFlip.
 package randaug
 
 import (

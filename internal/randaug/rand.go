@@ -32,6 +32,9 @@ func (r *Rand) Uint64() uint64 {
 	return mix64(r.s)
 }
 
+// Float64 returns a uniform float64 in [0, 1), a multiple of 2^-53.
+func (r *Rand) Float64() float64 { return float64(r.Uint64()>>11) * 0x1p-53 }
+
 // Intn returns a uniform integer in [0, n) (Lemire's multiply-shift with
 // rejection, so without bias). It panics if n <= 0.
 func (r *Rand) Intn(n int) int {

@@ -172,14 +172,22 @@ func (a *Augmenter) Config() Config {
 	return c
 }
 
-// Scratch is per-goroutine working memory for Augment.
-type Scratch struct{ a, b []uint8 }
-
-// NewScratch returns working memory for one goroutine's calls to Augment.
-func (a *Augmenter) NewScratch() *Scratch {
-	// One byte past each image stays 0: the fill pixel of the affine maps.
-	return &Scratch{a: make([]uint8, a.hw+1), b: make([]uint8, a.hw+1)}
+// Scratch is per-goroutine working memory for Augment and ResizedCrop. One
+// made by an Augmenter or a Resizer for height x width images serves both.
+type Scratch struct {
+	a, b []uint8
+	f    []float32 // ResizedCrop's rows resized horizontally
 }
+
+// newScratch returns working memory for hw-pixel images.
+func newScratch(hw int) *Scratch {
+	// One byte past each image stays 0: the fill pixel of the affine maps.
+	return &Scratch{a: make([]uint8, hw+1), b: make([]uint8, hw+1), f: make([]float32, hw)}
+}
+
+// NewScratch returns working memory for one goroutine's calls to Augment
+// (and ResizedCrop of the same image size).
+func (a *Augmenter) NewScratch() *Scratch { return newScratch(a.hw) }
 
 // Augment writes one RandAugment view of src to dst: NumOps times, an op drawn
 // uniformly from the op list and, for signed ops, a sign drawn with

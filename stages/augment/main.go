@@ -1,11 +1,13 @@
 // Command augment reads an images stream and writes a pairs stream: two
 // independent RandAugment views (torchvision 0.14.1's ops, bit-exact) of
-// every image, epoch after epoch, each epoch in a fresh seeded shuffle. It
-// uses every core and writes the same bytes whatever their number.
+// every image, optionally each first RandomResizedCrop-ed and flipped, epoch
+// after epoch, each epoch in a fresh seeded shuffle. It uses every core and
+// writes the same bytes whatever their number.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,13 +28,18 @@ func main() {
 	opList := s.Flags.String("ops", randaug.FormatOps(randaug.AllOps()), "comma-separated ops to draw from")
 	epochs := s.Flags.Int("epochs", 1, "epochs to write, each a fresh shuffle")
 	seed := s.Flags.Uint64("seed", 0, "random seed of the shuffles and views")
+	cropScale := s.Flags.Float64("crop-scale", 0, "RandomResizedCrop each view first, the smallest crop `X` of the image area, 0 < X <= 1 (default no crop)")
+	flip := s.Flags.Bool("flip", false, "mirror each view left to right with probability 1/2, after the crop")
 	s.Parse(os.Args[1:])
 	s.Main(func(ctx context.Context) error {
 		ops, err := randaug.ParseOps(*opList)
 		if err != nil {
 			return cli.Usagef("--ops: %v", err)
 		}
-		cfg := augment.Config{Epochs: *epochs, Seed: *seed,
+		if err := checkCropScale(s.Flags, *cropScale); err != nil {
+			return err
+		}
+		cfg := augment.Config{Epochs: *epochs, Seed: *seed, CropScale: *cropScale, Flip: *flip,
 			RandAug: randaug.Config{NumOps: *numOps, Magnitude: *magnitude, Bins: *bins, Ops: ops}}
 		if *epochs < 1 || *numOps < 1 {
 			return cli.Usagef("--epochs %d, --num-ops %d: want at least 1 each", *epochs, *numOps)
@@ -63,6 +70,17 @@ func main() {
 	})
 }
 
+// checkCropScale rejects a --crop-scale outside (0, 1] when it is given (the
+// default, 0, means no crop).
+func checkCropScale(fs *flag.FlagSet, x float64) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "crop-scale" })
+	if set && !(x > 0 && x <= 1) {
+		return cli.Usagef("--crop-scale %v: want 0 < X <= 1, the smallest crop's fraction of the image area (e.g. 0.2; leave the flag out for no crop)", x)
+	}
+	return nil
+}
+
 // run reads the whole images stream in (the shuffle needs all of it) and
 // writes the pairs stream to out. progress is called once the row count is
 // known and returns the per-chunk progress callback.
@@ -81,6 +99,8 @@ func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, o
 		contract.MetaAugMagnitude: strconv.Itoa(rc.Magnitude),
 		contract.MetaAugBins:      strconv.Itoa(rc.Bins),
 		contract.MetaAugOps:       randaug.FormatOps(rc.Ops),
+		contract.MetaAugCropScale: strconv.FormatFloat(cfg.CropScale, 'g', -1, 64),
+		contract.MetaAugFlip:      strconv.FormatBool(cfg.Flip),
 		contract.MetaStage:        "augment",
 		contract.MetaVersion:      cli.Version,
 	}

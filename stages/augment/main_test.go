@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -18,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/siampipe/siampipe/internal/augment"
+	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/randaug"
 )
@@ -48,8 +52,22 @@ func imagesStream(t *testing.T, n, h, w int) []byte {
 
 func TestRunWritesPairsWithMetadata(t *testing.T) {
 	in := imagesStream(t, 150, 28, 28)
+	for _, c := range []struct {
+		scale     float64
+		flip      bool
+		scaleMeta string
+		flipMeta  string
+	}{{0, false, "0", "false"}, {0.2, true, "0.2", "true"}, {1, false, "1", "false"}} {
+		t.Run(fmt.Sprintf("crop-scale=%v,flip=%v", c.scale, c.flip), func(t *testing.T) {
+			testRunWritesPairsWithMetadata(t, in, c.scale, c.flip, c.scaleMeta, c.flipMeta)
+		})
+	}
+}
+
+func testRunWritesPairsWithMetadata(t *testing.T, in []byte, scale float64, flip bool, scaleMeta, flipMeta string) {
 	var out bytes.Buffer
-	cfg := augment.Config{Epochs: 3, Seed: 11, RandAug: randaug.Config{NumOps: 5, Magnitude: 9, Bins: 31, Ops: randaug.AllOps()}}
+	cfg := augment.Config{Epochs: 3, Seed: 11, CropScale: scale, Flip: flip,
+		RandAug: randaug.Config{NumOps: 5, Magnitude: 9, Bins: 31, Ops: randaug.AllOps()}}
 	if err := run(context.Background(), bytes.NewReader(in), &out, cfg, contract.Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +82,10 @@ func TestRunWritesPairsWithMetadata(t *testing.T) {
 		contract.MetaAugNumOps: "5", contract.MetaAugMagnitude: "9", contract.MetaAugBins: "31",
 		contract.MetaAugOps: randaug.FormatOps(randaug.AllOps()), contract.MetaSplit: "train",
 		contract.MetaHeight: "28", contract.MetaWidth: "28",
+		contract.MetaAugCropScale: scaleMeta, contract.MetaAugFlip: flipMeta,
 	} {
 		if m[k] != want {
-			t.Errorf("metadata %s = %q, want %q", k, m[k], want)
+			t.Errorf("crop scale %v, flip %v: metadata %s = %q, want %q", scale, flip, k, m[k], want)
 		}
 	}
 	perEpoch := map[int32]map[int64]bool{}
@@ -211,14 +230,54 @@ func TestStageProcess(t *testing.T) {
 		}
 	})
 
+	t.Run("crop and flip: same bytes whatever GOMAXPROCS, differ from without", func(t *testing.T) {
+		var ref, plain [32]byte
+		for i, procs := range []string{"1", "2", "5"} {
+			cmd := exec.Command(bin, "-i", inPath, "--epochs", "2", "--seed", "3", "--crop-scale", "0.2", "--flip", "--quiet")
+			cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("GOMAXPROCS=%s: %v", procs, err)
+			}
+			sum := sha256.Sum256(out)
+			if i == 0 {
+				ref = sum
+			} else if sum != ref {
+				t.Errorf("GOMAXPROCS=%s: output differs from GOMAXPROCS=1", procs)
+			}
+		}
+		out, err := exec.Command(bin, "-i", inPath, "--epochs", "2", "--seed", "3", "--quiet").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain = sha256.Sum256(out); plain == ref {
+			t.Error("--crop-scale 0.2 --flip gives the same stream as neither")
+		}
+	})
+
 	t.Run("bad flags exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{"--ops", "Invert"}, {"--magnitude", "31"}, {"--epochs", "0"}} {
-			cmd := exec.Command(bin, append([]string{"-i", inPath}, args...)...)
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--ops", "Invert"}, "Invert"},
+			{[]string{"--magnitude", "31"}, "magnitude"},
+			{[]string{"--epochs", "0"}, "epochs"},
+			{[]string{"--crop-scale", "0"}, "--crop-scale 0: want 0 < X <= 1"},
+			{[]string{"--crop-scale", "1.5"}, "--crop-scale 1.5: want 0 < X <= 1"},
+			{[]string{"--crop-scale", "-0.2"}, "--crop-scale -0.2: want 0 < X <= 1"},
+			{[]string{"--crop-scale", "NaN"}, "--crop-scale NaN"},
+			{[]string{"--crop-scale", "big"}, "crop-scale"},
+			{[]string{"--crop-scale"}, "crop-scale"},
+			{[]string{"--flip=maybe"}, "flip"},
+		} {
+			cmd := exec.Command(bin, append([]string{"-i", inPath}, c.args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Count(stderr.String(), "\n") != 1 {
-				t.Errorf("%v: %v, stderr %q; want exit 2 and one line", args, err, stderr.String())
+			msg := stderr.String()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, c.want) {
+				t.Errorf("%v: %v, stderr %q; want exit 2 and one line mentioning %q", c.args, err, msg, c.want)
 			}
 		}
 	})
@@ -252,4 +311,37 @@ func TestStageProcess(t *testing.T) {
 		}
 		_ = err // killed by SIGPIPE or exit 141: both quiet
 	})
+}
+
+func TestCheckCropScale(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true}, // not given: no crop
+		{[]string{"--crop-scale", "0.2"}, true},
+		{[]string{"--crop-scale", "1"}, true},
+		{[]string{"--crop-scale", "0.0001"}, true},
+		{[]string{"--crop-scale", "0"}, false},
+		{[]string{"--crop-scale", "-0.2"}, false},
+		{[]string{"--crop-scale", "1.0001"}, false},
+		{[]string{"--crop-scale", "NaN"}, false},
+		{[]string{"--crop-scale", "Inf"}, false},
+	} {
+		fs := flag.NewFlagSet("augment", flag.ContinueOnError)
+		x := fs.Float64("crop-scale", 0, "")
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := checkCropScale(fs, *x)
+		var ue *cli.UsageError
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%v: %v, want accepted", c.args, err)
+		case !c.ok && !errors.As(err, &ue):
+			t.Errorf("%v: %v, want a usage error", c.args, err)
+		case !c.ok && strings.Contains(err.Error(), "\n"):
+			t.Errorf("%v: error %q is not one line", c.args, err)
+		}
+	}
 }
