@@ -2,12 +2,9 @@ package randaug
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -58,23 +55,10 @@ var (
 func loadCropGolden(t testing.TB) *cropGolden {
 	t.Helper()
 	cropGoldenOnce.Do(func() {
-		f, err := os.Open("testdata/crop_golden.json.gz")
-		if err != nil {
-			cropGoldenErr = err
-			return
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			cropGoldenErr = err
-			return
-		}
 		var g cropGolden
-		if err := json.NewDecoder(zr).Decode(&g); err != nil {
-			cropGoldenErr = err
-			return
+		if cropGoldenErr = readGzipJSON("testdata/crop_golden.json.gz", &g); cropGoldenErr == nil {
+			cropGoldenData = &g
 		}
-		cropGoldenData = &g
 	})
 	if cropGoldenErr != nil {
 		t.Fatalf("crop golden vectors: %v (regenerate with /usr/bin/python3 testdata/gen_crop_golden.py)", cropGoldenErr)

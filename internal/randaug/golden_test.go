@@ -67,28 +67,29 @@ var (
 func loadGolden(t testing.TB) *golden {
 	t.Helper()
 	goldenOnce.Do(func() {
-		f, err := os.Open("testdata/golden.json.gz")
-		if err != nil {
-			goldenErr = err
-			return
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			goldenErr = err
-			return
-		}
 		var g golden
-		if err := json.NewDecoder(zr).Decode(&g); err != nil {
-			goldenErr = err
-			return
+		if goldenErr = readGzipJSON("testdata/golden.json.gz", &g); goldenErr == nil {
+			goldenData = &g
 		}
-		goldenData = &g
 	})
 	if goldenErr != nil {
 		t.Fatalf("golden vectors: %v (regenerate with /usr/bin/python3 testdata/gen_golden.py)", goldenErr)
 	}
 	return goldenData
+}
+
+// readGzipJSON decodes the gzip-compressed JSON file path into v.
+func readGzipJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	return json.NewDecoder(zr).Decode(v)
 }
 
 func unb64(t testing.TB, s string) []byte {
