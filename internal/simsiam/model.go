@@ -28,11 +28,11 @@ type Config struct {
 	Arch          string // ArchSeed ("" means seed) or ArchSimSiam
 	Height, Width int    // image size; 0 means 28
 	Channels      []int  // backbone conv channels; nil means 32, 64, 128
-	// PredHidden is the predictor's hidden width; 0 means 64 (seed) or 128
-	// (simsiam).
+	// PredHidden is the predictor's hidden width; 0 means 64 (both
+	// architectures).
 	PredHidden int
 	// ProjDims are the projector's fc output widths (simsiam only); nil
-	// means 512, 512.
+	// means 256, 256 (chosen by kNN accuracy: bench/train.md).
 	ProjDims []int
 }
 
@@ -51,12 +51,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PredHidden == 0 {
 		c.PredHidden = 64
-		if c.Arch == ArchSimSiam {
-			c.PredHidden = 128
-		}
 	}
 	if c.Arch == ArchSimSiam && c.ProjDims == nil {
-		c.ProjDims = []int{512, 512}
+		c.ProjDims = []int{256, 256}
 	}
 	return c
 }
