@@ -32,10 +32,11 @@ def model(arch):
     if arch == "seed":
         return backbone(), nn.Identity(), nn.Sequential(
             nn.Linear(2048, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 2048))
-    proj = nn.Sequential(nn.Linear(2048, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
-                         nn.Linear(512, 512, bias=False), nn.BatchNorm1d(512, affine=False))
-    pred = nn.Sequential(nn.Linear(512, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
-                         nn.Linear(128, 512))
+    # stages/train's simsiam defaults: projector 256-256, predictor hidden 64.
+    proj = nn.Sequential(nn.Linear(2048, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+                         nn.Linear(256, 256, bias=False), nn.BatchNorm1d(256, affine=False))
+    pred = nn.Sequential(nn.Linear(256, 64, bias=False), nn.BatchNorm1d(64), nn.ReLU(),
+                         nn.Linear(64, 256))
     return backbone(), proj, pred
 
 
