@@ -32,6 +32,10 @@ func stride2Fits(stride, ho, wo, h, w, k, pad int) bool {
 	return stride == 2 && wo <= 16 && 2*(ho-1)+k <= h+2*pad && 2*(wo-1)+k <= w+2*pad
 }
 
+// planeKernels reports whether the one-call-per-plane AVX-512 kernels
+// (3×3 windows, rows of at most 15 outputs) take the geometry.
+func planeKernels(k, wo int) bool { return useAVX512 && k == 3 && wo <= 15 }
+
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
 func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
@@ -42,7 +46,7 @@ func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int
 		for b := b0; b < b1; b++ {
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
 			copyIntoPlane(plane, img, h, w, pad)
-			if useAVX512 && k == 3 && wo <= 15 {
+			if planeKernels(k, wo) {
 				// In bounds: the nine rows end inside cols (resliced
 				// above), and stride2Fits keeps the reads inside the plane.
 				im2col3AVX512(&cols[ci*9*ld+(b-b0)*P], ld, &plane[0], pw, ho, wo)
@@ -74,7 +78,7 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {
 			clear(plane)
-			if useAVX512 && k == 3 && wo <= 15 {
+			if planeKernels(k, wo) {
 				col2im3AVX512(&plane[0], pw, &cols[ci*9*ld+(b-b0)*P], ld, ho, wo) // in bounds as in im2colStride2
 			} else {
 				for ky := 0; ky < k; ky++ {

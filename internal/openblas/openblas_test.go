@@ -6,7 +6,6 @@ import (
 	"os"
 	"testing"
 
-	"golang.org/x/sys/cpu"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/netlib/blas/netlib"
@@ -15,11 +14,7 @@ import (
 // TestCore checks that the kernels in use are the best this CPU runs: the
 // test binary went through init's re-exec if OpenBLAS chose worse ones.
 func TestCore(t *testing.T) {
-	c := CPU{
-		AVX2: cpu.X86.HasAVX2, FMA: cpu.X86.HasFMA,
-		AVX512F: cpu.X86.HasAVX512F, AVX512BW: cpu.X86.HasAVX512BW,
-		AVX512DQ: cpu.X86.HasAVX512DQ, AVX512VL: cpu.X86.HasAVX512VL,
-	}
+	c := hostCPU()
 	core := Core()
 	t.Logf("OpenBLAS core %s, %s=%q", core, coreEnv, os.Getenv(coreEnv))
 	if up := Upgrade(core, c); up != "" {
