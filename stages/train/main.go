@@ -36,6 +36,7 @@ func main() {
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
 	predHidden := f.Int("pred-hidden", 0, "predictor hidden width (0: 64)")
 	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default 256,256)")
+	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default 32,64,128)")
 	saveEvery := f.Int("save-every", 10, "checkpoint into --checkpoint-dir every `N` epochs (0: never)")
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
@@ -64,14 +65,11 @@ func main() {
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
 		}
-		if *projDims != "" {
-			for _, d := range strings.Split(*projDims, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(d))
-				if err != nil || n < 1 {
-					return cli.Usagef("--proj-dims %q: want positive integers separated by commas", *projDims)
-				}
-				cfg.Model.ProjDims = append(cfg.Model.ProjDims, n)
-			}
+		if cfg.Model.ProjDims, err = intList("--proj-dims", *projDims); err != nil {
+			return err
+		}
+		if cfg.Model.Channels, err = intList("--channels", *channels); err != nil {
+			return err
 		}
 		if *batch < 2 || *saveEvery < 0 || *logEvery < 1 || *lr <= 0 {
 			return cli.Usagef("--batch-size must be >= 2, --lr > 0, --log-every >= 1, --save-every >= 0")
@@ -265,4 +263,21 @@ func sameValue(a, b string) bool {
 	x, e1 := strconv.ParseFloat(a, 64)
 	y, e2 := strconv.ParseFloat(b, 64)
 	return e1 == nil && e2 == nil && x == y
+}
+
+// intList parses a flag's comma-separated positive integers; "" gives nil
+// (the model's default).
+func intList(flag, v string) ([]int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, d := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(d))
+		if err != nil || n < 1 {
+			return nil, cli.Usagef("%s %q: want positive integers separated by commas", flag, v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

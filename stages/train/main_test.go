@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -272,6 +273,36 @@ func TestSIGINTFinishesStepCheckpointsAndResumesExactly(t *testing.T) {
 	sameTensors(t, a, b)
 }
 
+func TestChannelsAndHeadSizesShapeTheModel(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 1, 32)
+	out := filepath.Join(dir, "model.arrows")
+	r := run(t, "-i", in, "-o", out, "--batch-size", "16", "--save-every", "0", "--quiet",
+		"--channels", "8,16", "--proj-dims", "24,12", "--pred-hidden", "4")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	_, ts := readModel(t, out)
+	shapes := map[string][]int{}
+	for _, x := range ts {
+		shapes[x.Name] = x.Shape
+	}
+	// Two stride-2 blocks: 28 -> 14 -> 7, so the projector sees 16*7*7.
+	want := map[string][]int{
+		"backbone.conv1.weight": {8, 1, 3, 3}, "backbone.conv2.weight": {16, 8, 3, 3},
+		"projector.fc1.weight": {24, 16 * 7 * 7}, "projector.fc2.weight": {12, 24},
+		"predictor.fc1.weight": {4, 12}, "predictor.fc2.weight": {12, 4},
+	}
+	for name, w := range want {
+		if fmt.Sprint(shapes[name]) != fmt.Sprint(w) {
+			t.Errorf("%s shape %v, want %v", name, shapes[name], w)
+		}
+	}
+	if _, ok := shapes["backbone.conv3.weight"]; ok {
+		t.Error("--channels 8,16 built a third conv block")
+	}
+}
+
 func TestBadRunsFailWithOneLine(t *testing.T) {
 	dir := t.TempDir()
 	in := pairs(t, dir, 2, 64)
@@ -289,6 +320,8 @@ func TestBadRunsFailWithOneLine(t *testing.T) {
 		{"NaN loss names the step", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "step "},
 		{"images instead of pairs", []string{"-i", imgPath}, "augment"},
 		{"resume from a missing checkpoint", []string{"-i", in, "--resume", filepath.Join(dir, "nope.arrows")}, "resume"},
+		{"channels not numbers", []string{"-i", in, "--channels", "32,x"}, "--channels"},
+		{"projector width zero", []string{"-i", in, "--proj-dims", "256,0"}, "--proj-dims"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
