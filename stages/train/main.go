@@ -28,9 +28,9 @@ func main() {
 	f := s.Flags
 	arch := f.String("arch", simsiam.ArchSimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
 	batch := f.Int("batch-size", 256, "pairs per step")
-	lr := f.Float64("lr", 0.1, "base learning rate for batch 256 (scaled by batch-size/256)")
+	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
 	mom := f.Float64("momentum", 0.9, "SGD momentum")
-	wd := f.Float64("weight-decay", 1e-4, "SGD weight decay, added to every gradient as torch.optim.SGD does")
+	wd := f.Float64("weight-decay", 1e-3, "SGD weight decay, added to every gradient as torch.optim.SGD does")
 	warm := f.Float64("warmup-epochs", 0, "linear warm-up `epochs` before the cosine decay")
 	fixPred := f.Bool("fixed-predictor-lr", true, "keep the predictor at the peak learning rate (no decay)")
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")

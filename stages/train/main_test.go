@@ -118,9 +118,9 @@ func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
 	}
 	meta, ts := readModel(t, out)
 	want := map[string]string{contract.MetaKind: "model", contract.MetaArch: "simsiam", contract.MetaEpoch: "3", contract.MetaStep: "6",
-		contract.MetaSeed: "3", contract.MetaTrainBatchSize: "16", contract.MetaTrainLR: "0.1", contract.MetaTrainMomentum: "0.9",
-		contract.MetaTrainWeightDecay: "0.0001", contract.MetaTrainEpochs: "3", contract.MetaTrainRowsPerEpoch: "40",
-		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.00625"}
+		contract.MetaSeed: "3", contract.MetaTrainBatchSize: "16", contract.MetaTrainLR: "0.2", contract.MetaTrainMomentum: "0.9",
+		contract.MetaTrainWeightDecay: "0.001", contract.MetaTrainEpochs: "3", contract.MetaTrainRowsPerEpoch: "40",
+		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.0125"}
 	for k, v := range want {
 		if meta[k] != v {
 			t.Errorf("metadata %s = %q, want %q", k, meta[k], v)
