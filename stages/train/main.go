@@ -249,6 +249,21 @@ func restore(path string, flagCfg simsiam.TrainConfig, fs *flag.FlagSet) (*simsi
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
 	c.Model.Height, c.Model.Width = flagCfg.Model.Height, flagCfg.Model.Width
+	// The model's sizes come from the checkpoint's tensors; a size flag that
+	// says otherwise is an error too.
+	sizes := map[string][2]string{
+		"channels":    {fmt.Sprint(flagCfg.Model.Channels), fmt.Sprint(c.Model.Channels)},
+		"proj-dims":   {fmt.Sprint(flagCfg.Model.ProjDims), fmt.Sprint(c.Model.ProjDims)},
+		"pred-hidden": {fmt.Sprint(flagCfg.Model.PredHidden), fmt.Sprint(c.Model.PredHidden)},
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if v, ok := sizes[fl.Name]; ok && v[0] != v[1] {
+			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, strings.Trim(v[1], "[]")))
+		}
+	})
+	if len(conflict) > 0 {
+		return nil, cli.Usagef("--resume uses the checkpoint's model sizes; drop %s", strings.Join(conflict, ", "))
+	}
 	t, err := simsiam.RestoreTrainer(c, params, step)
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", path, err)

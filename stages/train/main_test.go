@@ -301,6 +301,12 @@ func TestChannelsAndHeadSizesShapeTheModel(t *testing.T) {
 	if _, ok := shapes["backbone.conv3.weight"]; ok {
 		t.Error("--channels 8,16 built a third conv block")
 	}
+	// --resume takes the sizes from the checkpoint: a size flag that
+	// disagrees is a usage error, not silently ignored.
+	r = run(t, "-i", in, "-o", filepath.Join(dir, "again.arrows"), "--resume", out, "--quiet", "--channels", "8,32")
+	if r.code != 2 || !strings.Contains(r.stderr, "--channels 8,32 (checkpoint: 8 16)") {
+		t.Fatalf("resume with other --channels: exit %d, stderr %q; want exit 2 naming the flag", r.code, r.stderr)
+	}
 }
 
 func TestBadRunsFailWithOneLine(t *testing.T) {
