@@ -228,18 +228,6 @@ func restore(path string, flagCfg simsiam.TrainConfig, fs *flag.FlagSet) (*simsi
 		return nil, fmt.Errorf("resume %s: it was trained on %d epochs of %d pairs, the input has %d of %d (feed the same pairs stream)",
 			path, c.Epochs, c.RowsPerEpoch, flagCfg.Epochs, flagCfg.RowsPerEpoch)
 	}
-	var conflict []string
-	fs.Visit(func(fl *flag.Flag) {
-		want := map[string]string{"arch": meta[contract.MetaArch], "batch-size": meta[contract.MetaTrainBatchSize],
-			"lr": meta[contract.MetaTrainLR], "momentum": meta[contract.MetaTrainMomentum], "weight-decay": meta[contract.MetaTrainWeightDecay],
-			"warmup-epochs": meta[contract.MetaTrainWarmupEpochs], "fixed-predictor-lr": meta[contract.MetaTrainFixedPredLR], "seed": meta[contract.MetaSeed]}
-		if w, ok := want[fl.Name]; ok && !sameValue(fl.Value.String(), w) {
-			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, w))
-		}
-	})
-	if len(conflict) > 0 {
-		return nil, cli.Usagef("--resume uses the checkpoint's hyperparameters; drop %s", strings.Join(conflict, ", "))
-	}
 	params := make([]simsiam.Param, len(ts))
 	for i, t := range ts {
 		params[i] = simsiam.Param{Name: t.Name, Shape: t.Shape, Value: t.Values}
@@ -249,20 +237,29 @@ func restore(path string, flagCfg simsiam.TrainConfig, fs *flag.FlagSet) (*simsi
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
 	c.Model.Height, c.Model.Width = flagCfg.Model.Height, flagCfg.Model.Width
-	// The model's sizes come from the checkpoint's tensors; a size flag that
-	// says otherwise is an error too.
-	sizes := map[string][2]string{
-		"channels":    {fmt.Sprint(flagCfg.Model.Channels), fmt.Sprint(c.Model.Channels)},
-		"proj-dims":   {fmt.Sprint(flagCfg.Model.ProjDims), fmt.Sprint(c.Model.ProjDims)},
-		"pred-hidden": {fmt.Sprint(flagCfg.Model.PredHidden), fmt.Sprint(c.Model.PredHidden)},
-	}
+	// What the checkpoint says of each flag: its metadata for the
+	// hyperparameters, its tensors for the model's sizes. A flag set
+	// explicitly to something else is an error, not silently ignored.
+	list := func(v []int) string { return strings.Trim(fmt.Sprint(v), "[]") }
+	want := map[string]string{"arch": meta[contract.MetaArch], "batch-size": meta[contract.MetaTrainBatchSize],
+		"lr": meta[contract.MetaTrainLR], "momentum": meta[contract.MetaTrainMomentum], "weight-decay": meta[contract.MetaTrainWeightDecay],
+		"warmup-epochs": meta[contract.MetaTrainWarmupEpochs], "fixed-predictor-lr": meta[contract.MetaTrainFixedPredLR], "seed": meta[contract.MetaSeed],
+		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden)}
+	got := map[string]string{"channels": list(flagCfg.Model.Channels), "proj-dims": list(flagCfg.Model.ProjDims),
+		"pred-hidden": strconv.Itoa(flagCfg.Model.PredHidden)}
+	var conflict []string
 	fs.Visit(func(fl *flag.Flag) {
-		if v, ok := sizes[fl.Name]; ok && v[0] != v[1] {
-			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, strings.Trim(v[1], "[]")))
+		w, ok := want[fl.Name]
+		v, parsed := got[fl.Name]
+		if !parsed {
+			v = fl.Value.String()
+		}
+		if ok && !sameValue(v, w) {
+			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, w))
 		}
 	})
 	if len(conflict) > 0 {
-		return nil, cli.Usagef("--resume uses the checkpoint's model sizes; drop %s", strings.Join(conflict, ", "))
+		return nil, cli.Usagef("--resume uses the checkpoint's hyperparameters and sizes; drop %s", strings.Join(conflict, ", "))
 	}
 	t, err := simsiam.RestoreTrainer(c, params, step)
 	if err != nil {
