@@ -1,0 +1,77 @@
+// Package par runs the iterations of a loop on all cores.
+//
+// The work is split by the caller into items whose results do not depend on
+// one another; par only decides which goroutine runs which item. A caller
+// that keeps every floating-point reduction inside one item (or sums the
+// items' partial results in item order afterwards) gets the same bytes out
+// whatever the number of cores, which is how siampipe keeps its outputs
+// reproducible on any machine size.
+package par
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Workers returns how many goroutines For uses at most: GOMAXPROCS.
+func Workers() int { return runtime.GOMAXPROCS(0) }
+
+// For calls body(i) once for every i in [0, n), on up to Workers()
+// goroutines (the calling one included), and returns when all calls have
+// returned. The calls run in no particular order and concurrently, so body
+// must only write what item i owns. With one worker, or n < 2, everything
+// runs on the caller's goroutine.
+func For(n int, body func(i int)) {
+	ForWorkers(n, Workers(), body)
+}
+
+// ForWorkers is For with at most w goroutines.
+func ForWorkers(n, w int, body func(i int)) {
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		for i := 0; i < n; i++ {
+			body(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	run := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			body(i)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	for range w - 1 {
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	run()
+	wg.Wait()
+}
+
+// Blocks returns the number of blocks of at most size items that n items
+// make, and Block returns block b's range; a loop over blocks with For
+// splits the work by n and size alone, never by the core count.
+func Blocks(n, size int) int {
+	if size < 1 {
+		size = 1
+	}
+	return (n + size - 1) / size
+}
+
+// Block returns the half-open range [lo, hi) of block b of size items out
+// of n.
+func Block(b, n, size int) (lo, hi int) {
+	lo = b * size
+	return lo, min(lo+size, n)
+}
