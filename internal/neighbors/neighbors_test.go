@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
 // blobs returns n points in dim dimensions around c random centres.
@@ -25,25 +28,35 @@ func blobs(n, dim, c int, seed uint64) []float32 {
 	return x
 }
 
+// TestKernelsMatchFloat64 holds dot and sqDist to float64 sums at every
+// SIMD level this process runs, and checks that the level picks the path:
+// the AVX2 kernels at AVX2 and above, the Go loops bit for bit below.
 func TestKernelsMatchFloat64(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 100, 2048} {
-		x, y := make([]float32, n), make([]float32, n)
-		var d, s float64
-		for i := range x {
-			x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-			d += float64(x[i]) * float64(y[i])
-			s += (float64(x[i]) - float64(y[i])) * (float64(x[i]) - float64(y[i]))
-		}
-		tol := 1e-5 * float64(n)
-		for name, got := range map[string][2]float32{
-			"fast":    {dot(x, y), sqDist(x, y)},
-			"generic": {dotGeneric(x, y), sqDistGeneric(x, y)},
-		} {
-			if math.Abs(float64(got[0])-d) > tol || math.Abs(float64(got[1])-s) > tol {
-				t.Errorf("%s n=%d: dot %v want %v, sqdist %v want %v", name, n, got[0], d, got[1], s)
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			r := rand.New(rand.NewPCG(3, 4))
+			for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 100, 2048} {
+				x, y := make([]float32, n), make([]float32, n)
+				var d, s float64
+				for i := range x {
+					x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+					d += float64(x[i]) * float64(y[i])
+					s += (float64(x[i]) - float64(y[i])) * (float64(x[i]) - float64(y[i]))
+				}
+				gd, gs := dot(x, y), sqDist(x, y)
+				if tol := 1e-5 * float64(n); math.Abs(float64(gd)-d) > tol || math.Abs(float64(gs)-s) > tol {
+					t.Errorf("n=%d: dot %v want %v, sqdist %v want %v", n, gd, d, gs, s)
+				}
+				wd, ws, path := dotGeneric(x, y), sqDistGeneric(x, y), "Go loops"
+				if l >= cpufeat.AVX2 && n >= 8 {
+					wd, ws, path = dotAVX2(x, y), sqDistAVX2(x, y), "AVX2 kernels"
+				}
+				if gd != wd || gs != ws {
+					t.Errorf("n=%d: dot %v, sqdist %v; the %s give %v, %v", n, gd, gs, path, wd, ws)
+				}
 			}
-		}
+		})
 	}
 }
 
