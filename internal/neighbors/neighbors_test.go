@@ -180,3 +180,22 @@ func TestNNDescentRecallOnWideRows(t *testing.T) {
 		t.Logf("recall %.4f", rec)
 	}
 }
+
+// TestSearchIsExactBelowExactBelow checks where Search switches from the
+// exact search to NN-descent, by the phases it reports.
+func TestSearchIsExactBelowExactBelow(t *testing.T) {
+	const dim = 3
+	x := blobs(ExactBelow, dim, 4, 9)
+	for _, n := range []int{ExactBelow - 1, ExactBelow} {
+		exact := false
+		_, err := Search(x[:n*dim], n, dim, Options{K: 5, Seed: 1, Progress: func(phase string, _, _ int) {
+			exact = exact || phase == "exact"
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := n < ExactBelow; exact != want {
+			t.Errorf("n=%d: exact search %v, want %v", n, exact, want)
+		}
+	}
+}

@@ -245,3 +245,25 @@ func TestManyComponentsAreLaidOutByTheirCentroids(t *testing.T) {
 		}
 	}
 }
+
+// TestKNNSettingNamesTheSearchThatRan checks the "knn" setting against the
+// search neighbors ran, on both sides of its threshold.
+func TestKNNSettingNamesTheSearchThatRan(t *testing.T) {
+	const dim = 2
+	x := twoBlobs(neighbors.ExactBelow, dim, 4)
+	for _, n := range []int{neighbors.ExactBelow - 1, neighbors.ExactBelow} {
+		ran := "nn-descent"
+		res, err := Fit(x[:n*dim], n, dim, Config{Epochs: 1, Init: InitRandom, Seed: 1, Progress: func(phase string, _, _ int) {
+			if phase == "knn exact" {
+				ran = "exact"
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(res.Settings, func(s Setting) bool { return s.Name == "knn" })
+		if i < 0 || res.Settings[i].Value != ran {
+			t.Errorf("n=%d: settings %v, but the search was %s", n, res.Settings, ran)
+		}
+	}
+}
