@@ -9,7 +9,7 @@ func TestInheritCarriesTheKindsKeysAndNothingElse(t *testing.T) {
 	upstream := Meta{
 		MetaKind: "upstream", MetaSplit: "test", MetaSource: "t10k-images-idx3-ubyte.gz",
 		MetaModel: "ab12", MetaLayer: "backbone", MetaArch: "conv", MetaSeed: "7", MetaDim: "512",
-		MetaStage: "embed", MetaVersion: "0.0.1",
+		MetaStage: "embed", MetaVersion: "0.0.1", MetaRows: "10000",
 	}
 	tests := []struct {
 		kind string

@@ -25,6 +25,7 @@ const (
 	MetaWidth        = "siampipe.width"          // image width in pixels (images, pairs)
 	MetaSplit        = "siampipe.split"          // train | test (images and what derives from them)
 	MetaSource       = "siampipe.source"         // where the images were read from
+	MetaRows         = "siampipe.rows"           // rows in the stream (images, written by fetch)
 	MetaEpochs       = "siampipe.epochs"         // epochs in a pairs stream
 	MetaRowsPerEpoch = "siampipe.rows_per_epoch" // pairs per epoch
 	MetaSeed         = "siampipe.seed"           // random seed of the stage that wrote the stream

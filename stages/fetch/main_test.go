@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -187,6 +188,24 @@ func TestFetchRefusesAnUnknownSIMDLevel(t *testing.T) {
 	for _, level := range []string{"generic", "avx2", "avx512"} {
 		if _, stderr, code := run(t, []string{"SIAMPIPE_SIMD=" + level}, "--split", "test", "--limit", "5", "-o", out); code != 0 {
 			t.Errorf("SIAMPIPE_SIMD=%s: exit %d, %s", level, code, stderr)
+		}
+	}
+}
+
+// TestFetchRecordsItsRowCount checks the rows metadata against the rows
+// written, with a limit below and above the split's size.
+func TestFetchRecordsItsRowCount(t *testing.T) {
+	for _, limit := range []string{"7", "20000"} {
+		out, stderr, code := run(t, nil, "--split", "test", "--limit", limit)
+		if code != 0 {
+			t.Fatalf("--limit %s: exit %d: %s", limit, code, stderr)
+		}
+		m, err := contract.ReadMatrix(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Meta[contract.MetaRows]; got != strconv.Itoa(m.Rows) {
+			t.Errorf("--limit %s: %d rows, metadata %s=%q", limit, m.Rows, contract.MetaRows, got)
 		}
 	}
 }
