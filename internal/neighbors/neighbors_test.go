@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/cpufeat"
@@ -187,15 +188,17 @@ func TestSearchIsExactBelowExactBelow(t *testing.T) {
 	const dim = 3
 	x := blobs(ExactBelow, dim, 4, 9)
 	for _, n := range []int{ExactBelow - 1, ExactBelow} {
-		exact := false
+		var exact atomic.Bool // Progress is called from the workers
 		_, err := Search(x[:n*dim], n, dim, Options{K: 5, Seed: 1, Progress: func(phase string, _, _ int) {
-			exact = exact || phase == "exact"
+			if phase == "exact" {
+				exact.Store(true)
+			}
 		}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := n < ExactBelow; exact != want {
-			t.Errorf("n=%d: exact search %v, want %v", n, exact, want)
+		if want := n < ExactBelow; exact.Load() != want {
+			t.Errorf("n=%d: exact search %v, want %v", n, exact.Load(), want)
 		}
 	}
 }
