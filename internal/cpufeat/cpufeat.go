@@ -10,7 +10,11 @@
 // SIAMPIPE_SIMD=generic the Go loops. The variable never raises the level
 // above what the CPU and the build run. An unknown value leaves the level
 // as detected and is reported by Check, which every stage calls at
-// start-up (a one-line error, exit status 2).
+// start-up through internal/cli (a one-line error, exit status 2).
+//
+// AVX512 needs AVX-512 F and VL, because nnops masks 256-bit tails (VL).
+// The AVX-512 kernels of knn and infer need only F, but one level serves
+// every package: a CPU with F and without VL (Xeon Phi) runs AVX2.
 //
 // Tests compare the paths with Set, which changes the level in effect
 // until the function it returns is called.
