@@ -35,8 +35,12 @@ go test -count=1 -timeout 20m ./...
 # internal/openblas checks that OpenBLAS runs the best kernels this CPU has.
 go vet -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./internal/simsiam ./stages/train
 go test -count=1 -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./internal/simsiam ./stages/train
-# The Go loops that the assembly kernels replace, on their own.
-go test -count=1 -tags purego ./internal/nnops ./internal/simsiam
+# The Go loops that the assembly kernels replace, on their own (no assembly
+# linked), and the AVX2 level on a CPU with AVX-512 (see internal/cpufeat).
+kernels=(./internal/cpufeat/... ./internal/nnops ./internal/infer ./internal/knn ./internal/probe ./internal/neighbors)
+go vet -tags purego "${kernels[@]}"
+go test -count=1 -tags purego "${kernels[@]}" ./internal/simsiam
+SIAMPIPE_SIMD=avx2 go test -count=1 "${kernels[@]}"
 
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx

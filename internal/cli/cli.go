@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"golang.org/x/term"
 )
 
@@ -83,8 +84,9 @@ func (s *Stage) Usage(w io.Writer) {
 }
 
 // Parse parses args (without the program name). --help prints the usage to
-// stdout and exits 0; --version prints the version and exits 0; a bad flag
-// prints one line and exits 2.
+// stdout and exits 0; --version prints the version and exits 0; a bad flag,
+// or an environment variable SIAMPIPE_SIMD that names no SIMD level (see
+// cpufeat), prints one line and exits 2.
 func (s *Stage) Parse(args []string) {
 	s.addCommon()
 	err := s.Flags.Parse(args)
@@ -106,6 +108,10 @@ func (s *Stage) Parse(args []string) {
 	}
 	if err := contract.CheckCompress(s.compress); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: --compress: %v\n", s.Name, err)
+		os.Exit(2)
+	}
+	if err := cpufeat.Check(); err != nil { // SIAMPIPE_SIMD names no SIMD level
+		fmt.Fprintf(os.Stderr, "%s: %v\n", s.Name, err)
 		os.Exit(2)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	MetaWidth        = "siampipe.width"          // image width in pixels (images, pairs)
 	MetaSplit        = "siampipe.split"          // train | test (images and what derives from them)
 	MetaSource       = "siampipe.source"         // where the images were read from
+	MetaRows         = "siampipe.rows"           // rows in the stream (images, written by fetch)
 	MetaEpochs       = "siampipe.epochs"         // epochs in a pairs stream
 	MetaRowsPerEpoch = "siampipe.rows_per_epoch" // pairs per epoch
 	MetaSeed         = "siampipe.seed"           // random seed of the stage that wrote the stream
@@ -69,6 +70,28 @@ func (m Meta) Int(key string) (int, error) {
 		return 0, fmt.Errorf("metadata %s=%q is not an integer", key, s)
 	}
 	return v, nil
+}
+
+// inherited lists, for each kind made from another stream, the metadata
+// keys it carries over from that stream: the split and source of the
+// images, and for coords the model and layer that made the features.
+var inherited = map[string][]string{
+	KindPairs:    {MetaSplit, MetaSource},
+	KindFeatures: {MetaSplit, MetaSource},
+	KindCoords:   {MetaSplit, MetaSource, MetaModel, MetaLayer},
+}
+
+// Inherit copies into m, and returns it, the keys that a stream of kind
+// carries over from src, the metadata of the stream it was made from: those
+// src has, overwriting m's. Other keys of src (its kind, stage, seed, ...)
+// are left behind; kinds made from no stream inherit nothing.
+func (m Meta) Inherit(kind string, src Meta) Meta {
+	for _, k := range inherited[kind] {
+		if v, ok := src[k]; ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // Clone returns a copy of m (nil gives an empty, non-nil Meta).

@@ -12,18 +12,45 @@ import (
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
-// TestKernelsComputeTheirContract holds every micro-kernel to the plain Go
-// definition on random tiles, for inner sizes around the unrolling and
-// epilogues with and without ReLU.
+// TestKernelsComputeTheirContract holds each assembly micro-kernel to the
+// plain Go definition on random tiles, for inner sizes around the unrolling
+// and epilogues with and without ReLU; and checks that each SIMD level picks
+// its kernel, the generic one (the fallback, forced) none: BLAS.
 func TestKernelsComputeTheirContract(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, k := range append(kernels(), refKernel(2, 4)) {
-		ref := refKernel(k.mr, k.nr)
-		for _, kk := range []int{1, 2, 9, 31, 288} {
-			for _, relu := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/k%d/relu%v", k.name, kk, relu), func(t *testing.T) {
+	for _, level := range cpufeattest.Kernels(t, cpufeat.AVX512, cpufeat.AVX2) {
+		t.Run(level.String(), func(t *testing.T) {
+			cpufeattest.Use(t, level)
+			ks := kernels()
+			var names []string
+			for _, k := range ks {
+				names = append(names, k.name)
+			}
+			wantEngine := "blas32"
+			if level > cpufeat.Generic {
+				if len(ks) == 0 || ks[0].name != level.String() {
+					t.Fatalf("kernels %v, want %s first", names, level)
+				}
+				if !preferBLAS {
+					wantEngine = level.String()
+				}
+			} else if len(ks) != 0 {
+				t.Fatalf("kernels %v at the generic level", names)
+			}
+			if got := defaultEngine().name(); got != wantEngine {
+				t.Errorf("engine %s, want %s", got, wantEngine)
+			}
+			if len(ks) == 0 {
+				return
+			}
+			k := ks[0]
+			ref := refKernel(k.mr, k.nr)
+			for _, kk := range []int{1, 2, 9, 31, 288} {
+				for _, relu := range []bool{false, true} {
 					lda, ldc := kk+3, k.nr+5
 					a := randSlice(r, (k.mr-1)*lda+kk)
 					b := randSlice(r, kk*k.nr)
@@ -40,12 +67,12 @@ func TestKernelsComputeTheirContract(t *testing.T) {
 					ref.fn(kk, &a[0], lda, &b[0], &ep[0], &want[0], ldc)
 					for i := range got {
 						if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) || got[i] != got[i] {
-							t.Fatalf("C[%d] = %v, want %v", i, got[i], want[i])
+							t.Fatalf("k%d relu %v: C[%d] = %v, want %v", kk, relu, i, got[i], want[i])
 						}
 					}
-				})
+				}
 			}
-		}
+		})
 	}
 }
 

@@ -2,7 +2,7 @@
 
 package infer
 
-import "golang.org/x/sys/cpu"
+import "github.com/siampipe/siampipe/internal/cpufeat"
 
 //go:generate /usr/bin/python3 kernel_gen.py
 
@@ -17,13 +17,14 @@ func kern6x16(k int, a *float32, lda int, b *float32, ep *float32, c *float32, l
 //go:noescape
 func kern12x32(k int, a *float32, lda int, b *float32, ep *float32, c *float32, ldc int)
 
-// kernels lists the micro-kernels this CPU runs, fastest first.
+// kernels lists the micro-kernels cpufeat's level allows, fastest first.
 func kernels() []kernel {
 	var ks []kernel
-	if cpu.X86.HasAVX512F {
+	level := cpufeat.Current()
+	if level >= cpufeat.AVX512 {
 		ks = append(ks, kernel{name: "avx512", mr: 12, nr: 32, fn: kern12x32})
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if level >= cpufeat.AVX2 {
 		ks = append(ks, kernel{name: "avx2", mr: 6, nr: 16, fn: kern6x16})
 	}
 	return ks

@@ -5,8 +5,9 @@
 // Convolutions (kernel 3, stride 2, padding 1) are lowered to matrix products
 // by im2col over channels-last activations; every product and its per-channel
 // epilogue (bias, ReLU, BatchNorm) runs in one pass of a register-tiled
-// float32 micro-kernel (AVX-512 or AVX2 assembly on amd64, chosen at start-up).
-// Where no kernel fits the CPU, and with the build tag purego, products go
+// float32 micro-kernel (AVX-512 or AVX2 assembly on amd64, as cpufeat's level
+// allows, chosen by New). Where no kernel fits the CPU, at the generic level
+// (SIAMPIPE_SIMD=generic), and with the build tag purego, products go
 // through gonum's blas32 instead; the build tag openblas sends all of them to
 // OpenBLAS (cgo). Each output row depends only on its own image and its
 // summation order is fixed, so results are the same bytes whatever the batch

@@ -2,5 +2,5 @@
 
 package knn
 
-// kernels lists the micro-kernels this CPU runs: none here.
+// kernels lists the micro-kernels this build runs: none.
 func kernels() []kernel { return nil }

@@ -113,7 +113,7 @@ func Fit(train []float32, rows, dim int, labels []uint8, cfg Config) (*Model, er
 	if err := checkFinite(train, dim, "train"); err != nil {
 		return nil, err
 	}
-	kern, stride := useKernel, padTo(dim, 8)
+	kern, stride := first(kernels()), padTo(dim, 8)
 	if kern != nil {
 		stride = padTo(dim, kern.lanes)
 	}
@@ -301,10 +301,8 @@ type kernel struct {
 	fn          func(k int, a *float32, lda int, b *float32, ldb int, acc *float32)
 }
 
-// useKernel is the micro-kernel Fit chooses (the fastest this CPU runs), or
-// nil for the portable path; tests set it to check every path.
-var useKernel = first(kernels())
-
+// first returns the first of ks, the kernel Fit uses (the fastest that
+// cpufeat's level allows), or nil for the portable path.
 func first(ks []kernel) *kernel {
 	if len(ks) == 0 {
 		return nil

@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
 // randomData returns rows x dim features drawn around one random centre per
@@ -105,11 +108,10 @@ func TestPredictMatchesBruteForce(t *testing.T) {
 		{"cold temperature", 500, 90, 33, 4, Config{K: 50, T: 0.01}, 1.5, 0.4},
 		{"tiny blocks", 300, 77, 65, 6, Config{K: 20, BlockRows: 7}, 1.5, 0.4},
 	}
-	defer func(old *kernel) { useKernel = old }(useKernel)
-	for _, kern := range paths() {
-		useKernel = kern
+	for _, level := range cpufeat.Levels() {
 		for i, tc := range cases {
-			t.Run(fmt.Sprintf("%s/%s", tc.name, name(kern)), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%s", tc.name, level), func(t *testing.T) {
+				cpufeattest.Use(t, level)
 				rng := rand.New(rand.NewPCG(uint64(i), 7))
 				all, labels := randomData(rng, tc.train+tc.test, tc.dim, tc.classes, tc.spread)
 				train, test := all[:tc.train*tc.dim], all[tc.train*tc.dim:]
@@ -147,61 +149,71 @@ func TestPredictMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// paths lists the similarity paths this machine runs: the portable one
-// (nil), and every assembly kernel the CPU has.
-func paths() []*kernel {
-	out := []*kernel{nil}
-	ks := kernels()
-	for i := range ks {
-		out = append(out, &ks[i])
-	}
-	return out
-}
+// wantKernel is the kernel Fit must pick at each SIMD level ("": the
+// portable path).
+var wantKernel = map[cpufeat.Level]string{cpufeat.Generic: "", cpufeat.AVX2: "avx2", cpufeat.AVX512: "avx512"}
 
 func name(k *kernel) string {
 	if k == nil {
-		return "portable"
+		return ""
 	}
 	return k.name
 }
 
+func TestFitPicksTheKernelOfTheLevel(t *testing.T) {
+	x, y := randomData(rand.New(rand.NewPCG(2, 2)), 20, 9, 2, 1)
+	for _, level := range cpufeat.Levels() {
+		t.Run(level.String(), func(t *testing.T) {
+			cpufeattest.Use(t, level)
+			m, err := Fit(x, 20, 9, y, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := name(m.kern); got != wantKernel[level] {
+				t.Errorf("kernel %q, want %q", got, wantKernel[level])
+			}
+		})
+	}
+}
+
 func TestKernelSimilaritiesMatchFloat64Dots(t *testing.T) {
-	defer func(old *kernel) { useKernel = old }(useKernel)
 	rng := rand.New(rand.NewPCG(9, 9))
-	for _, kern := range paths() {
-		useKernel = kern
-		kernel := name(kern)
-		// odd sizes: padding of rows to 3 and 4 and of the dimension to 8
-		for _, dims := range [][3]int{{1, 1, 1}, {7, 5, 13}, {130, 11, 64}, {257, 40, 100}} {
-			rows, n, dim := dims[0], dims[1], dims[2]
-			x, y := randomData(rng, rows+n, dim, 3, 1)
-			m, err := Fit(x[:rows*dim], rows, dim, y[:rows], Config{K: rows})
-			if err != nil {
-				t.Fatal(err)
-			}
-			nb, err := m.Neighbors(context.Background(), x[rows*dim:], n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for q := 0; q < n; q++ {
-				if len(nb[q]) != rows {
-					t.Fatalf("%s %v: %d neighbours, want all %d", kernel, dims, len(nb[q]), rows)
+	for _, level := range cpufeat.Levels() {
+		t.Run(level.String(), func(t *testing.T) {
+			cpufeattest.Use(t, level)
+			kernel := level.String()
+			// odd sizes: padding of rows to 3 and 4 and of the dimension to 8
+			for _, dims := range [][3]int{{1, 1, 1}, {7, 5, 13}, {130, 11, 64}, {257, 40, 100}} {
+				rows, n, dim := dims[0], dims[1], dims[2]
+				x, y := randomData(rng, rows+n, dim, 3, 1)
+				m, err := Fit(x[:rows*dim], rows, dim, y[:rows], Config{K: rows})
+				if err != nil {
+					t.Fatal(err)
 				}
-				for _, e := range nb[q] {
-					a, b := x[(rows+q)*dim:(rows+q+1)*dim], x[e.Index*dim:(e.Index+1)*dim]
-					var ab, aa, bb float64
-					for l := range a {
-						ab += float64(a[l]) * float64(b[l])
-						aa += float64(a[l]) * float64(a[l])
-						bb += float64(b[l]) * float64(b[l])
+				nb, err := m.Neighbors(context.Background(), x[rows*dim:], n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for q := 0; q < n; q++ {
+					if len(nb[q]) != rows {
+						t.Fatalf("%s %v: %d neighbours, want all %d", kernel, dims, len(nb[q]), rows)
 					}
-					want := ab / math.Sqrt(aa*bb)
-					if d := math.Abs(float64(e.Sim) - want); d > 1e-5 {
-						t.Fatalf("%s %v: sim(test %d, train %d) = %v, want %v", kernel, dims, q, e.Index, e.Sim, want)
+					for _, e := range nb[q] {
+						a, b := x[(rows+q)*dim:(rows+q+1)*dim], x[e.Index*dim:(e.Index+1)*dim]
+						var ab, aa, bb float64
+						for l := range a {
+							ab += float64(a[l]) * float64(b[l])
+							aa += float64(a[l]) * float64(a[l])
+							bb += float64(b[l]) * float64(b[l])
+						}
+						want := ab / math.Sqrt(aa*bb)
+						if d := math.Abs(float64(e.Sim) - want); d > 1e-5 {
+							t.Fatalf("%s %v: sim(test %d, train %d) = %v, want %v", kernel, dims, q, e.Index, e.Sim, want)
+						}
 					}
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -325,22 +337,15 @@ func BenchmarkPredict2048(b *testing.B) { benchPredict(b, 2048) }
 
 // BenchmarkPredict784Portable is the path without the assembly kernel.
 func BenchmarkPredict784Portable(b *testing.B) {
-	defer func(old *kernel) { useKernel = old }(useKernel)
-	useKernel = nil
+	cpufeattest.Use(b, cpufeat.Generic)
 	benchPredict(b, 784)
 }
 
 // BenchmarkPredict784AVX2 is the AVX2 kernel, also on AVX-512 machines.
 func BenchmarkPredict784AVX2(b *testing.B) {
-	defer func(old *kernel) { useKernel = old }(useKernel)
-	for _, k := range paths() {
-		if k != nil && k.name == "avx2" {
-			useKernel = k
-			benchPredict(b, 784)
-			return
-		}
-	}
-	b.Fatal("this CPU has no AVX2 kernel")
+	cpufeattest.Kernels(b, cpufeat.AVX2) // skips without AVX2
+	cpufeattest.Use(b, cpufeat.AVX2)
+	benchPredict(b, 784)
 }
 
 func benchPredict(b *testing.B, dim int) {

@@ -2,7 +2,7 @@ package neighbors
 
 // dot returns the inner product of x and y (len(y) >= len(x)).
 func dot(x, y []float32) float32 {
-	if useAVX2 && len(x) >= 8 {
+	if useAVX2() && len(x) >= 8 {
 		return dotAVX2(x, y[:len(x)])
 	}
 	return dotGeneric(x, y)
@@ -10,7 +10,7 @@ func dot(x, y []float32) float32 {
 
 // sqDist returns the squared euclidean distance of x and y (len(y) >= len(x)).
 func sqDist(x, y []float32) float32 {
-	if useAVX2 && len(x) >= 8 {
+	if useAVX2() && len(x) >= 8 {
 		return sqDistAVX2(x, y[:len(x)])
 	}
 	return sqDistGeneric(x, y)

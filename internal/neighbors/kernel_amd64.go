@@ -1,10 +1,13 @@
+//go:build !purego
+
 package neighbors
 
-import "golang.org/x/sys/cpu"
+import "github.com/siampipe/siampipe/internal/cpufeat"
 
-// useAVX2 selects the AVX2+FMA kernels. Results are deterministic on a given
-// machine; a machine without AVX2 rounds differently.
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// useAVX2 reports whether the AVX2+FMA kernels run (cpufeat's level).
+// Results are deterministic at a given level; the Go loops round
+// differently.
+func useAVX2() bool { return cpufeat.Current() >= cpufeat.AVX2 }
 
 //go:noescape
 func dotAVX2(x, y []float32) float32

@@ -306,9 +306,13 @@ func Exact(data []float32, n, dim int, opt Options) (*Graph, error) {
 	return h.graph(n, sp.cosine), nil
 }
 
-// Search picks Exact below 4,096 points (umap-learn's rule) and Approximate otherwise.
+// ExactBelow is the number of points from which Search uses NN-descent
+// (Approximate) rather than Exact: umap-learn's rule.
+const ExactBelow = 4096
+
+// Search picks Exact below ExactBelow points and Approximate otherwise.
 func Search(data []float32, n, dim int, opt Options) (*Graph, error) {
-	if n < 4096 {
+	if n < ExactBelow {
 		return Exact(data, n, dim, opt)
 	}
 	return Approximate(data, n, dim, opt)

@@ -5,7 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
 // blobs returns n points in dim dimensions around c random centres.
@@ -25,25 +29,35 @@ func blobs(n, dim, c int, seed uint64) []float32 {
 	return x
 }
 
+// TestKernelsMatchFloat64 holds dot and sqDist to float64 sums at every
+// SIMD level this process runs, and checks that the level picks the path:
+// the AVX2 kernels at AVX2 and above, the Go loops bit for bit below.
 func TestKernelsMatchFloat64(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 100, 2048} {
-		x, y := make([]float32, n), make([]float32, n)
-		var d, s float64
-		for i := range x {
-			x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-			d += float64(x[i]) * float64(y[i])
-			s += (float64(x[i]) - float64(y[i])) * (float64(x[i]) - float64(y[i]))
-		}
-		tol := 1e-5 * float64(n)
-		for name, got := range map[string][2]float32{
-			"fast":    {dot(x, y), sqDist(x, y)},
-			"generic": {dotGeneric(x, y), sqDistGeneric(x, y)},
-		} {
-			if math.Abs(float64(got[0])-d) > tol || math.Abs(float64(got[1])-s) > tol {
-				t.Errorf("%s n=%d: dot %v want %v, sqdist %v want %v", name, n, got[0], d, got[1], s)
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			r := rand.New(rand.NewPCG(3, 4))
+			for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 100, 2048} {
+				x, y := make([]float32, n), make([]float32, n)
+				var d, s float64
+				for i := range x {
+					x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+					d += float64(x[i]) * float64(y[i])
+					s += (float64(x[i]) - float64(y[i])) * (float64(x[i]) - float64(y[i]))
+				}
+				gd, gs := dot(x, y), sqDist(x, y)
+				if tol := 1e-5 * float64(n); math.Abs(float64(gd)-d) > tol || math.Abs(float64(gs)-s) > tol {
+					t.Errorf("n=%d: dot %v want %v, sqdist %v want %v", n, gd, d, gs, s)
+				}
+				wd, ws, path := dotGeneric(x, y), sqDistGeneric(x, y), "Go loops"
+				if l >= cpufeat.AVX2 && n >= 8 {
+					wd, ws, path = dotAVX2(x, y), sqDistAVX2(x, y), "AVX2 kernels"
+				}
+				if gd != wd || gs != ws {
+					t.Errorf("n=%d: dot %v, sqdist %v; the %s give %v, %v", n, gd, gs, path, wd, ws)
+				}
 			}
-		}
+		})
 	}
 }
 
@@ -165,5 +179,26 @@ func TestNNDescentRecallOnWideRows(t *testing.T) {
 		t.Errorf("recall %.4f < 0.95", rec)
 	} else {
 		t.Logf("recall %.4f", rec)
+	}
+}
+
+// TestSearchIsExactBelowExactBelow checks where Search switches from the
+// exact search to NN-descent, by the phases it reports.
+func TestSearchIsExactBelowExactBelow(t *testing.T) {
+	const dim = 3
+	x := blobs(ExactBelow, dim, 4, 9)
+	for _, n := range []int{ExactBelow - 1, ExactBelow} {
+		var exact atomic.Bool // Progress is called from the workers
+		_, err := Search(x[:n*dim], n, dim, Options{K: 5, Seed: 1, Progress: func(phase string, _, _ int) {
+			if phase == "exact" {
+				exact.Store(true)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := n < ExactBelow; exact.Load() != want {
+			t.Errorf("n=%d: exact search %v, want %v", n, exact.Load(), want)
+		}
 	}
 }

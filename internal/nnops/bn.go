@@ -401,7 +401,7 @@ func sumSq(x []float32) (float64, float64) {
 
 // sumSqReLU is sumSq of max(x, 0).
 func sumSqReLU(x []float32) (float64, float64) {
-	if useAVX512 && len(x) > 0 {
+	if useAVX512() && len(x) > 0 {
 		return sumSqReLUAVX512(&x[0], len(x))
 	}
 	return sumSqReLUGo(x)
@@ -426,7 +426,7 @@ func sumSqReLUGo(x []float32) (float64, float64) {
 
 // scaleShiftReLU sets dst[j] = max(x[j], 0)·a + b.
 func scaleShiftReLU(dst, x []float32, a, b float32) {
-	if useAVX512 && len(x) > 0 {
+	if useAVX512() && len(x) > 0 {
 		dst = dst[:len(x)]
 		scaleShiftReLUAVX512(&dst[0], &x[0], len(x), a, b)
 		return
@@ -439,7 +439,7 @@ func scaleShiftReLU(dst, x []float32, a, b float32) {
 // gradReLU sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0: the
 // input gradient of BatchNorm after a ReLU.
 func gradReLU(dx, g, x []float32, a, b, e float32) {
-	if useAVX512 && len(g) > 0 {
+	if useAVX512() && len(g) > 0 {
 		dx, x = dx[:len(g)], x[:len(g)]
 		gradReLUAVX512(&dx[0], &g[0], &x[0], len(g), a, b, e)
 		return
@@ -452,7 +452,7 @@ func gradReLU(dx, g, x []float32, a, b, e float32) {
 
 // sumGradReLU returns Σg and Σg·x̂ for x̂ = (max(x, 0) − mean)·inv.
 func sumGradReLU(g, x []float32, mean, inv float32) (float64, float64) {
-	if useAVX512 && len(g) > 0 {
+	if useAVX512() && len(g) > 0 {
 		x = x[:len(g)]
 		return sumGradReLUAVX512(&g[0], &x[0], len(g), mean, inv)
 	}

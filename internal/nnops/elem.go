@@ -56,7 +56,7 @@ func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 
 // sum32 adds x in float64 (blocked) and rounds once.
 func sum32(x []float32) float32 {
-	if useAVX512 && len(x) > 0 {
+	if useAVX512() && len(x) > 0 {
 		return float32(sumAVX512(&x[0], len(x)))
 	}
 	return sum32Go(x)

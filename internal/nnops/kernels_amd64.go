@@ -2,11 +2,12 @@
 
 package nnops
 
-import "golang.org/x/sys/cpu"
+import "github.com/siampipe/siampipe/internal/cpufeat"
 
-// useAVX512 selects the vector kernels of patch_amd64.s and bn_amd64.s
-// (AVX-512F, and VL for the masked 256-bit tails).
-var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+// useAVX512 reports whether the vector kernels of patch_amd64.s and
+// bn_amd64.s run: cpufeat's level is AVX512 (AVX-512F, and VL for the
+// masked 256-bit tails).
+func useAVX512() bool { return cpufeat.Current() >= cpufeat.AVX512 }
 
 // gather2AVX512 is gather2Go for 1 <= wo <= 16 (AVX-512F); the caller
 // guarantees the bounds.

@@ -2,7 +2,8 @@
 
 package nnops
 
-const useAVX512 = false
+// useAVX512 is false: this build links no assembly.
+func useAVX512() bool { return false }
 
 func gather2AVX512(dst, src *float32, rows, wo, sstride int)  { panic("nnops: no AVX-512 kernels") }
 func scatter2AVX512(dst, src *float32, rows, wo, dstride int) { panic("nnops: no AVX-512 kernels") }

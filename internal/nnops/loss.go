@@ -64,7 +64,7 @@ func cosRow(p, z []float32) (c, np, nz, dot float64) {
 
 // dot3 returns p·p, z·z and p·z in float64.
 func dot3(p, z []float32) (pp, zz, pz float64) {
-	if useAVX512 && len(p) > 0 {
+	if useAVX512() && len(p) > 0 {
 		z = z[:len(p)]
 		return dot3AVX512(&p[0], &z[0], len(p))
 	}

@@ -34,7 +34,7 @@ func stride2Fits(stride, ho, wo, h, w, k, pad int) bool {
 
 // planeKernels reports whether the one-call-per-plane AVX-512 kernels
 // (3×3 windows, rows of at most 15 outputs) take the geometry.
-func planeKernels(k, wo int) bool { return useAVX512 && k == 3 && wo <= 15 }
+func planeKernels(k, wo int) bool { return useAVX512() && k == 3 && wo <= 15 }
 
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
 func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
@@ -56,7 +56,7 @@ func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int
 				for kx := 0; kx < k; kx++ {
 					r := (ci*k+ky)*k + kx
 					dst, src := cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P], plane[ky*pw+kx:]
-					if useAVX512 {
+					if useAVX512() {
 						// In bounds: dst has ho·wo elements, and
 						// stride2Fits keeps the reads inside the plane.
 						gather2AVX512(&dst[0], &src[0], ho, wo, 2*pw)
@@ -85,7 +85,7 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 					for kx := 0; kx < k; kx++ {
 						r := (ci*k+ky)*k + kx
 						dst, src := plane[ky*pw+kx:], cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P]
-						if useAVX512 {
+						if useAVX512() {
 							scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
 						} else {
 							scatter2Go(dst, src, ho, wo, 2*pw)
@@ -104,7 +104,7 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 func copyIntoPlane(plane, img []float32, h, w, pad int) {
 	pw := w + 2*pad
 	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
-	if useAVX512 && w <= 32 {
+	if useAVX512() && w <= 32 {
 		copyRowsAVX512(&plane[pad*pw+pad], pw, &img[0], w, h, w) // in bounds: resliced above
 		return
 	}
@@ -117,7 +117,7 @@ func copyIntoPlane(plane, img []float32, h, w, pad int) {
 func copyFromPlane(img, plane []float32, h, w, pad int) {
 	pw := w + 2*pad
 	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
-	if useAVX512 && w <= 32 {
+	if useAVX512() && w <= 32 {
 		copyRowsAVX512(&img[0], w, &plane[pad*pw+pad], pw, h, w)
 		return
 	}

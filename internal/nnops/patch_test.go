@@ -3,11 +3,24 @@ package nnops
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
-// TestPatchStride2 checks the padded-plane Im2Col and Col2Im (vector
-// kernels where the CPU has them) against the generic loops, bit for bit.
+// TestPatchStride2 checks the padded-plane Im2Col and Col2Im against the
+// generic loops, bit for bit, at every SIMD level: the vector kernels, and
+// the stride-2 Go loops.
 func TestPatchStride2(t *testing.T) {
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			testPatchStride2(t)
+		})
+	}
+}
+
+func testPatchStride2(t *testing.T) {
 	tests := []struct{ c, n, h, w, k, pad int }{
 		{1, 3, 28, 28, 3, 1}, // the backbone's three convolutions
 		{2, 3, 14, 14, 3, 1},
@@ -64,9 +77,7 @@ func TestPatchStride2(t *testing.T) {
 // for every row width they take, and that they touch nothing outside the
 // rows.
 func TestGather2(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU or build: the Go loops are the only ones")
-	}
+	cpufeattest.Kernels(t, cpufeat.AVX512) // skips where the kernels are off
 	rng := rand.New(rand.NewPCG(3, 4))
 	for wo := 1; wo <= 16; wo++ {
 		for _, rows := range []int{1, 3} {
@@ -103,8 +114,17 @@ func TestGather2(t *testing.T) {
 
 // TestPatchRanges checks that building the patch matrix and its adjoint a
 // chunk of images at a time (as the convolution does) gives the whole-batch
-// result, on the stride-2 path and the generic one.
+// result, on the stride-2 path and the generic one, at every SIMD level.
 func TestPatchRanges(t *testing.T) {
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			testPatchRanges(t)
+		})
+	}
+}
+
+func testPatchRanges(t *testing.T) {
 	tests := []struct{ c, n, h, w, k, stride, pad, chunk int }{
 		{2, 5, 14, 14, 3, 2, 1, 2},
 		{3, 4, 7, 7, 3, 2, 1, 3},

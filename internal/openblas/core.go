@@ -1,13 +1,10 @@
 package openblas
 
-import "strings"
+import (
+	"strings"
 
-// CPU is what the processor offers, as far as the choice of OpenBLAS
-// kernels is concerned.
-type CPU struct {
-	AVX2, FMA                             bool
-	AVX512F, AVX512BW, AVX512DQ, AVX512VL bool
-}
+	"github.com/siampipe/siampipe/internal/cpufeat"
+)
 
 // Kernel levels: which instruction set a kernel family of OpenBLAS needs.
 const (
@@ -32,9 +29,11 @@ var coreLevels = map[string]int{
 }
 
 // BestCore returns the OpenBLAS core type (a value for OPENBLAS_CORETYPE)
-// whose kernels c runs best, or "" when c has neither AVX2 with FMA nor
-// AVX-512.
-func BestCore(c CPU) string {
+// whose kernels the processor c runs best, or "" when c has neither AVX2
+// with FMA nor AVX-512. It asks for the real processor (cpufeat.Host): the
+// purego tag and SIAMPIPE_SIMD concern siampipe's own kernels, not
+// OpenBLAS's.
+func BestCore(c cpufeat.Features) string {
 	switch {
 	case c.AVX512F && c.AVX512BW && c.AVX512DQ && c.AVX512VL:
 		return "SkylakeX"
@@ -49,7 +48,7 @@ func BestCore(c CPU) string {
 // not know a processor model (new CPUs, or any CPU behind a hypervisor
 // that hides the model) fall back to SSE kernels ("Prescott") that run at
 // a fifth of the speed of the AVX-512 ones on the same machine.
-func Upgrade(have string, c CPU) string {
+func Upgrade(have string, c cpufeat.Features) string {
 	want := BestCore(c)
 	if want == "" {
 		return ""

@@ -1,13 +1,17 @@
 package openblas
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+)
 
 func TestUpgrade(t *testing.T) {
-	avx512 := CPU{AVX2: true, FMA: true, AVX512F: true, AVX512BW: true, AVX512DQ: true, AVX512VL: true}
-	avx2 := CPU{AVX2: true, FMA: true}
+	avx512 := cpufeat.Features{AVX2: true, FMA: true, AVX512F: true, AVX512BW: true, AVX512DQ: true, AVX512VL: true}
+	avx2 := cpufeat.Features{AVX2: true, FMA: true}
 	tests := []struct {
 		have string
-		cpu  CPU
+		cpu  cpufeat.Features
 		want string
 	}{
 		{"Prescott", avx512, "SkylakeX"}, // OpenBLAS 0.3.21 behind a hypervisor hiding a Sapphire Rapids
@@ -19,8 +23,8 @@ func TestUpgrade(t *testing.T) {
 		{"Sandybridge", avx2, "Haswell"},
 		{"Haswell", avx2, ""},
 		{"Zen", avx2, ""},
-		{"Prescott", CPU{AVX2: true}, ""}, // AVX2 without FMA: no better kernels
-		{"Prescott", CPU{}, ""},
+		{"Prescott", cpufeat.Features{AVX2: true}, ""}, // AVX2 without FMA: no better kernels
+		{"Prescott", cpufeat.Features{}, ""},
 		{"SomeFutureCore", avx512, ""}, // unknown names are trusted
 		{"prescott", avx512, "SkylakeX"},
 	}

@@ -18,7 +18,7 @@ import (
 	"os"
 	"syscall"
 
-	"golang.org/x/sys/cpu"
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/netlib/blas/netlib"
@@ -43,15 +43,6 @@ func Float32() blas.Float32 { return netlib.Implementation{} }
 // Core reports the kernel family OpenBLAS is using, e.g. "SkylakeX".
 func Core() string { return C.GoString(C.openblas_get_corename()) }
 
-// hostCPU reports what this processor offers.
-func hostCPU() CPU {
-	return CPU{
-		AVX2: cpu.X86.HasAVX2, FMA: cpu.X86.HasFMA,
-		AVX512F: cpu.X86.HasAVX512F, AVX512BW: cpu.X86.HasAVX512BW,
-		AVX512DQ: cpu.X86.HasAVX512DQ, AVX512VL: cpu.X86.HasAVX512VL,
-	}
-}
-
 // upgradeCore re-executes the program with OPENBLAS_CORETYPE set when
 // OpenBLAS picked weaker kernels than the CPU runs (see Upgrade). The
 // variable is read only at load time, so a new process is the only way to
@@ -62,7 +53,7 @@ func upgradeCore() {
 	if _, set := os.LookupEnv(coreEnv); set {
 		return
 	}
-	want := Upgrade(Core(), hostCPU())
+	want := Upgrade(Core(), cpufeat.Host())
 	if want == "" {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/netlib/blas/netlib"
@@ -14,7 +15,7 @@ import (
 // TestCore checks that the kernels in use are the best this CPU runs: the
 // test binary went through init's re-exec if OpenBLAS chose worse ones.
 func TestCore(t *testing.T) {
-	c := hostCPU()
+	c := cpufeat.Host()
 	core := Core()
 	t.Logf("OpenBLAS core %s, %s=%q", core, coreEnv, os.Getenv(coreEnv))
 	if up := Upgrade(core, c); up != "" {

@@ -2,7 +2,8 @@
 
 package probe
 
-var haveKernel = false
+// haveKernel is false: this build links no assembly.
+const haveKernel = false
 
 func dot3x4(k int, a *float64, lda int, b *float64, ldb int, acc *float64) {
 	panic("probe: no micro-kernel on this platform")

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/optimize"
 )
@@ -125,7 +126,7 @@ func Train(ctx context.Context, x []float32, dim int, labels []uint8, rows []int
 	}
 	m := &Model{Dim: dim, Classes: classes}
 	obj := &objective{y: y, n: n, dim: dim, classes: classes, lambda: 1 / (cfg.C * float64(n)),
-		dp: padTo(dim, 12), kp: padTo(classes, 4), kernel: useKernel}
+		dp: padTo(dim, 12), kp: padTo(classes, 4), kernel: useKernel()}
 	var err error
 	if obj.x, err = m.standardise(x, dim, rows, obj.dp); err != nil {
 		return nil, err
@@ -239,9 +240,9 @@ func (m *Model) Predict(x []float32) []uint8 {
 	return out
 }
 
-// useKernel selects the assembly micro-kernels where the CPU has them; tests
-// switch it off to check the portable path.
-var useKernel = haveKernel
+// useKernel reports whether Train uses the assembly micro-kernels: this
+// build has them and cpufeat's level is AVX2 or above.
+func useKernel() bool { return haveKernel && cpufeat.Current() >= cpufeat.AVX2 }
 
 func padTo(n, m int) int { return (n + m - 1) / m * m }
 

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
 // blobs returns rows x dim points around one centre per class, the centres
@@ -68,9 +71,9 @@ func TestProbeSeparatesSeparableData(t *testing.T) {
 }
 
 // objectiveFor builds the objective of raw rows x (n x d, row-major) the
-// way Train lays them out.
-func objectiveFor(x []float64, y []int, n, d, k int, lambda float64, kernel bool) *objective {
-	o := &objective{y: y, n: n, dim: d, classes: k, lambda: lambda, dp: padTo(d, 12), kp: padTo(k, 4), kernel: kernel}
+// way Train lays them out, with the kernels of cpufeat's level.
+func objectiveFor(x []float64, y []int, n, d, k int, lambda float64) *objective {
+	o := &objective{y: y, n: n, dim: d, classes: k, lambda: lambda, dp: padTo(d, 12), kp: padTo(k, 4), kernel: useKernel()}
 	o.x = make([]float64, padTo(n, 3)*o.dp)
 	for i := 0; i < n; i++ {
 		copy(o.x[i*o.dp:], x[i*d:(i+1)*d])
@@ -81,15 +84,6 @@ func objectiveFor(x []float64, y []int, n, d, k int, lambda float64, kernel bool
 	}
 	o.w = make([]float64, o.kp*o.dp)
 	return o
-}
-
-// paths lists the objective paths this machine runs: the portable one, and
-// the assembly kernels where the CPU has them.
-func paths() []bool {
-	if haveKernel {
-		return []bool{false, true}
-	}
-	return []bool{false}
 }
 
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
@@ -110,19 +104,24 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 			p[i] = 0.3 * rng.NormFloat64()
 		}
 		var ref evaluation
-		for _, kernel := range paths() {
-			o := objectiveFor(x, y, n, d, k, 0.3, kernel)
+		for _, level := range cpufeat.Levels() {
+			restore := cpufeat.Set(level) // the objective keeps the level's path
+			o := objectiveFor(x, y, n, d, k, 0.3)
+			restore()
+			if want := level >= cpufeat.AVX2; o.kernel != want {
+				t.Fatalf("level %v: kernel %v, want %v", level, o.kernel, want)
+			}
 			e := o.eval(p)
 			g := append([]float64(nil), e.g...)
 			if ref.g == nil {
 				ref = evaluation{f: e.f, g: g}
 			} else {
 				if math.Abs(e.f-ref.f) > 1e-12 {
-					t.Errorf("%v: kernel f %v, portable %v", sz, e.f, ref.f)
+					t.Errorf("%v: %v f %v, generic %v", sz, level, e.f, ref.f)
 				}
 				for i := range g {
 					if math.Abs(g[i]-ref.g[i]) > 1e-12 {
-						t.Fatalf("%v: kernel gradient[%d] %v, portable %v", sz, i, g[i], ref.g[i])
+						t.Fatalf("%v: %v gradient[%d] %v, generic %v", sz, level, i, g[i], ref.g[i])
 					}
 				}
 			}
@@ -135,7 +134,7 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 				fm := o.eval(q).f
 				num := (fp - fm) / (2 * h)
 				if math.Abs(num-g[i]) > 1e-6 {
-					t.Errorf("%v kernel=%v: d f / d p[%d]: analytic %.9f, numeric %.9f", sz, kernel, i, g[i], num)
+					t.Errorf("%v %v: d f / d p[%d]: analytic %.9f, numeric %.9f", sz, level, i, g[i], num)
 				}
 			}
 		}
@@ -261,8 +260,7 @@ func TestTrainRejectsBadInput(t *testing.T) {
 
 // BenchmarkTrain784Portable is the path without the assembly kernels.
 func BenchmarkTrain784Portable(b *testing.B) {
-	defer func(old bool) { useKernel = old }(useKernel)
-	useKernel = false
+	cpufeattest.Use(b, cpufeat.Generic)
 	BenchmarkTrain784(b)
 }
 

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/contract"
 )
 
 func TestAccuracyConfusionAndPerClassAgree(t *testing.T) {
@@ -70,7 +72,7 @@ func TestWriteJSONRoundTripsWithOneKeyPerLine(t *testing.T) {
 		Linear:    []Linear{{LabelFraction: 1, Top1: 0.25, NTrain: 4, Iterations: 3, Converged: true}},
 		PerClass:  []Class{{Class: "T-shirt/top", NTest: 2, KNN: 0.5, Linear: &lin}},
 		Confusion: [][]int{{1, 1}, {0, 0}},
-		Inputs:    Inputs{Train: Input{Kind: "features", Model: "sha256:ab", Meta: map[string]string{"siampipe.kind": "features"}}},
+		Inputs:    Inputs{Train: Input{Kind: contract.KindFeatures, Model: "sha256:ab", Meta: map[string]string{contract.MetaKind: contract.KindFeatures}}},
 		Timings:   Timings{LinearS: []float64{0.5}},
 	}
 	var b strings.Builder

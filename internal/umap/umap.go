@@ -254,7 +254,7 @@ func Fit(x []float32, n, dim int, cfg Config) (*Result, error) {
 		{"set_op_mix_ratio", f(c.SetOpMixRatio)},
 		{"init", used},
 		{"random_state", strconv.FormatUint(c.Seed, 10)},
-		{"knn", map[bool]string{true: "exact", false: "nn-descent"}[n < 4096]},
+		{"knn", map[bool]string{true: "exact", false: "nn-descent"}[n < neighbors.ExactBelow]},
 		{"graph_edges", strconv.Itoa(res.Edges)},
 		{"graph_components", strconv.Itoa(res.Components)},
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/neighbors"
@@ -242,6 +243,32 @@ func TestManyComponentsAreLaidOutByTheirCentroids(t *testing.T) {
 			if int(j)%c != i%c {
 				t.Fatalf("point %d (blob %d) has embedded neighbour %d from blob %d", i, i%c, j, int(j)%c)
 			}
+		}
+	}
+}
+
+// TestKNNSettingNamesTheSearchThatRan checks the "knn" setting against the
+// search neighbors ran, on both sides of its threshold.
+func TestKNNSettingNamesTheSearchThatRan(t *testing.T) {
+	const dim = 2
+	x := twoBlobs(neighbors.ExactBelow, dim, 4)
+	for _, n := range []int{neighbors.ExactBelow - 1, neighbors.ExactBelow} {
+		var exact atomic.Bool // Progress is called from the workers
+		res, err := Fit(x[:n*dim], n, dim, Config{Epochs: 1, Init: InitRandom, Seed: 1, Progress: func(phase string, _, _ int) {
+			if phase == "knn exact" {
+				exact.Store(true)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := "nn-descent"
+		if exact.Load() {
+			ran = "exact"
+		}
+		i := slices.IndexFunc(res.Settings, func(s Setting) bool { return s.Name == "knn" })
+		if i < 0 || res.Settings[i].Value != ran {
+			t.Errorf("n=%d: settings %v, but the search was %s", n, res.Settings, ran)
 		}
 	}
 }

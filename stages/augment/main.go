@@ -103,12 +103,7 @@ func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, o
 		contract.MetaAugFlip:      strconv.FormatBool(cfg.Flip),
 		contract.MetaStage:        "augment",
 		contract.MetaVersion:      cli.Version,
-	}
-	for _, k := range []string{contract.MetaSplit, contract.MetaSource} {
-		if v, ok := inMeta[k]; ok {
-			meta[k] = v
-		}
-	}
+	}.Inherit(contract.KindPairs, inMeta)
 	w, err := contract.NewPairsWriter(out, im.Height, im.Width, meta, opt)
 	if err != nil {
 		return fmt.Errorf("write pairs: %w", err)

@@ -45,19 +45,13 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	digest := sha256.Sum256(ckpt)
-	im := rd.Meta()
 	fm := contract.Meta{
 		contract.MetaLayer:   model.Layer(),
 		contract.MetaModel:   hex.EncodeToString(digest[:]),
 		contract.MetaArch:    model.Arch(),
 		contract.MetaStage:   "embed",
 		contract.MetaVersion: cli.Version,
-	}
-	for _, k := range []string{contract.MetaSplit, contract.MetaSource} {
-		if v, ok := im[k]; ok {
-			fm[k] = v
-		}
-	}
+	}.Inherit(contract.KindFeatures, rd.Meta())
 	if opt.BatchRows == 0 {
 		// Record batches of ~4 MB: the writer's default 4096 rows of 8 KB
 		// features spend 15% of a one-core run growing 32 MB buffers.

@@ -77,7 +77,7 @@ func main() {
 			contract.MetaSource:  imgPath,
 			contract.MetaStage:   "fetch",
 			contract.MetaVersion: cli.Version,
-			"siampipe.rows":      strconv.Itoa(n),
+			contract.MetaRows:    strconv.Itoa(n),
 		}
 		w, err := contract.NewImagesWriter(out, data.Rows, data.Cols, meta, s.WriterOptions())
 		if err != nil {

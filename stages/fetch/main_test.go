@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -164,5 +165,47 @@ func TestHelpAndVersion(t *testing.T) {
 	out, _, code = run(t, nil, "--version")
 	if code != 0 || !strings.HasPrefix(string(out), "fetch 0.") {
 		t.Fatalf("--version: exit %d %q", code, out)
+	}
+}
+
+// TestFetchRefusesAnUnknownSIMDLevel checks the start-up check every stage
+// makes (through cli): a bad SIAMPIPE_SIMD is a one-line usage error before
+// any work, and a good one runs.
+func TestFetchRefusesAnUnknownSIMDLevel(t *testing.T) {
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "x.arrows")
+	stdout, stderr, code := run(t, []string{"SIAMPIPE_SIMD=avx-512"}, "--split", "test", "--limit", "5", "-o", out)
+	if code != 2 || !strings.HasPrefix(stderr, `fetch: SIAMPIPE_SIMD="avx-512": unknown SIMD level`) ||
+		!strings.Contains(stderr, "avx512, avx2 or generic") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and one line naming the variable and the levels", code, stderr)
+	}
+	if len(stdout) != 0 {
+		t.Fatalf("wrote %d bytes to stdout", len(stdout))
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Fatalf("left files behind: %v", entries)
+	}
+	for _, level := range []string{"generic", "avx2", "avx512"} {
+		if _, stderr, code := run(t, []string{"SIAMPIPE_SIMD=" + level}, "--split", "test", "--limit", "5", "-o", out); code != 0 {
+			t.Errorf("SIAMPIPE_SIMD=%s: exit %d, %s", level, code, stderr)
+		}
+	}
+}
+
+// TestFetchRecordsItsRowCount checks the rows metadata against the rows
+// written, with a limit below and above the split's size.
+func TestFetchRecordsItsRowCount(t *testing.T) {
+	for _, limit := range []string{"7", "20000"} {
+		out, stderr, code := run(t, nil, "--split", "test", "--limit", limit)
+		if code != 0 {
+			t.Fatalf("--limit %s: exit %d: %s", limit, code, stderr)
+		}
+		m, err := contract.ReadMatrix(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Meta[contract.MetaRows]; got != strconv.Itoa(m.Rows) {
+			t.Errorf("--limit %s: %d rows, metadata %s=%q", limit, m.Rows, contract.MetaRows, got)
+		}
 	}
 }

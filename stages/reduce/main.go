@@ -76,12 +76,7 @@ func main() {
 		}
 		defer out.Abort()
 		meta := contract.Meta{contract.MetaStage: "reduce", contract.MetaVersion: cli.VersionString(),
-			contract.MetaSeed: strconv.FormatUint(*seed, 10)}
-		for _, k := range []string{contract.MetaSplit, contract.MetaSource, contract.MetaModel, contract.MetaLayer} {
-			if v, ok := x.Meta[k]; ok {
-				meta[k] = v
-			}
-		}
+			contract.MetaSeed: strconv.FormatUint(*seed, 10)}.Inherit(contract.KindCoords, x.Meta)
 		for _, st := range res.Settings {
 			meta[contract.MetaUMAPPrefix+st.Name] = st.Value
 		}
