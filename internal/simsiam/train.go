@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/optim"
 )
 
@@ -170,12 +171,12 @@ func (t *Trainer) Tensors() []Param {
 
 // ConfigFromTensors infers the model configuration from a checkpoint's
 // tensor shapes.
-func ConfigFromTensors(arch string, ts []Param) (Config, error) {
+func ConfigFromTensors(archName string, ts []Param) (Config, error) {
 	by := map[string]Param{}
 	for _, p := range ts {
 		by[p.Name] = p
 	}
-	cfg := Config{Arch: arch}
+	cfg := Config{Arch: archName}
 	for i := 1; ; i++ {
 		w, ok := by[fmt.Sprintf("backbone.conv%d.weight", i)]
 		if !ok {
@@ -194,7 +195,7 @@ func ConfigFromTensors(arch string, ts []Param) (Config, error) {
 		return cfg, fmt.Errorf("simsiam: checkpoint has no 2-D predictor.fc1.weight")
 	}
 	cfg.PredHidden = fc1.Shape[0]
-	if arch == ArchSimSiam {
+	if archName == arch.SimSiam {
 		for i := 1; ; i++ {
 			w, ok := by[fmt.Sprintf("projector.fc%d.weight", i)]
 			if !ok {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
@@ -135,12 +136,12 @@ func checkTrained(meta contract.Meta, height, width int) error {
 			return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h, w, height, width)
 		}
 	}
-	if in, ok := meta[contract.MetaTrainInput]; ok && in != "pixels/255" {
-		return fmt.Errorf("model trained on inputs %q, embed feeds pixels/255 (checkpoint from a newer train? rebuild embed)", in)
+	if in, ok := meta[contract.MetaTrainInput]; ok && in != arch.Input {
+		return fmt.Errorf("model trained on inputs %q, embed feeds %s (checkpoint from a newer train? rebuild embed)", in, arch.Input)
 	}
 	if s, ok := meta[contract.MetaTrainBNEps]; ok {
-		if eps, err := strconv.ParseFloat(s, 64); err != nil || eps != 1e-5 {
-			return fmt.Errorf("model trained with BatchNorm epsilon %q, embed computes with 1e-05 (checkpoint from a newer train? rebuild embed)", s)
+		if eps, err := strconv.ParseFloat(s, 64); err != nil || eps != arch.BNEps {
+			return fmt.Errorf("model trained with BatchNorm epsilon %q, embed computes with %g (checkpoint from a newer train? rebuild embed)", s, arch.BNEps)
 		}
 	}
 	return nil

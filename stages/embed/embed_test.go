@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
 )
@@ -106,7 +107,7 @@ func run(t *testing.T, in, ckpt []byte, cfg config) ([]byte, error) {
 // two cores, several batch sizes and reader batch sizes, and demands the same
 // bytes, whose rows are each image's forward pass in input order.
 func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	ims := randomImages(203, 28, 28)
 	var first []byte
 	for _, c := range []struct {
@@ -138,7 +139,7 @@ func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
 // row i is image i's forward pass.
 func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []image, layer string) {
 	t.Helper()
-	m, err := infer.New(infer.ArchSeed, ts, 28, 28, layer)
+	m, err := infer.New(arch.Seed, ts, 28, 28, layer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []i
 	}
 	for k, v := range map[string]string{
 		contract.MetaDim: fmt.Sprint(m.Dim()), contract.MetaLayer: wantLayer, contract.MetaModel: hex.EncodeToString(sum[:]),
-		contract.MetaArch: infer.ArchSeed, contract.MetaSplit: "test", contract.MetaSource: "unit-test",
+		contract.MetaArch: arch.Seed, contract.MetaSplit: "test", contract.MetaSource: "unit-test",
 	} {
 		if got := rd.Meta()[k]; got != v {
 			t.Errorf("metadata %s = %q, want %q", k, got, v)
@@ -193,16 +194,16 @@ func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []i
 // TestEmbedRefusesBadInput checks that each problem gives an error naming
 // it, and no output stream.
 func TestEmbedRefusesBadInput(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	images28 := imagesStream(t, randomImages(5, 28, 28), 28, 28, 0)
 	var missing bytes.Buffer
-	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: infer.ArchSeed}, ts[1:], contract.Options{}); err != nil {
+	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: arch.Seed}, ts[1:], contract.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaHeight: "28", contract.MetaWidth: "28",
+	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaHeight: "28", contract.MetaWidth: "28",
 		contract.MetaTrainInput: "pixels/255", contract.MetaTrainBNEps: "1e-05"})
-	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainInput: "(pixels-mean)/std"})
-	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainBNEps: "0.001"})
+	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainInput: "(pixels-mean)/std"})
+	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
 	if _, err := run(t, images28, sized, config{}); err != nil {
 		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/simsiam"
@@ -35,8 +36,8 @@ func modelMeta(t *simsiam.Trainer, pairs contract.Meta) contract.Meta {
 		contract.MetaTrainWeightDecay: g(c.WeightDecay), contract.MetaTrainWarmupEpochs: g(c.WarmupEpochs),
 		contract.MetaTrainFixedPredLR: strconv.FormatBool(c.FixedPredictorLR), contract.MetaTrainEpochs: strconv.Itoa(c.Epochs),
 		contract.MetaTrainRowsPerEpoch: strconv.Itoa(c.RowsPerEpoch), contract.MetaTrainStepsPerEpoch: strconv.Itoa(c.StepsPerEpoch()),
-		contract.MetaTrainInput: "pixels/255", contract.MetaTrainPairsSeed: pairs[contract.MetaSeed],
-		contract.MetaTrainBNMomentum: g(simsiam.BNMomentum), contract.MetaTrainBNEps: "1e-05",
+		contract.MetaTrainInput: arch.Input, contract.MetaTrainPairsSeed: pairs[contract.MetaSeed],
+		contract.MetaTrainBNMomentum: g(arch.BNMomentum), contract.MetaTrainBNEps: g(arch.BNEps),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
@@ -24,7 +25,7 @@ func main() {
 		"fetch --split train | augment --epochs 20 | train --checkpoint-dir ckpt -o model.arrows")
 	s.Graceful = true
 	f := s.Flags
-	arch := f.String("arch", simsiam.ArchSimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
+	archFlag := f.String("arch", arch.SimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
 	batch := f.Int("batch-size", 256, "pairs per step")
 	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
 	mom := f.Float64("momentum", 0.9, "SGD momentum")
@@ -32,9 +33,9 @@ func main() {
 	warm := f.Float64("warmup-epochs", 0, "linear warm-up `epochs` before the cosine decay")
 	fixPred := f.Bool("fixed-predictor-lr", true, "keep the predictor at the peak learning rate (no decay)")
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
-	predHidden := f.Int("pred-hidden", 0, "predictor hidden width (0: 64)")
-	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default 256,256)")
-	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default 32,64,128)")
+	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width (0: %d)", arch.DefaultPredHidden))
+	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default "+arch.FormatSizes(arch.DefaultProjDims())+")")
+	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default "+arch.FormatSizes(arch.DefaultChannels())+")")
 	saveEvery := f.Int("save-every", 10, "checkpoint into --checkpoint-dir every `N` epochs (0: never)")
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
@@ -59,7 +60,7 @@ func main() {
 			return fmt.Errorf("pairs stream lacks %s/%s metadata (pipe augment's output into train)", contract.MetaEpochs, contract.MetaRowsPerEpoch)
 		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *arch, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
+			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
 		}
