@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
 	"github.com/siampipe/siampipe/internal/simsiam"
+	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
 func main() {
@@ -107,8 +107,7 @@ func main() {
 				return fmt.Errorf("metrics: %w", err)
 			}
 			defer mf.Close()
-			enc := json.NewEncoder(mf)
-			hooks.Log = func(m simsiam.Metrics) error { return enc.Encode(m) }
+			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
 		p := s.Progress("train", int64(t.TotalSteps()-t.Step), "steps")
 		hooks.Stepped = func() { p.Add(1) }
