@@ -180,7 +180,7 @@ func TestCheckpointsOfTheOldFormatStillRead(t *testing.T) {
 	}
 	stream.Seed, stream.RowsPerEpoch = "10", 17
 	diff, _ = c.ComparePairs(stream)
-	if len(diff) != 2 || diff[0].Field != "seed" || diff[1].Field != "rows_per_epoch" {
+	if len(diff) != 2 || diff[0].Field() != "seed" || diff[1].Field() != "rows_per_epoch" {
 		t.Errorf("another seed and rows: mismatches %v, want seed and rows_per_epoch", diff)
 	}
 }

@@ -72,13 +72,17 @@ func PairsOf(meta contract.Meta) (Pairs, error) {
 // Mismatch is one field in which a pairs stream differs from the one a
 // checkpoint was trained on.
 type Mismatch struct {
-	Field      string // the stream's metadata key without "siampipe.", e.g. "augment.crop_scale"
+	Key        string // the stream's metadata key, e.g. contract.MetaAugCropScale
 	Checkpoint string // the value the checkpoint records
 	Stream     string // the stream's value
 }
 
+// Field is the key without "siampipe.", e.g. "augment.crop_scale".
+func (m Mismatch) Field() string { return short(m.Key) }
+
+// String reads "augment.flip false (checkpoint: true)".
 func (m Mismatch) String() string {
-	return fmt.Sprintf("%s %s (checkpoint: %s)", m.Field, quoteEmpty(m.Stream), quoteEmpty(m.Checkpoint))
+	return fmt.Sprintf("%s %s (checkpoint: %s)", m.Field(), quoteEmpty(m.Stream), quoteEmpty(m.Checkpoint))
 }
 
 func quoteEmpty(s string) string {
@@ -96,14 +100,13 @@ func short(key string) string { return strings.TrimPrefix(key, "siampipe.") }
 // check (the stream's metadata keys without "siampipe.").
 func (h Header) ComparePairs(stream Pairs) (diff []Mismatch, unchecked []string) {
 	for _, pf := range pairsFields {
-		name := short(pf.stream)
 		if !h.Has(pf.ckpt) {
-			unchecked = append(unchecked, name)
+			unchecked = append(unchecked, short(pf.stream))
 			continue
 		}
 		a, b := *pf.of(&h.Pairs), *pf.of(&stream)
 		if a != b {
-			diff = append(diff, Mismatch{Field: name, Checkpoint: a, Stream: b})
+			diff = append(diff, Mismatch{Key: pf.stream, Checkpoint: a, Stream: b})
 		}
 	}
 	for _, c := range []struct {
@@ -113,12 +116,11 @@ func (h Header) ComparePairs(stream Pairs) (diff []Mismatch, unchecked []string)
 		{contract.MetaEpochs, contract.MetaTrainEpochs, h.Pairs.Epochs, stream.Epochs},
 		{contract.MetaRowsPerEpoch, contract.MetaTrainRowsPerEpoch, h.Pairs.RowsPerEpoch, stream.RowsPerEpoch},
 	} {
-		name := short(c.key)
 		switch {
 		case !h.Has(c.ckpt):
-			unchecked = append(unchecked, name)
+			unchecked = append(unchecked, short(c.key))
 		case c.a != c.b:
-			diff = append(diff, Mismatch{Field: name, Checkpoint: strconv.Itoa(c.a), Stream: strconv.Itoa(c.b)})
+			diff = append(diff, Mismatch{Key: c.key, Checkpoint: strconv.Itoa(c.a), Stream: strconv.Itoa(c.b)})
 		}
 	}
 	return diff, unchecked

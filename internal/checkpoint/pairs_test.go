@@ -61,16 +61,16 @@ func TestComparePairsNamesEachDifference(t *testing.T) {
 		want []Mismatch
 	}{
 		{"the same stream", "", "", nil},
-		{"another seed", contract.MetaSeed, "2", []Mismatch{{"seed", "1", "2"}}},
-		{"another split", contract.MetaSplit, "test", []Mismatch{{"split", "train", "test"}}},
-		{"another source", contract.MetaSource, "/home/me/fmnist/train-images-idx3-ubyte.gz", []Mismatch{{"source", h.Pairs.Source, "/home/me/fmnist/train-images-idx3-ubyte.gz"}}},
-		{"no crop", contract.MetaAugCropScale, "0", []Mismatch{{"augment.crop_scale", "0.4", "0"}}},
-		{"no flip", contract.MetaAugFlip, "false", []Mismatch{{"augment.flip", "true", "false"}}},
-		{"no flip recorded", contract.MetaAugFlip, "", []Mismatch{{"augment.flip", "true", ""}}},
-		{"other ops", contract.MetaAugOps, "Identity", []Mismatch{{"augment.ops", "Identity,ShearX,Rotate", "Identity"}}},
-		{"another magnitude", contract.MetaAugMagnitude, "10", []Mismatch{{"augment.magnitude", "9", "10"}}},
-		{"more epochs", contract.MetaEpochs, "21", []Mismatch{{"epochs", "20", "21"}}},
-		{"fewer rows", contract.MetaRowsPerEpoch, "1000", []Mismatch{{"rows_per_epoch", "60000", "1000"}}},
+		{"another seed", contract.MetaSeed, "2", []Mismatch{{contract.MetaSeed, "1", "2"}}},
+		{"another split", contract.MetaSplit, "test", []Mismatch{{contract.MetaSplit, "train", "test"}}},
+		{"another source", contract.MetaSource, "/home/me/fmnist/train-images-idx3-ubyte.gz", []Mismatch{{contract.MetaSource, h.Pairs.Source, "/home/me/fmnist/train-images-idx3-ubyte.gz"}}},
+		{"no crop", contract.MetaAugCropScale, "0", []Mismatch{{contract.MetaAugCropScale, "0.4", "0"}}},
+		{"no flip", contract.MetaAugFlip, "false", []Mismatch{{contract.MetaAugFlip, "true", "false"}}},
+		{"no flip recorded", contract.MetaAugFlip, "", []Mismatch{{contract.MetaAugFlip, "true", ""}}},
+		{"other ops", contract.MetaAugOps, "Identity", []Mismatch{{contract.MetaAugOps, "Identity,ShearX,Rotate", "Identity"}}},
+		{"another magnitude", contract.MetaAugMagnitude, "10", []Mismatch{{contract.MetaAugMagnitude, "9", "10"}}},
+		{"more epochs", contract.MetaEpochs, "21", []Mismatch{{contract.MetaEpochs, "20", "21"}}},
+		{"fewer rows", contract.MetaRowsPerEpoch, "1000", []Mismatch{{contract.MetaRowsPerEpoch, "60000", "1000"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := streamMeta()
@@ -94,7 +94,7 @@ func TestComparePairsNamesEachDifference(t *testing.T) {
 }
 
 func TestMismatchReadsAsStreamThenCheckpoint(t *testing.T) {
-	got := Mismatch{"augment.flip", "true", ""}.String()
+	got := Mismatch{contract.MetaAugFlip, "true", ""}.String()
 	if got != `augment.flip "" (checkpoint: true)` {
 		t.Errorf("%q", got)
 	}

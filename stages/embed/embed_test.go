@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
 )
@@ -204,6 +205,8 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		contract.MetaTrainInput: "pixels/255", contract.MetaTrainBNEps: "1e-05"})
 	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainInput: "(pixels-mean)/std"})
 	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
+	badEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "tiny"})
+	rgb, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaChannels: "3"})
 	if _, err := run(t, images28, sized, config{}); err != nil {
 		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
 	}
@@ -221,7 +224,9 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"images of another size", imagesStream(t, randomImages(2, 20, 20), 20, 20, 0), ckpt, "", []string{"20x20", "predictor.fc1", "size the model was trained on"}, infer.ErrImageSize},
 		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"32x32", "trained on 28x28"}, infer.ErrImageSize},
 		{"trained on other inputs", images28, otherInput, "", []string{`"(pixels-mean)/std"`, "pixels/255"}, nil},
-		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{`"0.001"`, "1e-05"}, nil},
+		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{"epsilon 0.001", "1e-05"}, nil},
+		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},
+		{"trained on colour images", images28, rgb, "", []string{"3-channel"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
 		{"projector of a seed model", images28, ckpt, "projector", []string{"no projector"}, infer.ErrLayer},
 		{"features instead of images", mustRun(t, images28, ckpt), ckpt, "", []string{"features", "expected images"}, contract.ErrWrongKind},

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
@@ -53,12 +54,11 @@ func main() {
 			return fmt.Errorf("read pairs: %w", err)
 		}
 		defer r.Release()
-		meta := r.Meta()
-		epochs, err1 := strconv.Atoi(meta[contract.MetaEpochs])
-		rows, err2 := strconv.Atoi(meta[contract.MetaRowsPerEpoch])
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("pairs stream lacks %s/%s metadata (pipe augment's output into train)", contract.MetaEpochs, contract.MetaRowsPerEpoch)
+		pairs, err := checkpoint.PairsOf(r.Meta())
+		if err != nil {
+			return fmt.Errorf("pairs stream: %w (pipe augment's output into train)", err)
 		}
+		epochs, rows := pairs.Epochs, pairs.RowsPerEpoch
 		cfg := simsiam.TrainConfig{
 			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
@@ -75,7 +75,7 @@ func main() {
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
-			t, err = restore(*resume, cfg, f)
+			t, err = restore(*resume, cfg, pairs, f, s.Logf)
 		} else {
 			t, err = simsiam.NewTrainer(cfg)
 		}
@@ -91,7 +91,7 @@ func main() {
 				name = fmt.Sprintf("epoch-%04d.arrows", t.EpochsDone())
 			}
 			path := filepath.Join(*ckptDir, name)
-			if err := save(path, t, meta, s.WriterOptions()); err != nil {
+			if err := save(path, t, pairs, s.WriterOptions()); err != nil {
 				return err
 			}
 			s.Logf("checkpoint %s (%s, step %d)", path, reason, t.Step)
@@ -101,6 +101,10 @@ func main() {
 			flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 			if *resume == "" {
 				flags |= os.O_TRUNC
+			} else if n, err := cutMetrics(*metrics, t.Step); err != nil {
+				return err
+			} else if n > 0 {
+				s.Logf("metrics %s: dropped %d lines after step %d, the checkpoint's", *metrics, n, t.Step)
 			}
 			mf, err := os.OpenFile(*metrics, flags, 0o644)
 			if err != nil {
@@ -124,7 +128,7 @@ func main() {
 			return err
 		}
 		defer out.Abort()
-		if err := contract.WriteModel(out, modelMeta(t, meta), tensors(t), s.WriterOptions()); err != nil {
+		if err := writeCheckpoint(out, t, pairs, s.WriterOptions()); err != nil {
 			return err
 		}
 		return out.Commit()
