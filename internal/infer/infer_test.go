@@ -337,3 +337,26 @@ func FuzzNew(f *testing.F) {
 		m.NewWorker().Forward(make([]uint8, 2*int(size)*int(size)), 2, out)
 	})
 }
+
+// TestALayerTheModelLacksIsALayerError checks that the error says which
+// layers there are, for the caller's hint, and names no flag itself.
+func TestALayerTheModelLacksIsALayerError(t *testing.T) {
+	for _, c := range []struct {
+		arch, layer string
+		layers      []string
+	}{
+		{arch.Seed, Projector, []string{Backbone, Predictor}},
+		{arch.Seed, "head", []string{Backbone, Predictor}},
+		{arch.SimSiam, "Backbone", []string{Backbone, Projector, Predictor}},
+	} {
+		_, err := New(c.arch, randomCheckpoint(c.arch, 3), 28, 28, c.layer)
+		var le *LayerError
+		if !errors.As(err, &le) || !errors.Is(err, ErrLayer) || le.Layer != c.layer || !slices.Equal(le.Layers(), c.layers) {
+			t.Errorf("%s %q: error %v, want a *LayerError listing %v", c.arch, c.layer, err, c.layers)
+			continue
+		}
+		if strings.Contains(err.Error(), "--") {
+			t.Errorf("error %q names a flag", err)
+		}
+	}
+}

@@ -52,6 +52,33 @@ var (
 	ErrLayer         = errors.New("no such layer")
 )
 
+// LayerError reports a layer the model does not have. It wraps ErrLayer.
+type LayerError struct {
+	Layer string // the layer asked for
+	Arch  string // the model's architecture
+}
+
+func (e *LayerError) Error() string {
+	if e.Layer == Projector {
+		return fmt.Sprintf("%v: a %s model has no projector", ErrLayer, e.Arch)
+	}
+	return fmt.Sprintf("%v: %q", ErrLayer, e.Layer)
+}
+
+// Unwrap returns ErrLayer.
+func (e *LayerError) Unwrap() error { return ErrLayer }
+
+// Layers returns the layers the model has, in order.
+func (e *LayerError) Layers() []string { return Layers(e.Arch) }
+
+// Layers returns the layers a model of architecture archName has, in order.
+func Layers(archName string) []string {
+	if archName == arch.SimSiam {
+		return []string{Backbone, Projector, Predictor}
+	}
+	return []string{Backbone, Predictor}
+}
+
 // Model is a checkpoint prepared for inference on images of one size. It is
 // immutable and safe for concurrent use; each goroutine runs it through its
 // own Worker.
@@ -192,10 +219,8 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 		layer = Backbone
 	}
 	switch {
-	case layer == Projector && archName == arch.Seed:
-		return nil, fmt.Errorf("%w: a %s model has no projector (use --layer backbone or predictor)", ErrLayer, archName)
-	case layer != Backbone && layer != Projector && layer != Predictor:
-		return nil, fmt.Errorf("%w: %q (use backbone, projector or predictor)", ErrLayer, layer)
+	case layer == Projector && archName == arch.Seed, layer != Backbone && layer != Projector && layer != Predictor:
+		return nil, &LayerError{Layer: layer, Arch: archName}
 	}
 	if height < 1 || width < 1 {
 		return nil, fmt.Errorf("%w: %dx%d images", ErrImageSize, height, width)

@@ -1,6 +1,7 @@
 package simsiam
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -86,7 +87,7 @@ func newTrainer(cfg TrainConfig, m *Model) (*Trainer, error) {
 		return nil, fmt.Errorf("simsiam: train: %d epochs of %d pairs: need both positive", cfg.Epochs, cfg.RowsPerEpoch)
 	}
 	if cfg.StepsPerEpoch() == 0 {
-		return nil, fmt.Errorf("simsiam: train: an epoch has %d pairs, fewer than the batch size %d (lower --batch-size)", cfg.RowsPerEpoch, cfg.BatchSize)
+		return nil, fmt.Errorf("simsiam: train: %w", &EpochError{RowsPerEpoch: cfg.RowsPerEpoch, BatchSize: cfg.BatchSize})
 	}
 	g, err := m.NewGraph(cfg.BatchSize)
 	if err != nil {
@@ -118,7 +119,15 @@ type StepResult struct {
 }
 
 // ErrNonFinite is wrapped by TrainStep's error when the loss is NaN or Inf.
-var ErrNonFinite = fmt.Errorf("loss is not finite")
+var ErrNonFinite = errors.New("loss is not finite")
+
+// EpochError reports an epoch of fewer pairs than a batch: training would
+// make no step.
+type EpochError struct{ RowsPerEpoch, BatchSize int }
+
+func (e *EpochError) Error() string {
+	return fmt.Sprintf("an epoch has %d pairs, fewer than the batch size %d", e.RowsPerEpoch, e.BatchSize)
+}
 
 // TrainStep does one optimiser step on a batch of BatchSize pairs. A NaN or
 // Inf loss returns an error wrapping ErrNonFinite and leaves the parameters
@@ -129,7 +138,7 @@ func (t *Trainer) TrainStep(view1, view2 []uint8) (StepResult, error) {
 		return StepResult{}, err
 	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return StepResult{Loss: float64(loss)}, fmt.Errorf("step %d: %w (%v); lower --lr or add --warmup-epochs", t.Step+1, ErrNonFinite, loss)
+		return StepResult{Loss: float64(loss)}, fmt.Errorf("step %d: %w (%v)", t.Step+1, ErrNonFinite, loss)
 	}
 	lr := t.sched.LR(t.Step)
 	for i, p := range t.g.Trainable() {

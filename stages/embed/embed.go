@@ -39,6 +39,9 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	}
 	defer rd.Release()
 	model, err := infer.New(ck.Arch, ck.Tensors, rd.Height(), rd.Width(), cfg.layer)
+	if le, ok := errors.AsType[*infer.LayerError](err); ok {
+		return fmt.Errorf("checkpoint %s: %w (use --layer %s)", name, err, orList(le.Layers()))
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
@@ -162,6 +165,14 @@ func readCheckpoint(name string, ckpt []byte) (checkpoint.Checkpoint, error) {
 		return checkpoint.Checkpoint{}, fmt.Errorf("checkpoint %s: %w (truncated or not a checkpoint? %s)", name, err, fix)
 	}
 	return ck, nil
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 func withArticle(kind string) string {

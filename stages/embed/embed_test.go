@@ -228,7 +228,8 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},
 		{"trained on colour images", images28, rgb, "", []string{"3-channel"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
-		{"projector of a seed model", images28, ckpt, "projector", []string{"no projector"}, infer.ErrLayer},
+		{"projector of a seed model", images28, ckpt, "projector", []string{"seed model has no projector (use --layer backbone or predictor)"}, infer.ErrLayer},
+		{"a layer that does not exist", images28, ckpt, "head", []string{`no such layer: "head" (use --layer backbone or predictor)`}, infer.ErrLayer},
 		{"features instead of images", mustRun(t, images28, ckpt), ckpt, "", []string{"features", "expected images"}, contract.ErrWrongKind},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -80,7 +80,7 @@ func main() {
 			t, err = simsiam.NewTrainer(cfg)
 		}
 		if err != nil {
-			return err
+			return flagHint(err)
 		}
 		defer t.Close()
 		s.Logf("%s model, %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
@@ -120,7 +120,7 @@ func main() {
 			return cli.ErrInterrupted
 		}
 		if err != nil {
-			return err
+			return flagHint(err)
 		}
 		p.Done()
 		out, err := s.Output()

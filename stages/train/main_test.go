@@ -330,6 +330,8 @@ func TestBadRunsFailWithOneLine(t *testing.T) {
 		want string
 	}{
 		{"NaN loss names the step", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "step "},
+		{"NaN loss names the fix", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "loss is not finite (NaN); lower --lr or add --warmup-epochs"},
+		{"epoch shorter than a batch", []string{"-i", in, "--batch-size", "100"}, "an epoch has 64 pairs, fewer than the batch size 100 (lower --batch-size)"},
 		{"images instead of pairs", []string{"-i", imgPath}, "augment"},
 		{"resume from a missing checkpoint", []string{"-i", in, "--resume", filepath.Join(dir, "nope.arrows")}, "resume"},
 		{"channels not numbers", []string{"-i", in, "--channels", "32,x"}, "--channels"},
