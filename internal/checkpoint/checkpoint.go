@@ -189,9 +189,9 @@ func (h *Header) check() error {
 	return nil
 }
 
-// Meta returns the metadata that records h (every field; Absent is not
+// meta returns the metadata that records h (every field; Absent is not
 // recorded).
-func (h Header) Meta() contract.Meta {
+func (h Header) meta() contract.Meta {
 	m := contract.Meta{}
 	for _, fl := range fields {
 		m[fl.key] = fl.get(&h)
@@ -211,7 +211,7 @@ func Write(w io.Writer, c Checkpoint, opt contract.Options) error {
 	if len(c.Tensors) == 0 {
 		return fmt.Errorf("write checkpoint: %w: no tensors", ErrHeader)
 	}
-	if err := contract.WriteModel(w, c.Header.Meta(), c.Tensors, opt); err != nil {
+	if err := contract.WriteModel(w, c.Header.meta(), c.Tensors, opt); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil
@@ -227,15 +227,15 @@ func Read(r io.Reader) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	h, err := HeaderOf(meta)
+	h, err := headerOf(meta)
 	if err != nil {
 		return Checkpoint{}, err
 	}
 	return Checkpoint{Header: h, Tensors: ts}, nil
 }
 
-// HeaderOf parses a checkpoint's metadata, as Read does.
-func HeaderOf(meta contract.Meta) (Header, error) {
+// headerOf parses a checkpoint's metadata, as Read does.
+func headerOf(meta contract.Meta) (Header, error) {
 	var h Header
 	for _, fl := range fields {
 		v, ok := meta[fl.key]

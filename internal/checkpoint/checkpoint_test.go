@@ -248,7 +248,7 @@ func FuzzHeaderOf(f *testing.F) {
 	f.Add("siampipe.channels", "3", "siampipe.train.pairs_flip", "")
 	f.Add("siampipe.seed", "x", "siampipe.arch", "seed")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
-		h, err := HeaderOf(contract.Meta{k1: v1, k2: v2})
+		h, err := headerOf(contract.Meta{k1: v1, k2: v2})
 		if err != nil {
 			if !errors.Is(err, ErrHeader) {
 				t.Fatalf("error %v does not wrap ErrHeader", err)
@@ -256,10 +256,10 @@ func FuzzHeaderOf(f *testing.F) {
 			return
 		}
 		// What parses, writes back the same way (for fields the header owns).
-		m := h.Meta()
+		m := h.meta()
 		for _, fl := range fields {
 			if v, ok := map[string]string{k1: v1, k2: v2}[fl.key]; ok && h.Has(fl.key) {
-				h2, err := HeaderOf(contract.Meta{fl.key: m[fl.key]})
+				h2, err := headerOf(contract.Meta{fl.key: m[fl.key]})
 				if err != nil {
 					t.Fatalf("%s=%q read, but its rewrite %q does not: %v", fl.key, v, m[fl.key], err)
 				}
