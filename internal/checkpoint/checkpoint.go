@@ -59,7 +59,8 @@ type Input struct {
 }
 
 // Train holds the training hyperparameters (the schedule's length is the
-// pairs stream's: Pairs.Epochs and Pairs.RowsPerEpoch).
+// pairs stream's: Pairs.Epochs and Pairs.RowsPerEpoch) and what the
+// trainer derived from them.
 type Train struct {
 	BatchSize        int     // pairs per step
 	LR               float64 // base learning rate for batch 256
@@ -67,24 +68,15 @@ type Train struct {
 	WeightDecay      float64 // SGD weight decay
 	WarmupEpochs     float64 // linear warm-up before the cosine
 	FixedPredictorLR bool    // the predictor stays at the peak rate
-}
 
-// PeakLR is LR scaled by BatchSize/256.
-func (t Train) PeakLR() float64 { return t.LR * float64(t.BatchSize) / 256 }
+	PeakLR        float64 // the learning rate LR scales to for BatchSize
+	StepsPerEpoch int     // full batches in an epoch
+}
 
 // BN holds the BatchNorm constants the model was trained with.
 type BN struct {
 	Momentum float64 // weight of the batch statistics in the running averages
 	Eps      float64 // added to the variance
-}
-
-// StepsPerEpoch is the number of full batches in an epoch (0 when the
-// batch size is not recorded).
-func (h Header) StepsPerEpoch() int {
-	if h.Train.BatchSize < 1 {
-		return 0
-	}
-	return h.Pairs.RowsPerEpoch / h.Train.BatchSize
 }
 
 // field ties a header field to its metadata key.
@@ -159,6 +151,8 @@ var fields = func() []field {
 		flt(contract.MetaTrainWeightDecay, func(h *Header) *float64 { return &h.Train.WeightDecay }),
 		flt(contract.MetaTrainWarmupEpochs, func(h *Header) *float64 { return &h.Train.WarmupEpochs }),
 		boolean(contract.MetaTrainFixedPredLR, func(h *Header) *bool { return &h.Train.FixedPredictorLR }),
+		flt(contract.MetaTrainPeakLR, func(h *Header) *float64 { return &h.Train.PeakLR }),
+		num(contract.MetaTrainStepsPerEpoch, func(h *Header) *int { return &h.Train.StepsPerEpoch }),
 		flt(contract.MetaTrainBNMomentum, func(h *Header) *float64 { return &h.BN.Momentum }),
 		flt(contract.MetaTrainBNEps, func(h *Header) *float64 { return &h.BN.Eps }),
 		num(contract.MetaTrainEpochs, func(h *Header) *int { return &h.Pairs.Epochs }),
@@ -196,8 +190,6 @@ func (h Header) meta() contract.Meta {
 	for _, fl := range fields {
 		m[fl.key] = fl.get(&h)
 	}
-	m[contract.MetaTrainPeakLR] = strconv.FormatFloat(h.Train.PeakLR(), 'g', -1, 64)
-	m[contract.MetaTrainStepsPerEpoch] = strconv.Itoa(h.StepsPerEpoch())
 	return m
 }
 

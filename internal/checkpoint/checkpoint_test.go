@@ -25,7 +25,8 @@ func full() Header {
 	return Header{
 		Arch: arch.SimSiam, Epoch: 3, Step: 30, Seed: 7,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: arch.Input},
-		Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3, WarmupEpochs: 0.5, FixedPredictorLR: true},
+		Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3, WarmupEpochs: 0.5, FixedPredictorLR: true,
+			PeakLR: 0.2, StepsPerEpoch: 234},
 		BN:    BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
 		Pairs: Pairs{Seed: "1", Split: "train", Source: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
 			Augment: "randaugment (torchvision 0.14.1)", NumOps: "5", Magnitude: "9", Bins: "31",
@@ -80,7 +81,7 @@ func TestWriteThenReadGivesTheSameCheckpoint(t *testing.T) {
 	}
 }
 
-func TestWriteRecordsTheDerivedScheduleForReaders(t *testing.T) {
+func TestWriteRecordsTheKeysReadersOfTheMetadataKnow(t *testing.T) {
 	var b bytes.Buffer
 	if err := Write(&b, Checkpoint{Header: full(), Tensors: tensors()}, contract.Options{}); err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestCheckpointsOfTheOldFormatStillRead(t *testing.T) {
 	want := Header{
 		Arch: arch.SimSiam, Epoch: 1, Step: 2, Seed: 3,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: "pixels/255"},
-		Train: Train{BatchSize: 8, LR: 0.2, Momentum: 0.9, WeightDecay: 0.001, FixedPredictorLR: true},
+		Train: Train{BatchSize: 8, LR: 0.2, Momentum: 0.9, WeightDecay: 0.001, FixedPredictorLR: true, PeakLR: 0.00625, StepsPerEpoch: 2},
 		BN:    BN{Momentum: 0.1, Eps: 1e-5},
 		Pairs: Pairs{Seed: "9", Epochs: 4, RowsPerEpoch: 16},
 		Stage: "train", Version: "v0.9.0",

@@ -23,7 +23,7 @@ func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
 		Arch: c.Model.Arch, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
 		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: arch.DefaultInChannels, Scaling: arch.Input},
 		Train: checkpoint.Train{BatchSize: c.BatchSize, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
-			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR},
+			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, PeakLR: c.PeakLR(), StepsPerEpoch: c.StepsPerEpoch()},
 		BN:    checkpoint.BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
 		Pairs: p, Stage: "train", Version: cli.Version,
 	}
