@@ -27,7 +27,7 @@ func full() Header {
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: arch.Input},
 		Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3, WarmupEpochs: 0.5, FixedPredictorLR: true,
 			PeakLR: 0.2, StepsPerEpoch: 234},
-		BN:    BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
+		BN: BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
 		Pairs: Pairs{Seed: "1", Split: "train", Source: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
 			Augment: "randaugment (torchvision 0.14.1)", NumOps: "5", Magnitude: "9", Bins: "31",
 			Ops: "Identity,ShearX,Rotate", CropScale: "0.4", Flip: "true", Epochs: 20, RowsPerEpoch: 60000},
