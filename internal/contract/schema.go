@@ -23,6 +23,7 @@ const (
 	MetaKind         = "siampipe.kind"           // stream kind (always present)
 	MetaHeight       = "siampipe.height"         // image height in pixels (images, pairs)
 	MetaWidth        = "siampipe.width"          // image width in pixels (images, pairs)
+	MetaChannels     = "siampipe.channels"       // image channels (model; 1 when absent)
 	MetaSplit        = "siampipe.split"          // train | test (images and what derives from them)
 	MetaSource       = "siampipe.source"         // where the images were read from
 	MetaRows         = "siampipe.rows"           // rows in the stream (images, written by fetch)

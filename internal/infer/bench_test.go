@@ -6,13 +6,14 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/contract"
 )
 
 // randomCheckpoint returns the tensors of a model of the given arch at the
 // sizes siampipe trains (seed: 32-64-128 backbone, 2048-64-2048 predictor;
 // simsiam: the paper-style heads of NOTES.md).
-func randomCheckpoint(arch string, seed uint64) []contract.Tensor {
+func randomCheckpoint(archName string, seed uint64) []contract.Tensor {
 	r := rand.New(rand.NewPCG(seed, 1))
 	var ts []contract.Tensor
 	add := func(name string, scale, shift float32, shape ...int) {
@@ -42,7 +43,7 @@ func randomCheckpoint(arch string, seed uint64) []contract.Tensor {
 		add(name+".weight", 1/float32(in), 0, out, in)
 		add(name+".bias", 0.1, 0, out)
 	}
-	if arch == ArchSeed {
+	if archName == arch.Seed {
 		fc("predictor.fc1", 2048, 64)
 		bn("predictor.bn1", 64, true)
 		fc("predictor.fc2", 64, 2048)
@@ -77,15 +78,15 @@ func randomImages(n, hw int, seed uint64) []uint8 {
 func BenchmarkForward(b *testing.B) {
 	const batch = 256
 	px := randomImages(batch, 28*28, 1)
-	for _, arch := range []string{ArchSeed, ArchSimSiam} {
-		ts := randomCheckpoint(arch, 1)
+	for _, an := range arch.Names() {
+		ts := randomCheckpoint(an, 1)
 		for _, layer := range []string{Backbone, Predictor} {
 			for _, eng := range engines() {
 				if eng.name()[:2] == "go" {
 					continue
 				}
-				b.Run(arch+"/"+layer+"/"+eng.name(), func(b *testing.B) {
-					m, err := newModel(arch, ts, 28, 28, layer, eng)
+				b.Run(an+"/"+layer+"/"+eng.name(), func(b *testing.B) {
+					m, err := newModel(an, ts, 28, 28, layer, eng)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/cpufeat"
 	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
@@ -89,11 +90,11 @@ func randSlice(r *rand.Rand, n int) []float32 {
 func TestForwardIsTheSameBytesWhateverTheBatch(t *testing.T) {
 	const n = 29
 	px := randomImages(n, 28*28, 5)
-	for _, arch := range []string{ArchSeed, ArchSimSiam} {
-		ts := randomCheckpoint(arch, 2)
+	for _, an := range arch.Names() {
+		ts := randomCheckpoint(an, 2)
 		for _, eng := range engines() {
-			t.Run(arch+"/"+eng.name(), func(t *testing.T) {
-				m, err := newModel(arch, ts, 28, 28, Predictor, eng)
+			t.Run(an+"/"+eng.name(), func(t *testing.T) {
+				m, err := newModel(an, ts, 28, 28, Predictor, eng)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -116,7 +117,7 @@ func TestForwardIsTheSameBytesWhateverTheBatch(t *testing.T) {
 // broken checkpoint or request.
 func TestNewRefusesBrokenCheckpoints(t *testing.T) {
 	edit := func(f func([]contract.Tensor) []contract.Tensor) []contract.Tensor {
-		ts := randomCheckpoint(ArchSeed, 3)
+		ts := randomCheckpoint(arch.Seed, 3)
 		for i := range ts {
 			ts[i].Values = slices.Clone(ts[i].Values)
 		}
@@ -145,34 +146,34 @@ func TestNewRefusesBrokenCheckpoints(t *testing.T) {
 		is            error
 		want          string
 	}{
-		{"missing conv bias", ArchSeed, "", drop("backbone.conv2.bias"), 28, 28, ErrMissingTensor, "backbone.conv2.bias"},
-		{"missing running variance", ArchSeed, "", drop("backbone.bn3.running_var"), 28, 28, ErrMissingTensor, "backbone.bn3.running_var"},
-		{"BN weight without bias", ArchSeed, "", drop("predictor.bn1.bias"), 28, 28, ErrMissingTensor, "predictor.bn1.bias"},
-		{"missing predictor", ArchSeed, Backbone, drop("predictor.fc1.weight"), 28, 28, ErrMissingTensor, "predictor.fc1.weight"},
-		{"simsiam without projector", ArchSimSiam, "", randomCheckpoint(ArchSeed, 3), 28, 28, ErrMissingTensor, "projector.fc1.weight"},
-		{"conv channels that do not chain", ArchSeed, "", set("backbone.conv2.weight", func(t *contract.Tensor) {
+		{"missing conv bias", arch.Seed, "", drop("backbone.conv2.bias"), 28, 28, ErrMissingTensor, "backbone.conv2.bias"},
+		{"missing running variance", arch.Seed, "", drop("backbone.bn3.running_var"), 28, 28, ErrMissingTensor, "backbone.bn3.running_var"},
+		{"BN weight without bias", arch.Seed, "", drop("predictor.bn1.bias"), 28, 28, ErrMissingTensor, "predictor.bn1.bias"},
+		{"missing predictor", arch.Seed, Backbone, drop("predictor.fc1.weight"), 28, 28, ErrMissingTensor, "predictor.fc1.weight"},
+		{"simsiam without projector", arch.SimSiam, "", randomCheckpoint(arch.Seed, 3), 28, 28, ErrMissingTensor, "projector.fc1.weight"},
+		{"conv channels that do not chain", arch.Seed, "", set("backbone.conv2.weight", func(t *contract.Tensor) {
 			t.Shape = []int{64, 16, 3, 3}
 			t.Values = t.Values[:64*16*9]
 		}), 28, 28, ErrShape, "[64 16 3 3]"},
-		{"5x5 kernel", ArchSeed, "", set("backbone.conv1.weight", func(t *contract.Tensor) { t.Shape = []int{32, 1, 1, 9} }), 28, 28, ErrShape, "[Cout 1 3 3]"},
-		{"BN of the wrong width", ArchSeed, "", set("backbone.bn1.running_mean", func(t *contract.Tensor) {
+		{"5x5 kernel", arch.Seed, "", set("backbone.conv1.weight", func(t *contract.Tensor) { t.Shape = []int{32, 1, 1, 9} }), 28, 28, ErrShape, "[Cout 1 3 3]"},
+		{"BN of the wrong width", arch.Seed, "", set("backbone.bn1.running_mean", func(t *contract.Tensor) {
 			t.Shape = []int{31}
 			t.Values = t.Values[:31]
 		}), 28, 28, ErrShape, "backbone.bn1.running_mean has shape [31], expected [32]"},
-		{"fewer values than the shape", ArchSeed, "", set("predictor.fc2.bias", func(t *contract.Tensor) { t.Values = t.Values[:10] }), 28, 28, ErrShape, "truncated"},
-		{"fc widths that do not chain", ArchSeed, "", set("predictor.fc2.weight", func(t *contract.Tensor) {
+		{"fewer values than the shape", arch.Seed, "", set("predictor.fc2.bias", func(t *contract.Tensor) { t.Values = t.Values[:10] }), 28, 28, ErrShape, "truncated"},
+		{"fc widths that do not chain", arch.Seed, "", set("predictor.fc2.weight", func(t *contract.Tensor) {
 			t.Shape = []int{4096, 32}
 		}), 28, 28, ErrShape, "predictor.fc2.weight has shape [4096 32]"},
-		{"images of another size", ArchSeed, "", randomCheckpoint(ArchSeed, 3), 14, 14, ErrImageSize, "14x14"},
-		{"BatchNorm after the last predictor fc", ArchSeed, "", edit(func(ts []contract.Tensor) []contract.Tensor {
+		{"images of another size", arch.Seed, "", randomCheckpoint(arch.Seed, 3), 14, 14, ErrImageSize, "14x14"},
+		{"BatchNorm after the last predictor fc", arch.Seed, "", edit(func(ts []contract.Tensor) []contract.Tensor {
 			return append(ts, contract.Tensor{Name: "predictor.bn2.running_mean", Shape: []int{2048}, Values: make([]float32, 2048)})
 		}), 28, 28, ErrShape, "predictor.bn2"},
-		{"projector of a seed model", ArchSeed, Projector, randomCheckpoint(ArchSeed, 3), 28, 28, ErrLayer, "no projector"},
-		{"unknown layer", ArchSeed, "head", randomCheckpoint(ArchSeed, 3), 28, 28, ErrLayer, `"head"`},
-		{"unknown arch", "byol", "", randomCheckpoint(ArchSeed, 3), 28, 28, nil, `"byol"`},
-		{"NaN weight", ArchSeed, "", set("backbone.conv3.weight", func(t *contract.Tensor) { t.Values[7] = float32(math.NaN()) }), 28, 28, nil, "diverged"},
-		{"two tensors of one name", ArchSeed, "", edit(func(ts []contract.Tensor) []contract.Tensor { return append(ts, ts[0]) }), 28, 28, ErrShape, "two tensors called backbone.conv1.weight"},
-		{"negative variance", ArchSeed, "", set("backbone.bn2.running_var", func(t *contract.Tensor) { t.Values[0] = -1 }), 28, 28, nil, "negative variance"},
+		{"projector of a seed model", arch.Seed, Projector, randomCheckpoint(arch.Seed, 3), 28, 28, ErrLayer, "no projector"},
+		{"unknown layer", arch.Seed, "head", randomCheckpoint(arch.Seed, 3), 28, 28, ErrLayer, `"head"`},
+		{"unknown arch", "byol", "", randomCheckpoint(arch.Seed, 3), 28, 28, nil, `"byol"`},
+		{"NaN weight", arch.Seed, "", set("backbone.conv3.weight", func(t *contract.Tensor) { t.Values[7] = float32(math.NaN()) }), 28, 28, nil, "diverged"},
+		{"two tensors of one name", arch.Seed, "", edit(func(ts []contract.Tensor) []contract.Tensor { return append(ts, ts[0]) }), 28, 28, ErrShape, "two tensors called backbone.conv1.weight"},
+		{"negative variance", arch.Seed, "", set("backbone.bn2.running_var", func(t *contract.Tensor) { t.Values[0] = -1 }), 28, 28, nil, "negative variance"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := New(c.arch, c.ts, c.height, c.width, c.layer)
@@ -197,11 +198,11 @@ func TestNewTellsTheArchFromTheTensors(t *testing.T) {
 		arch        string
 		dim         int
 	}{
-		{ArchSeed, Backbone, ArchSeed, 2048},
-		{ArchSeed, Predictor, ArchSeed, 2048},
-		{ArchSimSiam, "", ArchSimSiam, 2048},
-		{ArchSimSiam, Projector, ArchSimSiam, 512},
-		{ArchSimSiam, Predictor, ArchSimSiam, 512},
+		{arch.Seed, Backbone, arch.Seed, 2048},
+		{arch.Seed, Predictor, arch.Seed, 2048},
+		{arch.SimSiam, "", arch.SimSiam, 2048},
+		{arch.SimSiam, Projector, arch.SimSiam, 512},
+		{arch.SimSiam, Predictor, arch.SimSiam, 512},
 	} {
 		m, err := New("", randomCheckpoint(c.ckpt, 4), 28, 28, c.layer)
 		if err != nil {
@@ -217,8 +218,8 @@ func TestNewTellsTheArchFromTheTensors(t *testing.T) {
 // several workers and checks each comes back in order with its own
 // features, with no more than 2*workers+2 batches in flight.
 func TestRunKeepsInputOrder(t *testing.T) {
-	ts := randomCheckpoint(ArchSeed, 5)
-	m, err := New(ArchSeed, ts, 28, 28, Backbone)
+	ts := randomCheckpoint(arch.Seed, 5)
+	m, err := New(arch.Seed, ts, 28, 28, Backbone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestRunKeepsInputOrder(t *testing.T) {
 // TestRunStopsAtTheFirstError checks that errors of fill and emit and a
 // cancelled context end Run with that error, without a deadlock.
 func TestRunStopsAtTheFirstError(t *testing.T) {
-	m, err := New(ArchSeed, randomCheckpoint(ArchSeed, 6), 28, 28, Backbone)
+	m, err := New(arch.Seed, randomCheckpoint(arch.Seed, 6), 28, 28, Backbone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,11 +356,34 @@ func FuzzNew(f *testing.F) {
 				vec(bn+".running_var", out, 1)
 			}
 		}
-		m, err := New(ArchSeed, ts, int(size), int(size), []string{Backbone, Predictor}[layer%2])
+		m, err := New(arch.Seed, ts, int(size), int(size), []string{Backbone, Predictor}[layer%2])
 		if err != nil {
 			return
 		}
 		out := make([]float32, 2*m.Dim())
 		m.NewWorker().Forward(make([]uint8, 2*int(size)*int(size)), 2, out)
 	})
+}
+
+// TestALayerTheModelLacksIsALayerError checks that the error says which
+// layers there are, for the caller's hint, and names no flag itself.
+func TestALayerTheModelLacksIsALayerError(t *testing.T) {
+	for _, c := range []struct {
+		arch, layer string
+		layers      []string
+	}{
+		{arch.Seed, Projector, []string{Backbone, Predictor}},
+		{arch.Seed, "head", []string{Backbone, Predictor}},
+		{arch.SimSiam, "Backbone", []string{Backbone, Projector, Predictor}},
+	} {
+		_, err := New(c.arch, randomCheckpoint(c.arch, 3), 28, 28, c.layer)
+		var le *LayerError
+		if !errors.As(err, &le) || !errors.Is(err, ErrLayer) || le.Layer != c.layer || !slices.Equal(le.Layers(), c.layers) {
+			t.Errorf("%s %q: error %v, want a *LayerError listing %v", c.arch, c.layer, err, c.layers)
+			continue
+		}
+		if strings.Contains(err.Error(), "--") {
+			t.Errorf("error %q names a flag", err)
+		}
+	}
 }

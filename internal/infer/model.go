@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/contract"
 )
 
@@ -44,15 +45,6 @@ const (
 	Predictor = "predictor" // p: the predictor's output
 )
 
-// Architectures.
-const (
-	ArchSeed    = "seed"    // backbone and predictor
-	ArchSimSiam = "simsiam" // backbone, projector and predictor
-)
-
-// bnEps is PyTorch's default BatchNorm epsilon.
-const bnEps = 1e-5
-
 // Errors that checkpoint and image problems wrap, for errors.Is.
 var (
 	ErrMissingTensor = errors.New("missing tensor")
@@ -60,6 +52,33 @@ var (
 	ErrImageSize     = errors.New("image size does not fit the model")
 	ErrLayer         = errors.New("no such layer")
 )
+
+// LayerError reports a layer the model does not have. It wraps ErrLayer.
+type LayerError struct {
+	Layer string // the layer asked for
+	Arch  string // the model's architecture
+}
+
+func (e *LayerError) Error() string {
+	if e.Layer == Projector {
+		return fmt.Sprintf("%v: a %s model has no projector", ErrLayer, e.Arch)
+	}
+	return fmt.Sprintf("%v: %q", ErrLayer, e.Layer)
+}
+
+// Unwrap returns ErrLayer.
+func (e *LayerError) Unwrap() error { return ErrLayer }
+
+// Layers returns the layers the model has, in order.
+func (e *LayerError) Layers() []string { return Layers(e.Arch) }
+
+// Layers returns the layers a model of architecture archName has, in order.
+func Layers(archName string) []string {
+	if archName == arch.SimSiam {
+		return []string{Backbone, Projector, Predictor}
+	}
+	return []string{Backbone, Predictor}
+}
 
 // Model is a checkpoint prepared for inference on images of one size. It is
 // immutable and safe for concurrent use; each goroutine runs it through its
@@ -87,15 +106,15 @@ type op struct {
 	bp, ep                    []float32 // kernel layouts of w and the epilogue (nil for BLAS)
 }
 
-// New prepares the tensors of a checkpoint of architecture arch (ArchSeed,
-// ArchSimSiam, or "" to tell from the tensor names) to compute layer
+// New prepares the tensors of a checkpoint of architecture archName
+// (arch.Seed, arch.SimSiam, or "" to tell from the tensor names) to compute layer
 // (Backbone, Projector or Predictor; "" means Backbone) of height x width
 // images. It checks that every tensor the model needs is present with a
 // shape that fits the image size and the layers before it, including the
 // layers after the requested one, so a model that could not have been
 // trained on such images is refused.
-func New(arch string, tensors []contract.Tensor, height, width int, layer string) (*Model, error) {
-	return newModel(arch, tensors, height, width, layer, defaultEngine())
+func New(archName string, tensors []contract.Tensor, height, width int, layer string) (*Model, error) {
+	return newModel(archName, tensors, height, width, layer, defaultEngine())
 }
 
 // Arch returns the model's architecture.
@@ -160,7 +179,7 @@ func (ts tensors) bn(prefix string, c int) (scale, shift []float32, err error) {
 			return nil, nil, fmt.Errorf("checkpoint tensor %s.running_var has a negative variance %v (corrupt checkpoint?)", prefix, vr[i])
 		}
 		// PyTorch's CPU inference kernel: alpha = weight/sqrt(var+eps), y = x*alpha + (bias - mean*alpha).
-		inv := float32(1 / math.Sqrt(float64(vr[i])+bnEps))
+		inv := float32(1 / math.Sqrt(float64(vr[i])+arch.BNEps))
 		scale[i] = gamma[i] * inv
 		shift[i] = beta[i] - mean[i]*scale[i]
 	}
@@ -177,7 +196,7 @@ func filled(n int, v float32) []float32 {
 	return s
 }
 
-func newModel(arch string, list []contract.Tensor, height, width int, layer string, eng engine) (*Model, error) {
+func newModel(archName string, list []contract.Tensor, height, width int, layer string, eng engine) (*Model, error) {
 	ts := tensors{}
 	for _, t := range list {
 		if strings.HasPrefix(t.Name, "optim.") {
@@ -188,42 +207,42 @@ func newModel(arch string, list []contract.Tensor, height, width int, layer stri
 		}
 		ts[t.Name] = t
 	}
-	if arch == "" {
-		arch = ArchSeed
+	if archName == "" {
+		archName = arch.Seed
 		if ts.has("projector.fc1.weight") {
-			arch = ArchSimSiam
+			archName = arch.SimSiam
 		}
 	}
-	if arch != ArchSeed && arch != ArchSimSiam {
-		return nil, fmt.Errorf("unknown model architecture %q (want %s or %s: checkpoint from a newer train?)", arch, ArchSeed, ArchSimSiam)
+	if !arch.Known(archName) {
+		return nil, fmt.Errorf("unknown model architecture %q (want %s or %s: checkpoint from a newer train?)", archName, arch.Seed, arch.SimSiam)
 	}
 	if layer == "" {
 		layer = Backbone
 	}
 	switch {
-	case layer == Projector && arch == ArchSeed:
-		return nil, fmt.Errorf("%w: a %s model has no projector (use --layer backbone or predictor)", ErrLayer, arch)
-	case layer != Backbone && layer != Projector && layer != Predictor:
-		return nil, fmt.Errorf("%w: %q (use backbone, projector or predictor)", ErrLayer, layer)
+	case layer == Projector && archName == arch.Seed, layer != Backbone && layer != Projector && layer != Predictor:
+		return nil, &LayerError{Layer: layer, Arch: archName}
 	}
 	if height < 1 || width < 1 {
 		return nil, fmt.Errorf("%w: %dx%d images", ErrImageSize, height, width)
 	}
-	m := &Model{arch: arch, layer: layer, height: height, width: width, eng: eng}
+	m := &Model{arch: archName, layer: layer, height: height, width: width, eng: eng}
 
-	// Backbone: conv -> ReLU -> BN blocks.
-	c, h, w := 1, height, width
+	// Backbone: conv -> ReLU -> BN blocks. The im2col below is written for
+	// arch.Kernel 3, arch.Stride 2 and arch.Pad 1.
+	const k, kk = arch.Kernel, arch.Kernel * arch.Kernel
+	c, h, w := arch.DefaultInChannels, height, width
 	for i := 1; i == 1 || ts.has(fmt.Sprintf("backbone.conv%d.weight", i)); i++ {
 		name := fmt.Sprintf("backbone.conv%d", i)
 		t, ok := ts[name+".weight"]
 		if !ok {
 			return nil, fmt.Errorf("%w: checkpoint has no tensor %s.weight (not a siampipe model?)", ErrMissingTensor, name)
 		}
-		if len(t.Shape) != 4 || t.Shape[1] != c || t.Shape[2] != 3 || t.Shape[3] != 3 || t.Shape[0] < 1 {
-			return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v, expected [Cout %d 3 3] (corrupt checkpoint?)", ErrShape, name, t.Shape, c)
+		if len(t.Shape) != 4 || t.Shape[1] != c || t.Shape[2] != k || t.Shape[3] != k || t.Shape[0] < 1 {
+			return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v, expected [Cout %d %d %d] (corrupt checkpoint?)", ErrShape, name, t.Shape, c, k, k)
 		}
 		cout := t.Shape[0]
-		wt, err := ts.get(name+".weight", cout, c, 3, 3)
+		wt, err := ts.get(name+".weight", cout, c, k, k)
 		if err != nil {
 			return nil, err
 		}
@@ -235,13 +254,13 @@ func newModel(arch string, list []contract.Tensor, height, width int, layer stri
 		if err != nil {
 			return nil, err
 		}
-		o := &op{name: name, cin: c, hin: h, win: w, hout: (h-1)/2 + 1, wout: (w-1)/2 + 1, k: 9 * c, n: cout}
+		o := &op{name: name, cin: c, hin: h, win: w, hout: arch.ConvOut(h), wout: arch.ConvOut(w), k: kk * c, n: cout}
 		// PyTorch [co][ci][ky][kx] -> [co][(ky*3+kx)*cin + ci], the order im2col writes.
 		o.w = make([]float32, cout*o.k)
 		for co := range cout {
 			for ci := range c {
-				for kk := range 9 {
-					o.w[co*o.k+kk*c+ci] = wt[(co*c+ci)*9+kk]
+				for p := range kk {
+					o.w[co*o.k+p*c+ci] = wt[(co*c+ci)*kk+p]
 				}
 			}
 		}
@@ -255,7 +274,7 @@ func newModel(arch string, list []contract.Tensor, height, width int, layer stri
 	// Heads. Every head the checkpoint has is checked, the computed ones kept.
 	in := m.zdim
 	heads := []string{Predictor}
-	if arch == ArchSimSiam {
+	if archName == arch.SimSiam {
 		heads = []string{Projector, Predictor}
 	}
 	for _, head := range heads {
@@ -263,7 +282,7 @@ func newModel(arch string, list []contract.Tensor, height, width int, layer stri
 			name := fmt.Sprintf("%s.fc%d", head, i)
 			t, ok := ts[name+".weight"]
 			if !ok {
-				return nil, fmt.Errorf("%w: checkpoint has no tensor %s.weight (a %s model needs a %s)", ErrMissingTensor, name, arch, head)
+				return nil, fmt.Errorf("%w: checkpoint has no tensor %s.weight (a %s model needs a %s)", ErrMissingTensor, name, archName, head)
 			}
 			if len(t.Shape) != 2 || t.Shape[0] < 1 {
 				return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v, expected [out %d] (corrupt checkpoint?)", ErrShape, name, t.Shape, in)

@@ -3,6 +3,8 @@ package nnops
 import (
 	"math"
 
+	"github.com/siampipe/siampipe/internal/arch"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -19,7 +21,7 @@ type BNConfig struct {
 	PreReLU bool
 	// ReLU applies a ReLU to the output: ReLU(BN(x)).
 	ReLU bool
-	// Eps is added to the variance; 0 means PyTorch's 1e-5.
+	// Eps is added to the variance; 0 means arch.BNEps (PyTorch's 1e-5).
 	Eps float64
 }
 
@@ -46,7 +48,7 @@ type BN struct {
 // NewBN returns a BatchNorm Op for inputs of rank dims (4 channel-major or 2).
 func NewBN(dims int, cfg BNConfig) *BN {
 	if cfg.Eps == 0 {
-		cfg.Eps = 1e-5
+		cfg.Eps = arch.BNEps
 	}
 	in := []int{dims}
 	if cfg.Affine {

@@ -1,15 +1,12 @@
 package plot
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
 
+	"github.com/siampipe/siampipe/internal/trainlog"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -17,66 +14,13 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Metric is one line of train's metrics file (JSON lines).
-type Metric struct {
-	Epoch      int     `json:"epoch"`
-	Step       int     `json:"step"`
-	Loss       float64 `json:"loss"`
-	LR         float64 `json:"lr"`
-	ZStd       float64 `json:"z_std"`
-	StepMS     float64 `json:"step_ms"`
-	ImagesPerS float64 `json:"images_per_s"`
-}
-
-// ErrNoMetrics reports a metrics file without a single metrics line.
-var ErrNoMetrics = errors.New("no metrics lines")
-
-// ReadMetrics parses JSON lines of metrics, one object per line; blank lines
-// are skipped, a line that is not a JSON object is an error naming it, and
-// so is a line without a finite "loss".
-func ReadMetrics(r io.Reader) ([]Metric, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	var out []Metric
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, fmt.Errorf("metrics line %d is not a JSON object: %w", line, err)
-		}
-		if _, ok := raw["loss"]; !ok {
-			return nil, fmt.Errorf("metrics line %d has no \"loss\" (is this train's --metrics file?)", line)
-		}
-		var m Metric
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("metrics line %d: %w", line, err)
-		}
-		if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
-			return nil, fmt.Errorf("metrics line %d: loss %v is not finite", line, m.Loss)
-		}
-		out = append(out, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read metrics: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, ErrNoMetrics
-	}
-	return out, nil
-}
-
 // Curves writes a PNG of the training loss and the z_std of each step,
 // side by side, against the optimiser step (the line number when the
 // metrics carry no steps), with the mean of each epoch drawn over the
 // per-step values.
-func Curves(w io.Writer, ms []Metric, opt PNGOptions) error {
+func Curves(w io.Writer, ms []trainlog.Record, opt PNGOptions) error {
 	if len(ms) == 0 {
-		return ErrNoMetrics
+		return trainlog.ErrNoMetrics
 	}
 	if opt.Width == 0 {
 		opt.Width = 1400
@@ -96,7 +40,7 @@ func Curves(w io.Writer, ms []Metric, opt PNGOptions) error {
 		}
 		return float64(ms[i].Step)
 	}
-	panel := func(title, ylabel string, val func(Metric) float64, fromZero bool) (*gplot.Plot, error) {
+	panel := func(title, ylabel string, val func(trainlog.Record) float64, fromZero bool) (*gplot.Plot, error) {
 		pl := gplot.New()
 		pl.Title.Text = title
 		pl.X.Label.Text = "step"
@@ -145,11 +89,11 @@ func Curves(w io.Writer, ms []Metric, opt PNGOptions) error {
 		}
 		return pl, nil
 	}
-	loss, err := panel("training loss", "loss (negative cosine, -1 best)", func(m Metric) float64 { return m.Loss }, false)
+	loss, err := panel("training loss", "loss (negative cosine, -1 best)", func(m trainlog.Record) float64 { return m.Loss }, false)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	zstd, err := panel("std of l2-normalised z (collapse: towards 0)", "z_std", func(m Metric) float64 { return m.ZStd }, true)
+	zstd, err := panel("std of l2-normalised z (collapse: towards 0)", "z_std", func(m trainlog.Record) float64 { return m.ZStd }, true)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}

@@ -30,11 +30,19 @@ type Points struct {
 	Coords []float32
 }
 
+// DimError reports coordinates of a dimension plot cannot draw (it draws
+// 2-d and 3-d points).
+type DimError struct{ Dim int }
+
+func (e *DimError) Error() string {
+	return fmt.Sprintf("plot: coordinates are %d-d; plot draws 2-d or 3-d coordinates", e.Dim)
+}
+
 // check reports points that cannot be drawn.
 func (p Points) check() error {
 	switch {
 	case p.Dim != 2 && p.Dim != 3:
-		return fmt.Errorf("plot: coordinates are %d-d; plot draws 2-d or 3-d coordinates (run reduce with --dim 3)", p.Dim)
+		return &DimError{Dim: p.Dim}
 	case p.N == 0:
 		return errors.New("plot: no points (the coords stream is empty)")
 	case len(p.Coords) != p.N*p.Dim || len(p.Label) != p.N || len(p.Index) != p.N:

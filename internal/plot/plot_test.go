@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -125,6 +126,26 @@ func TestPlotsRejectPointsTheyCannotDraw(t *testing.T) {
 				t.Errorf("HTML: error %v, want one naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPlotsReportTheDimensionTheyCannotDraw(t *testing.T) {
+	for _, dim := range []int{1, 4, 7} {
+		p := blobs(10, dim, 2, 1)
+		for name, draw := range map[string]func() error{
+			"Projections": func() error { return Projections(&bytes.Buffer{}, p, PNGOptions{}) },
+			"HTML":        func() error { return HTML(&bytes.Buffer{}, p, HTMLOptions{}) },
+		} {
+			err := draw()
+			var de *DimError
+			if !errors.As(err, &de) || de.Dim != dim {
+				t.Errorf("%s of %d-d points: error %v, want a *DimError with Dim %d", name, dim, err, dim)
+			}
+			// Flags are the stage's business: the library names none.
+			if err != nil && strings.Contains(err.Error(), "--") {
+				t.Errorf("%s: error %q names a flag", name, err)
+			}
+		}
 	}
 }
 

@@ -6,15 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/optim"
 )
 
 // BenchmarkTrainStep is one full training step (forward, backward, SGD) of
 // the default seed model on a batch of 256 pairs.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, arch := range []string{ArchSeed, ArchSimSiam} {
-		b.Run(arch, func(b *testing.B) {
-			m, err := New(Config{Arch: arch}, 1)
+	for _, name := range arch.Names() {
+		b.Run(name, func(b *testing.B) {
+			m, err := New(Config{Arch: name}, 1)
 			if err != nil {
 				b.Fatal(err)
 			}

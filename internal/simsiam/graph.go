@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/nnops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -16,9 +17,6 @@ type bnModule struct {
 	mean, vr *Param
 	ops      []*nnops.BN
 }
-
-// BNMomentum is PyTorch's BatchNorm momentum.
-const BNMomentum = 0.1
 
 // Graph is a compiled training step for a fixed batch size.
 type Graph struct {
@@ -101,7 +99,7 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 		var err error
 		for i := range m.Cfg.Channels {
 			c := fmt.Sprintf("backbone.conv%d", i+1)
-			conv := nnops.NewConv(2, 1, i == 0)
+			conv := nnops.NewConv(arch.Stride, arch.Pad, i == 0)
 			conv.ShareScratch(&gr.scratch)
 			if h, err = G.ApplyOp(conv, h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
 				return nil, fmt.Errorf("simsiam: %s: %w", c, err)
@@ -113,7 +111,7 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 		if h, err = G.ApplyOp(nnops.NewToRows(), h); err != nil {
 			return nil, fmt.Errorf("simsiam: flatten: %w", err)
 		}
-		if m.Cfg.Arch == ArchSimSiam {
+		if m.Cfg.Arch == arch.SimSiam {
 			for i := range m.Cfg.ProjDims {
 				last := i == len(m.Cfg.ProjDims)-1
 				if h, err = linear(fmt.Sprintf("projector.fc%d", i+1), h); err != nil {
@@ -211,8 +209,8 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 		for _, op := range b.ops {
 			mean, uv := op.BatchStats()
 			for c := range mean {
-				b.mean.Value[c] = float32((1-BNMomentum)*float64(b.mean.Value[c]) + BNMomentum*mean[c])
-				b.vr.Value[c] = float32((1-BNMomentum)*float64(b.vr.Value[c]) + BNMomentum*uv[c])
+				b.mean.Value[c] = float32((1-arch.BNMomentum)*float64(b.mean.Value[c]) + arch.BNMomentum*mean[c])
+				b.vr.Value[c] = float32((1-arch.BNMomentum)*float64(b.vr.Value[c]) + arch.BNMomentum*uv[c])
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
 // Source yields the pairs of a stream in order, in chunks of any size.
@@ -12,17 +14,6 @@ type Source interface {
 	// Next returns the next n pairs (each view n·H·W pixels, valid until the
 	// next call); n == 0 means the end of the stream.
 	Next() (n int, view1, view2 []uint8, err error)
-}
-
-// Metrics is one line of the --metrics log.
-type Metrics struct {
-	Epoch      int     `json:"epoch"`        // 1-based epoch of the step
-	Step       int     `json:"step"`         // optimiser steps completed
-	Loss       float64 `json:"loss"`         // loss of this step
-	LR         float64 `json:"lr"`           // backbone learning rate of this step
-	ZStd       float64 `json:"z_std"`        // collapse monitor (Graph.ZStd)
-	StepMS     float64 `json:"step_ms"`      // mean wall time per step since the last line
-	ImagesPerS float64 `json:"images_per_s"` // pairs (source images) per second over that time
 }
 
 // RunConfig says when Run checkpoints and logs.
@@ -36,8 +27,9 @@ type Hooks struct {
 	// Save writes a checkpoint of the trainer; reason is "epoch",
 	// "interrupt" or "truncated".
 	Save func(reason string) error
-	// Log receives the metrics every LogEvery steps.
-	Log func(Metrics) error
+	// Log receives the metrics every LogEvery steps (ZStd is
+	// Graph.ZStd).
+	Log func(trainlog.Record) error
 	// Stepped is called after every step (progress).
 	Stepped func()
 }
@@ -111,7 +103,7 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 			}
 			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total) {
 				ms := float64(elapsed.Microseconds()) / 1000 / float64(sinceLog)
-				m := Metrics{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: t.ZStd(), StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
+				m := trainlog.Record{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: t.ZStd(), StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
 				if err := h.Log(m); err != nil {
 					return fmt.Errorf("metrics: %w", err)
 				}

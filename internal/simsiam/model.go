@@ -14,46 +14,42 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-)
 
-// Architectures.
-const (
-	ArchSeed    = "seed"    // backbone + predictor fc–BN–ReLU–fc (the reference article)
-	ArchSimSiam = "simsiam" // backbone + projector (BN on every fc) + bottleneck predictor
+	"github.com/siampipe/siampipe/internal/arch"
 )
 
 // Config describes a model. The zero value is the seed architecture for
 // 28×28 images with the default sizes.
 type Config struct {
-	Arch          string // ArchSeed ("" means seed) or ArchSimSiam
-	Height, Width int    // image size; 0 means 28
-	Channels      []int  // backbone conv channels; nil means 32, 64, 128
-	// PredHidden is the predictor's hidden width; 0 means 64 (both
-	// architectures).
+	Arch          string // arch.Seed ("" means seed) or arch.SimSiam
+	Height, Width int    // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
+	Channels      []int  // backbone conv channels; nil means arch.DefaultChannels
+	// PredHidden is the predictor's hidden width; 0 means
+	// arch.DefaultPredHidden (both architectures).
 	PredHidden int
 	// ProjDims are the projector's fc output widths (simsiam only); nil
-	// means 256, 256 (chosen by kNN accuracy: bench/train.md).
+	// means arch.DefaultProjDims.
 	ProjDims []int
 }
 
 func (c Config) withDefaults() Config {
 	if c.Arch == "" {
-		c.Arch = ArchSeed
+		c.Arch = arch.Seed
 	}
 	if c.Height == 0 {
-		c.Height = 28
+		c.Height = arch.DefaultHeight
 	}
 	if c.Width == 0 {
-		c.Width = 28
+		c.Width = arch.DefaultWidth
 	}
 	if c.Channels == nil {
-		c.Channels = []int{32, 64, 128}
+		c.Channels = arch.DefaultChannels()
 	}
 	if c.PredHidden == 0 {
-		c.PredHidden = 64
+		c.PredHidden = arch.DefaultPredHidden
 	}
-	if c.Arch == ArchSimSiam && c.ProjDims == nil {
-		c.ProjDims = []int{256, 256}
+	if c.Arch == arch.SimSiam && c.ProjDims == nil {
+		c.ProjDims = arch.DefaultProjDims()
 	}
 	return c
 }
@@ -80,15 +76,13 @@ type Model struct {
 	convOut [][2]int
 }
 
-func convOut(h int) int { return (h+2-3)/2 + 1 }
-
 // New builds a model with PyTorch's default initialisation (uniform
 // ±1/sqrt(fan_in) for conv and fc weights and biases, BatchNorm scale 1 and
 // shift 0, running mean 0 and variance 1) drawn from seed.
 func New(cfg Config, seed uint64) (*Model, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Arch != ArchSeed && cfg.Arch != ArchSimSiam {
-		return nil, fmt.Errorf("simsiam: unknown architecture %q (want %q or %q)", cfg.Arch, ArchSeed, ArchSimSiam)
+	if !arch.Known(cfg.Arch) {
+		return nil, fmt.Errorf("simsiam: unknown architecture %q (want %q or %q)", cfg.Arch, arch.Seed, arch.SimSiam)
 	}
 	m := &Model{Cfg: cfg, byName: map[string]*Param{}}
 	rng := rand.New(rand.NewPCG(seed, 0x5157))
@@ -126,20 +120,21 @@ func New(cfg Config, seed uint64) (*Model, error) {
 			add(prefix+".bias", true, uni(out, b), out)
 		}
 	}
-	cin, h, w := 1, cfg.Height, cfg.Width
+	const k = arch.Kernel
+	cin, h, w := arch.DefaultInChannels, cfg.Height, cfg.Width
 	for i, c := range cfg.Channels {
-		b := 1 / math.Sqrt(float64(cin*9))
+		b := 1 / math.Sqrt(float64(cin*k*k))
 		name := fmt.Sprintf("backbone.conv%d", i+1)
-		add(name+".weight", true, uni(c*cin*9, b), c, cin, 3, 3)
+		add(name+".weight", true, uni(c*cin*k*k, b), c, cin, k, k)
 		add(name+".bias", true, uni(c, b), c)
 		bn(fmt.Sprintf("backbone.bn%d", i+1), c, true)
-		h, w = convOut(h), convOut(w)
+		h, w = arch.ConvOut(h), arch.ConvOut(w)
 		m.convOut = append(m.convOut, [2]int{h, w})
 		cin = c
 	}
 	m.ZDim = cin * h * w
 	d := m.ZDim
-	if cfg.Arch == ArchSimSiam {
+	if cfg.Arch == arch.SimSiam {
 		for i, o := range cfg.ProjDims {
 			last := i == len(cfg.ProjDims)-1
 			fc(fmt.Sprintf("projector.fc%d", i+1), d, o, false)
@@ -163,7 +158,7 @@ func (m *Model) Param(name string) *Param { return m.byName[name] }
 // OutDim is the size of the vector the loss compares (z for seed, the
 // projector output for simsiam).
 func (m *Model) OutDim() int {
-	if m.Cfg.Arch == ArchSimSiam {
+	if m.Cfg.Arch == arch.SimSiam {
 		return m.Cfg.ProjDims[len(m.Cfg.ProjDims)-1]
 	}
 	return m.ZDim

@@ -1,10 +1,12 @@
 package simsiam
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/optim"
 )
 
@@ -85,7 +87,7 @@ func newTrainer(cfg TrainConfig, m *Model) (*Trainer, error) {
 		return nil, fmt.Errorf("simsiam: train: %d epochs of %d pairs: need both positive", cfg.Epochs, cfg.RowsPerEpoch)
 	}
 	if cfg.StepsPerEpoch() == 0 {
-		return nil, fmt.Errorf("simsiam: train: an epoch has %d pairs, fewer than the batch size %d (lower --batch-size)", cfg.RowsPerEpoch, cfg.BatchSize)
+		return nil, fmt.Errorf("simsiam: train: %w", &EpochError{RowsPerEpoch: cfg.RowsPerEpoch, BatchSize: cfg.BatchSize})
 	}
 	g, err := m.NewGraph(cfg.BatchSize)
 	if err != nil {
@@ -117,7 +119,15 @@ type StepResult struct {
 }
 
 // ErrNonFinite is wrapped by TrainStep's error when the loss is NaN or Inf.
-var ErrNonFinite = fmt.Errorf("loss is not finite")
+var ErrNonFinite = errors.New("loss is not finite")
+
+// EpochError reports an epoch of fewer pairs than a batch: training would
+// make no step.
+type EpochError struct{ RowsPerEpoch, BatchSize int }
+
+func (e *EpochError) Error() string {
+	return fmt.Sprintf("an epoch has %d pairs, fewer than the batch size %d", e.RowsPerEpoch, e.BatchSize)
+}
 
 // TrainStep does one optimiser step on a batch of BatchSize pairs. A NaN or
 // Inf loss returns an error wrapping ErrNonFinite and leaves the parameters
@@ -128,7 +138,7 @@ func (t *Trainer) TrainStep(view1, view2 []uint8) (StepResult, error) {
 		return StepResult{}, err
 	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return StepResult{Loss: float64(loss)}, fmt.Errorf("step %d: %w (%v); lower --lr or add --warmup-epochs", t.Step+1, ErrNonFinite, loss)
+		return StepResult{Loss: float64(loss)}, fmt.Errorf("step %d: %w (%v)", t.Step+1, ErrNonFinite, loss)
 	}
 	lr := t.sched.LR(t.Step)
 	for i, p := range t.g.Trainable() {
@@ -170,12 +180,12 @@ func (t *Trainer) Tensors() []Param {
 
 // ConfigFromTensors infers the model configuration from a checkpoint's
 // tensor shapes.
-func ConfigFromTensors(arch string, ts []Param) (Config, error) {
+func ConfigFromTensors(archName string, ts []Param) (Config, error) {
 	by := map[string]Param{}
 	for _, p := range ts {
 		by[p.Name] = p
 	}
-	cfg := Config{Arch: arch}
+	cfg := Config{Arch: archName}
 	for i := 1; ; i++ {
 		w, ok := by[fmt.Sprintf("backbone.conv%d.weight", i)]
 		if !ok {
@@ -194,7 +204,7 @@ func ConfigFromTensors(arch string, ts []Param) (Config, error) {
 		return cfg, fmt.Errorf("simsiam: checkpoint has no 2-D predictor.fc1.weight")
 	}
 	cfg.PredHidden = fc1.Shape[0]
-	if arch == ArchSimSiam {
+	if archName == arch.SimSiam {
 		for i := 1; ; i++ {
 			w, ok := by[fmt.Sprintf("projector.fc%d.weight", i)]
 			if !ok {

@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
@@ -28,7 +29,7 @@ type config struct {
 // embed writes to out the features stream of the images stream in under
 // the checkpoint whose file bytes are ckpt (named name in messages).
 func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt []byte, cfg config, opt contract.Options) error {
-	meta, tensors, err := readCheckpoint(name, ckpt)
+	ck, err := readCheckpoint(name, ckpt)
 	if err != nil {
 		return err
 	}
@@ -37,11 +38,14 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 		return fmt.Errorf("read images: %w", err)
 	}
 	defer rd.Release()
-	model, err := infer.New(meta[contract.MetaArch], tensors, rd.Height(), rd.Width(), cfg.layer)
+	model, err := infer.New(ck.Arch, ck.Tensors, rd.Height(), rd.Width(), cfg.layer)
+	if le, ok := errors.AsType[*infer.LayerError](err); ok {
+		return fmt.Errorf("checkpoint %s: %w (use --layer %s)", name, err, orList(le.Layers()))
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	if err := checkTrained(meta, rd.Height(), rd.Width()); err != nil {
+	if err := checkTrained(ck.Header, rd.Height(), rd.Width()); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	digest := sha256.Sum256(ckpt)
@@ -111,43 +115,36 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	return nil
 }
 
-// checkTrained refuses a checkpoint whose metadata says it was trained on
-// images of another size, on inputs other than pixels/255 or with another
-// BatchNorm epsilon than the one embed computes with. Keys it does not find
-// are not checked.
-func checkTrained(meta contract.Meta, height, width int) error {
-	if _, ok := meta[contract.MetaHeight]; ok {
-		h, err := meta.Int(contract.MetaHeight)
-		if err != nil {
-			return err
-		}
-		w, err := meta.Int(contract.MetaWidth)
-		if err != nil {
-			return err
-		}
-		if h != height || w != width {
-			return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h, w, height, width)
+// checkTrained refuses a checkpoint whose header says it was trained on
+// images of another size or channel count, on inputs other than the ones
+// embed feeds or with another BatchNorm epsilon than the one embed computes
+// with. What the header does not record is not checked.
+func checkTrained(h checkpoint.Header, height, width int) error {
+	if h.Has(contract.MetaHeight) || h.Has(contract.MetaWidth) {
+		if h.Input.Height != height || h.Input.Width != width {
+			return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h.Input.Height, h.Input.Width, height, width)
 		}
 	}
-	if in, ok := meta[contract.MetaTrainInput]; ok && in != "pixels/255" {
-		return fmt.Errorf("model trained on inputs %q, embed feeds pixels/255 (checkpoint from a newer train? rebuild embed)", in)
+	if h.Input.Channels != arch.DefaultInChannels {
+		return fmt.Errorf("model trained on %d-channel images, embed feeds grey ones (checkpoint from a newer train? rebuild embed)", h.Input.Channels)
 	}
-	if s, ok := meta[contract.MetaTrainBNEps]; ok {
-		if eps, err := strconv.ParseFloat(s, 64); err != nil || eps != 1e-5 {
-			return fmt.Errorf("model trained with BatchNorm epsilon %q, embed computes with 1e-05 (checkpoint from a newer train? rebuild embed)", s)
-		}
+	if h.Has(contract.MetaTrainInput) && h.Input.Scaling != arch.Input {
+		return fmt.Errorf("model trained on inputs %q, embed feeds %s (checkpoint from a newer train? rebuild embed)", h.Input.Scaling, arch.Input)
+	}
+	if h.Has(contract.MetaTrainBNEps) && h.BN.Eps != arch.BNEps {
+		return fmt.Errorf("model trained with BatchNorm epsilon %g, embed computes with %g (checkpoint from a newer train? rebuild embed)", h.BN.Eps, arch.BNEps)
 	}
 	return nil
 }
 
 // readCheckpoint decodes the checkpoint file bytes ckpt, with messages that
 // say what is wrong with the file and what to pass instead.
-func readCheckpoint(name string, ckpt []byte) (contract.Meta, []contract.Tensor, error) {
+func readCheckpoint(name string, ckpt []byte) (checkpoint.Checkpoint, error) {
 	const fix = "pass --model the file train -o wrote"
 	if len(ckpt) == 0 {
-		return nil, nil, fmt.Errorf("checkpoint %s is empty (%s)", name, fix)
+		return checkpoint.Checkpoint{}, fmt.Errorf("checkpoint %s is empty (%s)", name, fix)
 	}
-	meta, tensors, err := contract.ReadModel(bytes.NewReader(ckpt))
+	ck, err := checkpoint.Read(bytes.NewReader(ckpt))
 	switch {
 	case errors.Is(err, contract.ErrWrongKind):
 		kind := "another"
@@ -155,11 +152,21 @@ func readCheckpoint(name string, ckpt []byte) (contract.Meta, []contract.Tensor,
 			kind = rd.Kind()
 			rd.Release()
 		}
-		return nil, nil, fmt.Errorf("checkpoint %s is %s stream, not a model: %w (%s)", name, withArticle(kind), contract.ErrWrongKind, fix)
+		return checkpoint.Checkpoint{}, fmt.Errorf("checkpoint %s is %s stream, not a model: %w (%s)", name, withArticle(kind), contract.ErrWrongKind, fix)
+	case errors.Is(err, checkpoint.ErrHeader):
+		return checkpoint.Checkpoint{}, fmt.Errorf("checkpoint %s: %w (corrupt or hand-edited? %s)", name, err, fix)
 	case err != nil:
-		return nil, nil, fmt.Errorf("checkpoint %s: %w (truncated or not a checkpoint? %s)", name, err, fix)
+		return checkpoint.Checkpoint{}, fmt.Errorf("checkpoint %s: %w (truncated or not a checkpoint? %s)", name, err, fix)
 	}
-	return meta, tensors, nil
+	return ck, nil
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 func withArticle(kind string) string {

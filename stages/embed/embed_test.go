@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
 )
@@ -106,7 +108,7 @@ func run(t *testing.T, in, ckpt []byte, cfg config) ([]byte, error) {
 // two cores, several batch sizes and reader batch sizes, and demands the same
 // bytes, whose rows are each image's forward pass in input order.
 func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	ims := randomImages(203, 28, 28)
 	var first []byte
 	for _, c := range []struct {
@@ -138,7 +140,7 @@ func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
 // row i is image i's forward pass.
 func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []image, layer string) {
 	t.Helper()
-	m, err := infer.New(infer.ArchSeed, ts, 28, 28, layer)
+	m, err := infer.New(arch.Seed, ts, 28, 28, layer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []i
 	}
 	for k, v := range map[string]string{
 		contract.MetaDim: fmt.Sprint(m.Dim()), contract.MetaLayer: wantLayer, contract.MetaModel: hex.EncodeToString(sum[:]),
-		contract.MetaArch: infer.ArchSeed, contract.MetaSplit: "test", contract.MetaSource: "unit-test",
+		contract.MetaArch: arch.Seed, contract.MetaSplit: "test", contract.MetaSource: "unit-test",
 	} {
 		if got := rd.Meta()[k]; got != v {
 			t.Errorf("metadata %s = %q, want %q", k, got, v)
@@ -193,16 +195,18 @@ func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []i
 // TestEmbedRefusesBadInput checks that each problem gives an error naming
 // it, and no output stream.
 func TestEmbedRefusesBadInput(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed})
+	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	images28 := imagesStream(t, randomImages(5, 28, 28), 28, 28, 0)
 	var missing bytes.Buffer
-	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: infer.ArchSeed}, ts[1:], contract.Options{}); err != nil {
+	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: arch.Seed}, ts[1:], contract.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaHeight: "28", contract.MetaWidth: "28",
+	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaHeight: "28", contract.MetaWidth: "28",
 		contract.MetaTrainInput: "pixels/255", contract.MetaTrainBNEps: "1e-05"})
-	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainInput: "(pixels-mean)/std"})
-	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: infer.ArchSeed, contract.MetaTrainBNEps: "0.001"})
+	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainInput: "(pixels-mean)/std"})
+	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
+	badEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "tiny"})
+	rgb, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaChannels: "3"})
 	if _, err := run(t, images28, sized, config{}); err != nil {
 		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
 	}
@@ -220,9 +224,12 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"images of another size", imagesStream(t, randomImages(2, 20, 20), 20, 20, 0), ckpt, "", []string{"20x20", "predictor.fc1", "size the model was trained on"}, infer.ErrImageSize},
 		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"32x32", "trained on 28x28"}, infer.ErrImageSize},
 		{"trained on other inputs", images28, otherInput, "", []string{`"(pixels-mean)/std"`, "pixels/255"}, nil},
-		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{`"0.001"`, "1e-05"}, nil},
+		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{"epsilon 0.001", "1e-05"}, nil},
+		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},
+		{"trained on colour images", images28, rgb, "", []string{"3-channel"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
-		{"projector of a seed model", images28, ckpt, "projector", []string{"no projector"}, infer.ErrLayer},
+		{"projector of a seed model", images28, ckpt, "projector", []string{"seed model has no projector (use --layer backbone or predictor)"}, infer.ErrLayer},
+		{"a layer that does not exist", images28, ckpt, "head", []string{`no such layer: "head" (use --layer backbone or predictor)`}, infer.ErrLayer},
 		{"features instead of images", mustRun(t, images28, ckpt), ckpt, "", []string{"features", "expected images"}, contract.ErrWrongKind},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/plot"
+	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
 func main() {
@@ -43,7 +45,10 @@ func main() {
 				return fmt.Errorf("--metrics: %w", err)
 			}
 			defer f.Close()
-			ms, err := plot.ReadMetrics(f)
+			ms, err := trainlog.Read(f)
+			if errors.Is(err, trainlog.ErrNotMetrics) || errors.Is(err, trainlog.ErrNoMetrics) {
+				err = fmt.Errorf("%w (is this train's --metrics file?)", err)
+			}
 			if err != nil {
 				return fmt.Errorf("--metrics %s: %w", *metrics, err)
 			}
@@ -72,6 +77,9 @@ func main() {
 			files[*page] = func(o *cli.Output) error { return plot.HTML(o, p, plot.HTMLOptions{Title: opt.Title}) }
 		}
 		if err := writeFiles(files); err != nil {
+			if _, ok := errors.AsType[*plot.DimError](err); ok {
+				err = fmt.Errorf("%w (run reduce with --dim 3)", err)
+			}
 			return err
 		}
 		s.Logf("drew %d points of %d classes", p.N, classes(p.Label))

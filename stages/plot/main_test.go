@@ -123,6 +123,13 @@ func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
 	dir := t.TempDir()
 	badMetrics := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(badMetrics, []byte("{\"loss\": 1}\nnot json\n"), 0o644)
+	// What train wrote before resume cut its log: steps 11-15 twice.
+	twice := filepath.Join(dir, "twice.jsonl")
+	var tw []string
+	for _, s := range []int{5, 10, 15, 10, 15, 20} {
+		tw = append(tw, fmt.Sprintf(`{"epoch":%d,"step":%d,"loss":-0.5}`, (s-1)/10+1, s))
+	}
+	os.WriteFile(twice, []byte(strings.Join(tw, "\n")+"\n"), 0o644)
 	for _, tc := range []struct {
 		name  string
 		stdin []byte
@@ -132,8 +139,10 @@ func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
 	}{
 		{"nothing to draw", coords(t, 10, 3), nil, 2, "nothing to draw"},
 		{"features instead of coords", fb.Bytes(), []string{"--png", "x.png"}, 1, "features"},
-		{"4-d coords", coords(t, 10, 4), []string{"--png", "x.png", "--html", "x.html"}, 1, "4-d"},
+		{"4-d coords", coords(t, 10, 4), []string{"--png", "x.png", "--html", "x.html"}, 1, "coordinates are 4-d; plot draws 2-d or 3-d coordinates (run reduce with --dim 3)"},
 		{"bad metrics line", nil, []string{"--metrics", badMetrics, "--png", "x.png"}, 1, "line 2"},
+		{"not a metrics file", nil, []string{"--metrics", badMetrics, "--png", "x.png"}, 1, "is this train's --metrics file?"},
+		{"metrics steps going back", nil, []string{"--metrics", twice, "--png", "x.png"}, 1, "metrics line 4: steps go backwards: step 10 after step 15"},
 		{"metrics with html", nil, []string{"--metrics", badMetrics, "--html", "x.html"}, 2, "--png only"},
 		{"-o", coords(t, 10, 3), []string{"-o", "x.png"}, 2, "not -o"},
 	} {

@@ -5,20 +5,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
 	"github.com/siampipe/siampipe/internal/simsiam"
+	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
 func main() {
@@ -26,7 +26,7 @@ func main() {
 		"fetch --split train | augment --epochs 20 | train --checkpoint-dir ckpt -o model.arrows")
 	s.Graceful = true
 	f := s.Flags
-	arch := f.String("arch", simsiam.ArchSimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
+	archFlag := f.String("arch", arch.SimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
 	batch := f.Int("batch-size", 256, "pairs per step")
 	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
 	mom := f.Float64("momentum", 0.9, "SGD momentum")
@@ -34,9 +34,9 @@ func main() {
 	warm := f.Float64("warmup-epochs", 0, "linear warm-up `epochs` before the cosine decay")
 	fixPred := f.Bool("fixed-predictor-lr", true, "keep the predictor at the peak learning rate (no decay)")
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
-	predHidden := f.Int("pred-hidden", 0, "predictor hidden width (0: 64)")
-	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default 256,256)")
-	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default 32,64,128)")
+	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width (0: %d)", arch.DefaultPredHidden))
+	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default "+arch.FormatSizes(arch.DefaultProjDims())+")")
+	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default "+arch.FormatSizes(arch.DefaultChannels())+")")
 	saveEvery := f.Int("save-every", 10, "checkpoint into --checkpoint-dir every `N` epochs (0: never)")
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
@@ -54,14 +54,13 @@ func main() {
 			return fmt.Errorf("read pairs: %w", err)
 		}
 		defer r.Release()
-		meta := r.Meta()
-		epochs, err1 := strconv.Atoi(meta[contract.MetaEpochs])
-		rows, err2 := strconv.Atoi(meta[contract.MetaRowsPerEpoch])
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("pairs stream lacks %s/%s metadata (pipe augment's output into train)", contract.MetaEpochs, contract.MetaRowsPerEpoch)
+		pairs, err := checkpoint.PairsOf(r.Meta())
+		if err != nil {
+			return fmt.Errorf("pairs stream: %w (pipe augment's output into train)", err)
 		}
+		epochs, rows := pairs.Epochs, pairs.RowsPerEpoch
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *arch, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
+			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
 		}
@@ -76,12 +75,12 @@ func main() {
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
-			t, err = restore(*resume, cfg, f)
+			t, err = restore(*resume, cfg, pairs, f, s.Logf)
 		} else {
 			t, err = simsiam.NewTrainer(cfg)
 		}
 		if err != nil {
-			return err
+			return flagHint(err)
 		}
 		defer t.Close()
 		s.Logf("%s model, %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
@@ -92,7 +91,7 @@ func main() {
 				name = fmt.Sprintf("epoch-%04d.arrows", t.EpochsDone())
 			}
 			path := filepath.Join(*ckptDir, name)
-			if err := save(path, t, meta, s.WriterOptions()); err != nil {
+			if err := save(path, t, pairs, s.WriterOptions()); err != nil {
 				return err
 			}
 			s.Logf("checkpoint %s (%s, step %d)", path, reason, t.Step)
@@ -102,14 +101,17 @@ func main() {
 			flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 			if *resume == "" {
 				flags |= os.O_TRUNC
+			} else if n, err := cutMetrics(*metrics, t.Step); err != nil {
+				return err
+			} else if n > 0 {
+				s.Logf("metrics %s: dropped %d lines after step %d, the checkpoint's", *metrics, n, t.Step)
 			}
 			mf, err := os.OpenFile(*metrics, flags, 0o644)
 			if err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
 			defer mf.Close()
-			enc := json.NewEncoder(mf)
-			hooks.Log = func(m simsiam.Metrics) error { return enc.Encode(m) }
+			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
 		p := s.Progress("train", int64(t.TotalSteps()-t.Step), "steps")
 		hooks.Stepped = func() { p.Add(1) }
@@ -118,7 +120,7 @@ func main() {
 			return cli.ErrInterrupted
 		}
 		if err != nil {
-			return err
+			return flagHint(err)
 		}
 		p.Done()
 		out, err := s.Output()
@@ -126,7 +128,7 @@ func main() {
 			return err
 		}
 		defer out.Abort()
-		if err := contract.WriteModel(out, modelMeta(t, meta), tensors(t), s.WriterOptions()); err != nil {
+		if err := writeCheckpoint(out, t, pairs, s.WriterOptions()); err != nil {
 			return err
 		}
 		return out.Commit()
@@ -153,128 +155,6 @@ func (s *source) Next() (int, []uint8, []uint8, error) {
 	}
 	b := s.r.Pairs()
 	return b.N, b.View1, b.View2, nil
-}
-
-func tensors(t *simsiam.Trainer) []contract.Tensor {
-	var ts []contract.Tensor
-	for _, p := range t.Tensors() {
-		ts = append(ts, contract.Tensor{Name: p.Name, Shape: p.Shape, Values: p.Value})
-	}
-	return ts
-}
-
-func modelMeta(t *simsiam.Trainer, pairs contract.Meta) contract.Meta {
-	c := t.Cfg
-	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	return contract.Meta{
-		contract.MetaStage: "train", contract.MetaVersion: cli.Version,
-		contract.MetaArch: c.Model.Arch, contract.MetaEpoch: strconv.Itoa(t.EpochsDone()),
-		contract.MetaStep: strconv.Itoa(t.Step), contract.MetaSeed: strconv.FormatUint(c.Seed, 10),
-		contract.MetaHeight: strconv.Itoa(c.Model.Height), contract.MetaWidth: strconv.Itoa(c.Model.Width),
-		contract.MetaTrainBatchSize: strconv.Itoa(c.BatchSize), contract.MetaTrainLR: g(c.LR),
-		contract.MetaTrainPeakLR: g(c.PeakLR()), contract.MetaTrainMomentum: g(c.Momentum),
-		contract.MetaTrainWeightDecay: g(c.WeightDecay), contract.MetaTrainWarmupEpochs: g(c.WarmupEpochs),
-		contract.MetaTrainFixedPredLR: strconv.FormatBool(c.FixedPredictorLR), contract.MetaTrainEpochs: strconv.Itoa(c.Epochs),
-		contract.MetaTrainRowsPerEpoch: strconv.Itoa(c.RowsPerEpoch), contract.MetaTrainStepsPerEpoch: strconv.Itoa(c.StepsPerEpoch()),
-		contract.MetaTrainInput: "pixels/255", contract.MetaTrainPairsSeed: pairs[contract.MetaSeed],
-		contract.MetaTrainBNMomentum: g(simsiam.BNMomentum), contract.MetaTrainBNEps: "1e-05",
-	}
-}
-
-// save writes a checkpoint atomically (temporary file + rename).
-func save(path string, t *simsiam.Trainer, pairs contract.Meta, opt contract.Options) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	out, err := cli.CreateAtomic(path)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if err := contract.WriteModel(out, modelMeta(t, pairs), tensors(t), opt); err != nil {
-		return err
-	}
-	return out.Commit()
-}
-
-// restore loads a checkpoint; hyperparameters come from it, and a flag set
-// explicitly to a different value is an error.
-func restore(path string, flagCfg simsiam.TrainConfig, fs *flag.FlagSet) (*simsiam.Trainer, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
-	}
-	defer fh.Close()
-	meta, ts, err := contract.ReadModel(io.Reader(fh))
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", path, err)
-	}
-	num := func(key string) float64 {
-		v, _ := strconv.ParseFloat(meta[key], 64)
-		return v
-	}
-	step, err := strconv.Atoi(meta[contract.MetaStep])
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: no %s in its metadata (not a train checkpoint?)", path, contract.MetaStep)
-	}
-	seed, _ := strconv.ParseUint(meta[contract.MetaSeed], 10, 64)
-	c := simsiam.TrainConfig{
-		BatchSize: int(num(contract.MetaTrainBatchSize)), LR: num(contract.MetaTrainLR),
-		Momentum: orNeg(num(contract.MetaTrainMomentum)), WeightDecay: orNeg(num(contract.MetaTrainWeightDecay)),
-		WarmupEpochs: num(contract.MetaTrainWarmupEpochs), FixedPredictorLR: meta[contract.MetaTrainFixedPredLR] == "true",
-		Seed: seed, Epochs: int(num(contract.MetaTrainEpochs)), RowsPerEpoch: int(num(contract.MetaTrainRowsPerEpoch)),
-	}
-	if c.Epochs != flagCfg.Epochs || c.RowsPerEpoch != flagCfg.RowsPerEpoch {
-		return nil, fmt.Errorf("resume %s: it was trained on %d epochs of %d pairs, the input has %d of %d (feed the same pairs stream)",
-			path, c.Epochs, c.RowsPerEpoch, flagCfg.Epochs, flagCfg.RowsPerEpoch)
-	}
-	params := make([]simsiam.Param, len(ts))
-	for i, t := range ts {
-		params[i] = simsiam.Param{Name: t.Name, Shape: t.Shape, Value: t.Values}
-	}
-	c.Model, err = simsiam.ConfigFromTensors(meta[contract.MetaArch], params)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", path, err)
-	}
-	c.Model.Height, c.Model.Width = flagCfg.Model.Height, flagCfg.Model.Width
-	// What the checkpoint says of each flag: its metadata for the
-	// hyperparameters, its tensors for the model's sizes. A flag set
-	// explicitly to something else is an error, not silently ignored.
-	list := func(v []int) string { return strings.Trim(fmt.Sprint(v), "[]") }
-	want := map[string]string{"arch": meta[contract.MetaArch], "batch-size": meta[contract.MetaTrainBatchSize],
-		"lr": meta[contract.MetaTrainLR], "momentum": meta[contract.MetaTrainMomentum], "weight-decay": meta[contract.MetaTrainWeightDecay],
-		"warmup-epochs": meta[contract.MetaTrainWarmupEpochs], "fixed-predictor-lr": meta[contract.MetaTrainFixedPredLR], "seed": meta[contract.MetaSeed],
-		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden)}
-	got := map[string]string{"channels": list(flagCfg.Model.Channels), "proj-dims": list(flagCfg.Model.ProjDims),
-		"pred-hidden": strconv.Itoa(flagCfg.Model.PredHidden)}
-	var conflict []string
-	fs.Visit(func(fl *flag.Flag) {
-		w, ok := want[fl.Name]
-		v, parsed := got[fl.Name]
-		if !parsed {
-			v = fl.Value.String()
-		}
-		if ok && !sameValue(v, w) {
-			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, w))
-		}
-	})
-	if len(conflict) > 0 {
-		return nil, cli.Usagef("--resume uses the checkpoint's hyperparameters and sizes; drop %s", strings.Join(conflict, ", "))
-	}
-	t, err := simsiam.RestoreTrainer(c, params, step)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", path, err)
-	}
-	return t, nil
-}
-
-func sameValue(a, b string) bool {
-	if a == b {
-		return true
-	}
-	x, e1 := strconv.ParseFloat(a, 64)
-	y, e2 := strconv.ParseFloat(b, 64)
-	return e1 == nil && e2 == nil && x == y
 }
 
 // intList parses a flag's comma-separated positive integers; "" gives nil

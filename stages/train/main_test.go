@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/stagetest"
+	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
 var binary string
@@ -120,10 +122,14 @@ func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
 	want := map[string]string{contract.MetaKind: "model", contract.MetaArch: "simsiam", contract.MetaEpoch: "3", contract.MetaStep: "6",
 		contract.MetaSeed: "3", contract.MetaTrainBatchSize: "16", contract.MetaTrainLR: "0.2", contract.MetaTrainMomentum: "0.9",
 		contract.MetaTrainWeightDecay: "0.001", contract.MetaTrainEpochs: "3", contract.MetaTrainRowsPerEpoch: "40",
-		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.0125"}
+		contract.MetaTrainStepsPerEpoch: "2", contract.MetaTrainFixedPredLR: "true", contract.MetaTrainPeakLR: "0.0125",
+		contract.MetaHeight: "28", contract.MetaWidth: "28", contract.MetaChannels: "1", contract.MetaTrainInput: "pixels/255",
+		contract.MetaTrainBNEps: "1e-05", contract.MetaTrainBNMomentum: "0.1", contract.MetaTrainPairsSeed: "9",
+		// the test stream records no split, source or augment settings
+		contract.MetaTrainPairsSplit: "", contract.MetaTrainPairsFlip: "", contract.MetaTrainPairsCropScale: ""}
 	for k, v := range want {
-		if meta[k] != v {
-			t.Errorf("metadata %s = %q, want %q", k, meta[k], v)
+		if got, ok := meta[k]; !ok || got != v {
+			t.Errorf("metadata %s = %q (recorded: %v), want %q", k, got, ok, v)
 		}
 	}
 	names := map[string]bool{}
@@ -324,6 +330,8 @@ func TestBadRunsFailWithOneLine(t *testing.T) {
 		want string
 	}{
 		{"NaN loss names the step", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "step "},
+		{"NaN loss names the fix", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "loss is not finite (NaN); lower --lr or add --warmup-epochs"},
+		{"epoch shorter than a batch", []string{"-i", in, "--batch-size", "100"}, "an epoch has 64 pairs, fewer than the batch size 100 (lower --batch-size)"},
 		{"images instead of pairs", []string{"-i", imgPath}, "augment"},
 		{"resume from a missing checkpoint", []string{"-i", in, "--resume", filepath.Join(dir, "nope.arrows")}, "resume"},
 		{"channels not numbers", []string{"-i", in, "--channels", "32,x"}, "--channels"},
@@ -343,5 +351,292 @@ func TestBadRunsFailWithOneLine(t *testing.T) {
 				t.Fatal("failed run wrote its output")
 			}
 		})
+	}
+}
+
+// augmentBinary builds the augment stage, to make real pairs streams.
+func augmentBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "augment")
+	if out, err := exec.Command("go", "build", "-o", bin, "../augment").CombinedOutput(); err != nil {
+		t.Fatalf("build augment: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// images writes an images stream as fetch does: n random 28×28 images with
+// fetch's metadata for split.
+func images(t *testing.T, dir, split string, n int) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 8))
+	var b bytes.Buffer
+	meta := contract.Meta{contract.MetaSplit: split, contract.MetaSource: "/data/fashion-mnist/" + split + "-images-idx3-ubyte.gz",
+		contract.MetaStage: "fetch", contract.MetaVersion: "test"}
+	w, err := contract.NewImagesWriter(&b, 28, 28, meta, contract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := make([]uint8, 784)
+	for i := range n {
+		for j := range px {
+			px[j] = uint8(rng.IntN(256))
+		}
+		if err := w.Append(int64(i), uint8(i%10), px); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, split+"-images.arrows")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// small are the flags of a model small enough for fast tests.
+var small = []string{"--channels", "4,8", "--proj-dims", "8,8", "--pred-hidden", "4", "--batch-size", "8"}
+
+func TestResumeRefusesAnotherPairsStream(t *testing.T) {
+	dir := t.TempDir()
+	aug := augmentBinary(t)
+	trainImgs, testImgs := images(t, dir, "train", 24), images(t, dir, "test", 24)
+	made := map[string]string{}
+	makePairs := func(name, imgs string, args ...string) string {
+		p := filepath.Join(dir, name+".arrows")
+		cmd := exec.Command(aug, append([]string{"-i", imgs, "-o", p, "--epochs", "3", "--num-ops", "2", "--quiet"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("augment %v: %v\n%s", args, err, out)
+		}
+		made[name] = p
+		return p
+	}
+	base := makePairs("base", trainImgs, "--seed", "1", "--crop-scale", "0.5", "--flip")
+	ck := filepath.Join(dir, "ck")
+	if r := run(t, append([]string{"-i", base, "-o", filepath.Join(dir, "full.arrows"), "--checkpoint-dir", ck, "--save-every", "1", "--quiet"}, small...)...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	first := filepath.Join(ck, "epoch-0001.arrows")
+	// The checkpoint records the stream's identity, field for field.
+	if f, err := os.Open(first); err != nil {
+		t.Fatal(err)
+	} else {
+		ckpt, err := checkpoint.Read(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := checkpoint.Pairs{Seed: "1", Split: "train", Source: "/data/fashion-mnist/train-images-idx3-ubyte.gz",
+			Augment: streamMeta(t, base)[contract.MetaAugment], NumOps: "2", Magnitude: "9", Bins: "31", Ops: opsOf(t, base),
+			CropScale: "0.5", Flip: "true", Epochs: 3, RowsPerEpoch: 24}
+		if !strings.HasPrefix(want.Augment, "randaugment (") {
+			t.Errorf("augment wrote siampipe.augment %q", want.Augment)
+		}
+		if ckpt.Pairs != want || ckpt.Absent != nil {
+			t.Errorf("checkpoint records pairs %+v (absent %v), want %+v", ckpt.Pairs, ckpt.Absent, want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string // the differences, then the fix
+	}{
+		{"another seed", makePairs("seed2", trainImgs, "--seed", "2", "--crop-scale", "0.5", "--flip"),
+			"seed 2 (checkpoint: 1); feed the same pairs stream: augment --seed 1"},
+		{"another split", makePairs("test", testImgs, "--seed", "1", "--crop-scale", "0.5", "--flip"),
+			"split test (checkpoint: train), source /data/fashion-mnist/test-images-idx3-ubyte.gz (checkpoint: /data/fashion-mnist/train-images-idx3-ubyte.gz); feed the same pairs stream: fetch --split train --dir /data/fashion-mnist"},
+		{"another crop", makePairs("crop", trainImgs, "--seed", "1", "--crop-scale", "0.6", "--flip"),
+			"augment.crop_scale 0.6 (checkpoint: 0.5); feed the same pairs stream: augment --crop-scale 0.5"},
+		{"no crop", makePairs("nocrop", trainImgs, "--seed", "1", "--flip"),
+			"augment.crop_scale 0 (checkpoint: 0.5); feed the same pairs stream: augment --crop-scale 0.5"},
+		{"no flip", makePairs("noflip", trainImgs, "--seed", "1", "--crop-scale", "0.5"),
+			"augment.flip false (checkpoint: true); feed the same pairs stream: augment --flip=true"},
+		{"other ops and seed", makePairs("ops", trainImgs, "--seed", "3", "--crop-scale", "0.5", "--flip", "--ops", "Identity,Rotate"),
+			"seed 3 (checkpoint: 1), augment.ops Identity,Rotate (checkpoint: " + opsOf(t, base) + "); feed the same pairs stream: augment --seed 1 --ops " + opsOf(t, base)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "resumed.arrows")
+			r := run(t, "-i", tc.in, "-o", out, "--checkpoint-dir", filepath.Join(dir, "ck-"+tc.name), "--resume", first, "--quiet")
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "train: resume "+first+": the pairs stream is not the one the checkpoint was trained on: ") ||
+				!strings.HasSuffix(lines[0], tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 1 and one line ending %q", r.code, r.stderr, tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a refused resume wrote its output")
+			}
+		})
+	}
+	t.Run("the same stream", func(t *testing.T) {
+		out := filepath.Join(dir, "resumed.arrows")
+		if r := run(t, "-i", base, "-o", out, "--checkpoint-dir", filepath.Join(dir, "ck-same"), "--resume", first, "--quiet"); r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		_, a := readModel(t, filepath.Join(dir, "full.arrows"))
+		_, b := readModel(t, out)
+		sameTensors(t, a, b)
+	})
+}
+
+// opsOf returns the augment ops a pairs stream records.
+func opsOf(t *testing.T, path string) string { return streamMeta(t, path)[contract.MetaAugOps] }
+
+// streamMeta returns a pairs stream's metadata.
+func streamMeta(t *testing.T, path string) contract.Meta {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := contract.NewReader(f, contract.KindPairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	return r.Meta()
+}
+
+func TestResumeOfAnOldCheckpointSaysWhatItCannotCheck(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 3, 16)
+	args := append([]string{"-i", in, "--save-every", "1"}, small...)
+	full := filepath.Join(dir, "full.arrows")
+	if r := run(t, append(args, "-o", full, "--checkpoint-dir", filepath.Join(dir, "ck"), "--quiet")...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// The epoch-1 checkpoint as train wrote it before the checkpoint recorded
+	// the pairs stream's identity and the input channels.
+	meta, ts := readModel(t, filepath.Join(dir, "ck", "epoch-0001.arrows"))
+	for _, k := range []string{contract.MetaChannels, contract.MetaTrainPairsSplit, contract.MetaTrainPairsSource, contract.MetaTrainPairsAugment,
+		contract.MetaTrainPairsNumOps, contract.MetaTrainPairsMagnitude, contract.MetaTrainPairsBins, contract.MetaTrainPairsOps,
+		contract.MetaTrainPairsCropScale, contract.MetaTrainPairsFlip} {
+		if _, ok := meta[k]; !ok {
+			t.Fatalf("train wrote no %s", k)
+		}
+		delete(meta, k)
+	}
+	old := filepath.Join(dir, "old.arrows")
+	var b bytes.Buffer
+	if err := contract.WriteModel(&b, meta, ts, contract.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(old, b.Bytes(), 0o644)
+	resumed := filepath.Join(dir, "resumed.arrows")
+	r := run(t, "-i", in, "-o", resumed, "--checkpoint-dir", filepath.Join(dir, "ck2"), "--resume", old)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "predates recording its pairs stream's split, source, augment, augment.num_ops, augment.magnitude, augment.bins, augment.ops, augment.crop_scale, augment.flip; not checked") {
+		t.Errorf("stderr does not say what went unchecked:\n%s", r.stderr)
+	}
+	_, a := readModel(t, full)
+	_, c := readModel(t, resumed)
+	sameTensors(t, a, c)
+	// What it did record is still checked.
+	other := filepath.Join(t.TempDir(), "pairs.arrows")
+	var p bytes.Buffer
+	w, _ := contract.NewPairsWriter(&p, 28, 28, contract.Meta{contract.MetaEpochs: "3", contract.MetaRowsPerEpoch: "16", contract.MetaSeed: "10"}, contract.Options{})
+	v := make([]uint8, 784)
+	for e := range 3 {
+		for i := range 16 {
+			w.Append(int64(i), 0, int32(e), v, v)
+		}
+	}
+	w.Close()
+	os.WriteFile(other, p.Bytes(), 0o644)
+	r = run(t, "-i", other, "-o", resumed+"2", "--resume", old, "--quiet")
+	if r.code != 1 || !strings.Contains(r.stderr, "seed 10 (checkpoint: 9); feed the same pairs stream: augment --seed 9") {
+		t.Errorf("another seed: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestResumeContinuesTheMetricsFromTheCheckpointsStep(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 4, 80) // 10 steps an epoch
+	args := append([]string{"-i", in, "--save-every", "1", "--log-every", "1", "--quiet"}, small...)
+	refMetrics := filepath.Join(dir, "ref.jsonl")
+	if r := run(t, append(args, "-o", filepath.Join(dir, "ref.arrows"), "--checkpoint-dir", filepath.Join(dir, "ckA"), "--metrics", refMetrics)...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// The metrics go through a symbolic link, which must stay one.
+	target := filepath.Join(dir, "logs", "metrics.jsonl")
+	os.MkdirAll(filepath.Dir(target), 0o755)
+	mf := filepath.Join(dir, "metrics.jsonl")
+	if err := os.Symlink(target, mf); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, "ckB")
+	cmd := exec.Command(binary, append(args, "-o", filepath.Join(dir, "never.arrows"), "--checkpoint-dir", ck, "--metrics", mf)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if b, _ := os.ReadFile(mf); bytes.Count(b, []byte("\n")) >= 13 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	killed, _ := os.ReadFile(mf)
+	killedLines := strings.SplitAfter(string(killed), "\n")
+	if len(killedLines) < 13 {
+		t.Fatalf("the killed run logged %d lines, want at least 13", len(killedLines))
+	}
+	first := filepath.Join(ck, "epoch-0001.arrows")
+	if meta, _ := readModel(t, first); meta[contract.MetaStep] != "10" {
+		t.Fatalf("epoch-1 checkpoint at step %s, want 10", meta[contract.MetaStep])
+	}
+	// A metrics file that is not train's is refused and left as it was.
+	junk := filepath.Join(dir, "junk.jsonl")
+	os.WriteFile(junk, []byte("{\"step\":1,\"loss\":1}\nhello\n"), 0o644)
+	if r := run(t, append(args, "-o", filepath.Join(dir, "x.arrows"), "--checkpoint-dir", ck, "--resume", first, "--metrics", junk)...); r.code != 1 || !strings.Contains(r.stderr, "metrics line 2") {
+		t.Errorf("resume onto a junk metrics file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(junk); string(b) != "{\"step\":1,\"loss\":1}\nhello\n" {
+		t.Errorf("the junk metrics file changed: %q", b)
+	}
+
+	if r := run(t, append(args, "-o", filepath.Join(dir, "resumed.arrows"), "--checkpoint-dir", ck, "--resume", first, "--metrics", mf)...); r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	if fi, err := os.Lstat(mf); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the metrics link was replaced: %v %v", fi, err)
+	}
+	got, _ := os.ReadFile(mf)
+	lines := strings.SplitAfter(string(got), "\n")
+	lines = lines[:len(lines)-1] // after the last newline
+	if len(lines) != 40 {
+		t.Fatalf("%d metrics lines after the resume, want 40 (steps 1..40 once each):\n%s", len(lines), got)
+	}
+	// Up to the checkpoint, the killed run's lines, byte for byte.
+	for i := range 10 {
+		if lines[i] != killedLines[i] {
+			t.Errorf("line %d rewritten: %q, was %q", i+1, lines[i], killedLines[i])
+		}
+	}
+	// Every step once, in order, with the values of an uninterrupted run
+	// (all but the timings, which differ from run to run).
+	recs, err := trainlog.Read(bytes.NewReader(got))
+	if err != nil {
+		t.Fatalf("the resumed metrics do not read: %v", err)
+	}
+	ref, err := os.Open(refMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	want, err := trainlog.Read(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, the uninterrupted run has %d", len(recs), len(want))
+	}
+	for i := range recs {
+		a, w := recs[i], want[i]
+		if a.Step != i+1 || a.Step != w.Step || a.Epoch != w.Epoch || a.Loss != w.Loss || a.LR != w.LR || a.ZStd != w.ZStd {
+			t.Errorf("record %d: %+v, uninterrupted %+v", i, a, w)
+		}
 	}
 }

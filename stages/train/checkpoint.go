@@ -1,0 +1,245 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/siampipe/siampipe/internal/arch"
+	"github.com/siampipe/siampipe/internal/checkpoint"
+	"github.com/siampipe/siampipe/internal/cli"
+	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/simsiam"
+)
+
+// header describes the trainer t, trained on the pairs stream p.
+func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
+	c := t.Cfg
+	return checkpoint.Header{
+		Arch: c.Model.Arch, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
+		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: arch.DefaultInChannels, Scaling: arch.Input},
+		Train: checkpoint.Train{BatchSize: c.BatchSize, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
+			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, PeakLR: c.PeakLR(), StepsPerEpoch: c.StepsPerEpoch()},
+		BN:    checkpoint.BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
+		Pairs: p, Stage: "train", Version: cli.Version,
+	}
+}
+
+// writeCheckpoint writes the trainer's checkpoint to w.
+func writeCheckpoint(w io.Writer, t *simsiam.Trainer, p checkpoint.Pairs, opt contract.Options) error {
+	var ts []contract.Tensor
+	for _, x := range t.Tensors() {
+		ts = append(ts, contract.Tensor{Name: x.Name, Shape: x.Shape, Values: x.Value})
+	}
+	return checkpoint.Write(w, checkpoint.Checkpoint{Header: header(t, p), Tensors: ts}, opt)
+}
+
+// save writes a checkpoint atomically (temporary file + rename).
+func save(path string, t *simsiam.Trainer, p checkpoint.Pairs, opt contract.Options) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	out, err := cli.CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := writeCheckpoint(out, t, p, opt); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// required are the keys a checkpoint must record to be resumed.
+var required = []string{
+	contract.MetaArch, contract.MetaStep, contract.MetaSeed, contract.MetaTrainBatchSize, contract.MetaTrainLR,
+	contract.MetaTrainMomentum, contract.MetaTrainWeightDecay, contract.MetaTrainWarmupEpochs,
+	contract.MetaTrainFixedPredLR, contract.MetaTrainEpochs, contract.MetaTrainRowsPerEpoch,
+}
+
+// restore loads a checkpoint to continue training on the pairs stream
+// (whose identity is stream and images height×width) flagCfg was made
+// from. The stream must be the one the checkpoint was trained on; the
+// hyperparameters come from the checkpoint, and a flag set explicitly to a
+// different value is an error. logf reports what could not be checked.
+func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, fs *flag.FlagSet, logf func(string, ...any)) (*simsiam.Trainer, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	defer fh.Close()
+	ck, err := checkpoint.Read(fh)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", path, err)
+	}
+	h := ck.Header
+	var lacks []string
+	for _, k := range required {
+		if !h.Has(k) {
+			lacks = append(lacks, k)
+		}
+	}
+	if len(lacks) > 0 {
+		return nil, fmt.Errorf("resume %s: its metadata lacks %s (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, strings.Join(lacks, ", "))
+	}
+	if err := samePairs(path, h, stream, flagCfg.Model.Height, flagCfg.Model.Width, logf); err != nil {
+		return nil, err
+	}
+	c := simsiam.TrainConfig{
+		BatchSize: h.Train.BatchSize, LR: h.Train.LR, Momentum: orNeg(h.Train.Momentum), WeightDecay: orNeg(h.Train.WeightDecay),
+		WarmupEpochs: h.Train.WarmupEpochs, FixedPredictorLR: h.Train.FixedPredictorLR,
+		Seed: h.Seed, Epochs: h.Pairs.Epochs, RowsPerEpoch: h.Pairs.RowsPerEpoch,
+	}
+	params := make([]simsiam.Param, len(ck.Tensors))
+	for i, t := range ck.Tensors {
+		params[i] = simsiam.Param{Name: t.Name, Shape: t.Shape, Value: t.Values}
+	}
+	c.Model, err = simsiam.ConfigFromTensors(h.Arch, params)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", path, err)
+	}
+	c.Model.Height, c.Model.Width = flagCfg.Model.Height, flagCfg.Model.Width
+	// What the checkpoint says of each flag: its header for the
+	// hyperparameters, its tensors for the model's sizes. A flag set
+	// explicitly to something else is an error, not silently ignored.
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	list := func(v []int) string { return strings.Trim(fmt.Sprint(v), "[]") }
+	want := map[string]string{"arch": h.Arch, "batch-size": strconv.Itoa(h.Train.BatchSize),
+		"lr": g(h.Train.LR), "momentum": g(h.Train.Momentum), "weight-decay": g(h.Train.WeightDecay),
+		"warmup-epochs": g(h.Train.WarmupEpochs), "fixed-predictor-lr": strconv.FormatBool(h.Train.FixedPredictorLR),
+		"seed":     strconv.FormatUint(h.Seed, 10),
+		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden)}
+	got := map[string]string{"channels": list(flagCfg.Model.Channels), "proj-dims": list(flagCfg.Model.ProjDims),
+		"pred-hidden": strconv.Itoa(flagCfg.Model.PredHidden)}
+	var conflict []string
+	fs.Visit(func(fl *flag.Flag) {
+		w, ok := want[fl.Name]
+		v, parsed := got[fl.Name]
+		if !parsed {
+			v = fl.Value.String()
+		}
+		if ok && !sameValue(v, w) {
+			conflict = append(conflict, fmt.Sprintf("--%s %s (checkpoint: %s)", fl.Name, fl.Value, w))
+		}
+	})
+	if len(conflict) > 0 {
+		return nil, cli.Usagef("--resume uses the checkpoint's hyperparameters and sizes; drop %s", strings.Join(conflict, ", "))
+	}
+	t, err := simsiam.RestoreTrainer(c, params, h.Step)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// samePairs refuses a pairs stream (identity stream, images height×width)
+// other than the one the checkpoint at path, with header h, was trained
+// on, naming every difference and the flags that make the right stream.
+func samePairs(path string, h checkpoint.Header, stream checkpoint.Pairs, height, width int, logf func(string, ...any)) error {
+	diff, unchecked := h.ComparePairs(stream)
+	var shape []string
+	if h.Has(contract.MetaHeight) && h.Has(contract.MetaWidth) && (h.Input.Height != height || h.Input.Width != width) {
+		shape = append(shape, fmt.Sprintf("images %dx%d (checkpoint: %dx%d)", height, width, h.Input.Height, h.Input.Width))
+	}
+	if h.Input.Channels != arch.DefaultInChannels {
+		shape = append(shape, fmt.Sprintf("channels %d (checkpoint: %d)", arch.DefaultInChannels, h.Input.Channels))
+	}
+	if len(diff) > 0 || len(shape) > 0 {
+		var what []string
+		for _, d := range diff {
+			what = append(what, d.String())
+		}
+		what = append(what, shape...)
+		return fmt.Errorf("resume %s: the pairs stream is not the one the checkpoint was trained on: %s; feed the same pairs stream%s",
+			path, strings.Join(what, ", "), streamHint(diff))
+	}
+	if len(unchecked) > 0 {
+		logf("resume %s: the checkpoint predates recording its pairs stream's %s; not checked (only seed, epochs and rows per epoch are)",
+			path, strings.Join(unchecked, ", "))
+	}
+	return nil
+}
+
+// streamHint returns the fetch and augment flags that make the stream the
+// checkpoint was trained on, for the fields in diff: ": fetch --split train
+// | augment --seed 1", or "" when no flag sets them.
+func streamHint(diff []checkpoint.Mismatch) string {
+	var fetch, aug, notes []string
+	for _, d := range diff {
+		v := shellWord(d.Checkpoint)
+		switch d.Key {
+		case contract.MetaSplit:
+			fetch = append(fetch, "--split "+v)
+		case contract.MetaSource:
+			if d.Checkpoint != "" {
+				fetch = append(fetch, "--dir "+shellWord(filepath.Dir(d.Checkpoint)))
+			}
+		case contract.MetaRowsPerEpoch:
+			fetch = append(fetch, "--limit "+v)
+		case contract.MetaEpochs:
+			aug = append(aug, "--epochs "+v)
+		case contract.MetaSeed:
+			aug = append(aug, "--seed "+v)
+		case contract.MetaAugNumOps:
+			aug = append(aug, "--num-ops "+v)
+		case contract.MetaAugMagnitude:
+			aug = append(aug, "--magnitude "+v)
+		case contract.MetaAugBins:
+			aug = append(aug, "--bins "+v)
+		case contract.MetaAugOps:
+			aug = append(aug, "--ops "+v)
+		case contract.MetaAugCropScale:
+			if d.Checkpoint == "0" || d.Checkpoint == "" {
+				notes = append(notes, "no --crop-scale")
+			} else {
+				aug = append(aug, "--crop-scale "+v)
+			}
+		case contract.MetaAugFlip:
+			if d.Checkpoint == "" {
+				d.Checkpoint = "false"
+			}
+			aug = append(aug, "--flip="+d.Checkpoint)
+		default:
+			notes = append(notes, fmt.Sprintf("an augment that writes %s=%s", d.Key, v))
+		}
+	}
+	var parts []string
+	if len(fetch) > 0 {
+		parts = append(parts, "fetch "+strings.Join(fetch, " "))
+	}
+	if len(aug) > 0 {
+		parts = append(parts, "augment "+strings.Join(aug, " "))
+	}
+	s := strings.Join(parts, " | ")
+	if len(notes) > 0 {
+		if s != "" {
+			s += ", "
+		}
+		s += strings.Join(notes, ", ")
+	}
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// shellWord quotes s when a shell would split or expand it.
+func shellWord(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n'\"$`\\|&;<>()*?[]#~") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func sameValue(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, e1 := strconv.ParseFloat(a, 64)
+	y, e2 := strconv.ParseFloat(b, 64)
+	return e1 == nil && e2 == nil && x == y
+}
