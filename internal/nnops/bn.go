@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/siampipe/siampipe/internal/arch"
-
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -140,42 +140,50 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 	sum, sq := s.acc[:C], s.acc[C:2*C]
 	clear(s.acc)
 	if s.cfg.Rows {
-		for i := 0; i < M; i++ {
-			row := x[i*C : (i+1)*C]
-			for c, v := range row {
-				if pre {
-					v = relu0(v)
+		// Blocks of columns run on all cores; each column's sums are
+		// taken row by row, in the same order whichever core runs them.
+		par.For(par.Blocks(C, rowBlock), func(bi int) {
+			c0, c1 := par.Block(bi, C, rowBlock)
+			for i := 0; i < M; i++ {
+				row := x[i*C+c0 : i*C+c1]
+				for j, v := range row {
+					if pre {
+						v = relu0(v)
+					}
+					sum[c0+j] += float64(v)
+					sq[c0+j] += float64(v) * float64(v)
 				}
-				sum[c] += float64(v)
-				sq[c] += float64(v) * float64(v)
 			}
-		}
+		})
 		s.finish(sum, sq, gamma, beta)
 		a, b := s.coef[:C], s.coef[C:2*C]
-		for i := 0; i < M; i++ {
-			row, dst := x[i*C:(i+1)*C], hd[i*C:(i+1)*C]
-			for c, v := range row {
-				if pre {
-					v = relu0(v)
+		par.For(par.Blocks(C, rowBlock), func(bi int) {
+			c0, c1 := par.Block(bi, C, rowBlock)
+			for i := 0; i < M; i++ {
+				row, dst := x[i*C+c0:i*C+c1], hd[i*C+c0:i*C+c1]
+				for j, v := range row {
+					if pre {
+						v = relu0(v)
+					}
+					r := v*a[c0+j] + b[c0+j]
+					if post {
+						r = relu0(r)
+					}
+					dst[j] = r
 				}
-				r := v*a[c] + b[c]
-				if post {
-					r = relu0(r)
-				}
-				dst[c] = r
 			}
-		}
+		})
 		return h, nil
 	}
-	for c := 0; c < C; c++ {
+	par.For(C, func(c int) {
 		if pre {
 			sum[c], sq[c] = sumSqReLU(x[c*M : (c+1)*M])
 		} else {
 			sum[c], sq[c] = sumSq(x[c*M : (c+1)*M])
 		}
-	}
+	})
 	s.finish(sum, sq, gamma, beta)
-	for c := 0; c < C; c++ {
+	par.For(C, func(c int) {
 		blk, dst := x[c*M:(c+1)*M], hd[c*M:(c+1)*M]
 		a, b := s.coef[c], s.coef[C+c]
 		switch {
@@ -194,9 +202,13 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 				dst[j] = v*a + b
 			}
 		}
-	}
+	})
 	return h, nil
 }
+
+// rowBlock is how many columns of a row-major (N, C) batch one core
+// normalises at a time.
+const rowBlock = 64
 
 // DiffWRT implements gorgonia.SDOp.
 func (o *BN) DiffWRT(n int) []bool {
@@ -274,48 +286,54 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 		for c := 0; c < C; c++ {
 			mean[c], inv[c] = float32(s.mean[c]), float32(s.invstd[c])
 		}
-		for i := 0; i < M; i++ {
-			for c := 0; c < C; c++ {
-				k := i*C + c
-				g := dh[k]
-				if post {
-					g = keepIfPos(g, h[k])
+		par.For(par.Blocks(C, rowBlock), func(bi int) {
+			c0, c1 := par.Block(bi, C, rowBlock)
+			for i := 0; i < M; i++ {
+				for c := c0; c < c1; c++ {
+					k := i*C + c
+					g := dh[k]
+					if post {
+						g = keepIfPos(g, h[k])
+					}
+					v := x[k]
+					if pre {
+						v = relu0(v)
+					}
+					sg[c] += float64(g)
+					sgx[c] += float64(g) * float64((v-mean[c])*inv[c])
 				}
-				v := x[k]
-				if pre {
-					v = relu0(v)
-				}
-				sg[c] += float64(g)
-				sgx[c] += float64(g) * float64((v-mean[c])*inv[c])
 			}
-		}
+		})
 		ka, kb, ke := s.coef[2*C:3*C], s.coef[3*C:4*C], s.coef[4*C:5*C]
 		for c := 0; c < C; c++ {
 			s.dbeta[c], s.dgamma[c] = float32(sg[c]), float32(sgx[c])
 			k := gam(c) * s.invstd[c]
 			ka[c], kb[c], ke[c] = float32(k), float32(k*sg[c]/float64(M)), float32(k*sgx[c]/float64(M))
 		}
-		for i := 0; i < M; i++ {
-			for c := 0; c < C; c++ {
-				k := i*C + c
-				g := dh[k]
-				if post {
-					g = keepIfPos(g, h[k])
+		par.For(par.Blocks(C, rowBlock), func(bi int) {
+			c0, c1 := par.Block(bi, C, rowBlock)
+			for i := 0; i < M; i++ {
+				for c := c0; c < c1; c++ {
+					k := i*C + c
+					g := dh[k]
+					if post {
+						g = keepIfPos(g, h[k])
+					}
+					v := x[k]
+					if pre {
+						v = relu0(v)
+					}
+					r := ka[c]*g - kb[c] - ke[c]*((v-mean[c])*inv[c])
+					if pre {
+						r = keepIfPos(r, x[k])
+					}
+					dx[k] = r
 				}
-				v := x[k]
-				if pre {
-					v = relu0(v)
-				}
-				r := ka[c]*g - kb[c] - ke[c]*((v-mean[c])*inv[c])
-				if pre {
-					r = keepIfPos(r, x[k])
-				}
-				dx[k] = r
 			}
-		}
+		})
 		return dxT, nil
 	}
-	for c := 0; c < C; c++ {
+	par.For(C, func(c int) {
 		xb, hb, db, dxb := x[c*M:(c+1)*M], h[c*M:(c+1)*M], dh[c*M:(c+1)*M], dx[c*M:(c+1)*M]
 		mean, inv := float32(s.mean[c]), float32(s.invstd[c])
 		var sg, sgx float64
@@ -359,7 +377,7 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 				dxb[j] = r
 			}
 		}
-	}
+	})
 	return dxT, nil
 }
 

@@ -3,6 +3,7 @@ package nnops
 import (
 	"fmt"
 
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -15,7 +16,7 @@ type convState struct {
 	cin, n, h, w, cout, k int
 	ho, wo                int
 	cols                  []float32  // K × N·Ho·Wo, kept for the weight gradient
-	dcols                 []float32  // K × (chunk of images)·Ho·Wo, transient
+	dcols                 []float32  // K × N·Ho·Wo, transient
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 }
@@ -85,12 +86,15 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	}
 	// The patch matrix is built and multiplied a chunk of images at a
 	// time, so the product reads what im2col has just written from L2.
+	// Chunks own disjoint columns of cols and y: they run on all cores,
+	// and each output is computed the same way whichever core runs it.
 	P, x, w := s.ho*s.wo, data(in[0]), data(in[1])
-	for b0, chunk := 0, s.chunk(); b0 < s.n; b0 += chunk {
-		b1 := min(b0+chunk, s.n)
+	chunk := s.chunk()
+	par.For(par.Blocks(s.n, chunk), func(i int) {
+		b0, b1 := par.Block(i, s.n, chunk)
 		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-		sgemm(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
-	}
+		sgemmSerial(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
+	})
 	return y, nil
 }
 
@@ -131,16 +135,19 @@ func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	if s.scratch != nil {
 		buf = s.scratch
 	}
+	// Chunks run on all cores, each with its own part of the buffer (as
+	// many parts as chunks, so no part depends on which core ran it).
 	chunk := s.chunk()
-	*buf = grow(*buf, K*chunk*P)
+	*buf = grow(*buf, K*NP)
 	dx := o.out(s.cin, s.n, s.h, s.w)
 	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
-	for b0 := 0; b0 < s.n; b0 += chunk {
-		b1 := min(b0+chunk, s.n)
+	par.For(par.Blocks(s.n, chunk), func(i int) {
+		b0, b1 := par.Block(i, s.n, chunk)
 		cp := (b1 - b0) * P
-		sgemm(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, *buf, cp)
-		col2imRange(*buf, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-	}
+		part := (*buf)[K*b0*P : K*b1*P]
+		sgemmSerial(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, part, cp)
+		col2imRange(part, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+	})
 	return dx, nil
 }
 

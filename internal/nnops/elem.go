@@ -1,6 +1,7 @@
 package nnops
 
 import (
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -23,9 +24,7 @@ func (o *ChanSum) Do(in ...G.Value) (G.Value, error) {
 	m := len(x) / c
 	r := o.out(c)
 	rd := r.Data().([]float32)
-	for i := range rd {
-		rd[i] = sum32(x[i*m : (i+1)*m])
-	}
+	par.For(c, func(i int) { rd[i] = sum32(x[i*m : (i+1)*m]) })
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package nnops
 
 import (
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -52,10 +53,11 @@ func (o *fromRows) Do(in ...G.Value) (G.Value, error) {
 
 // transposeBlocks views src as an a×b matrix of q-element blocks and writes
 // its b×a transpose into dst.
+// Rows of blocks run on all cores.
 func transposeBlocks(src, dst []float32, a, b, q int) {
-	for i := 0; i < a; i++ {
+	par.For(a, func(i int) {
 		for j := 0; j < b; j++ {
 			copy(dst[(j*a+i)*q:(j*a+i+1)*q], src[(i*b+j)*q:(i*b+j+1)*q])
 		}
-	}
+	})
 }
