@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/arch"
 )
 
 // TestStepsGiveTheSameBytesOnAnyCoreCount trains both architectures for
@@ -25,11 +27,11 @@ func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
 			}
 		}
 	}
-	for _, arch := range []string{ArchSeed, ArchSimSiam} {
+	for _, name := range []string{arch.Seed, arch.SimSiam} {
 		var want []byte
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			tr, err := NewTrainer(TrainConfig{Model: Config{Arch: arch}, BatchSize: n, Seed: 7, Epochs: 1, RowsPerEpoch: n * steps})
+			tr, err := NewTrainer(TrainConfig{Model: Config{Arch: name}, BatchSize: n, Seed: 7, Epochs: 1, RowsPerEpoch: n * steps})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +51,7 @@ func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
 				continue
 			}
 			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s: the model after %d steps with GOMAXPROCS %d differs from GOMAXPROCS 1", arch, steps, procs)
+				t.Errorf("%s: the model after %d steps with GOMAXPROCS %d differs from GOMAXPROCS 1", name, steps, procs)
 			}
 		}
 	}
