@@ -4,11 +4,12 @@
 Same model, batch and thread count as `go test -bench TrainStep` in
 internal/simsiam: the seed model (conv 1-32-64-128, ReLU, BN; predictor
 2048-64-2048), two views of a batch of random 28x28 images, the symmetric
-negative-cosine loss, SGD momentum 0.9, weight decay 1e-4, one thread.
+negative-cosine loss, SGD momentum 0.9, weight decay 1e-4, on --threads
+threads (torch.set_num_threads).
 
-Usage: /usr/bin/python3 bench/train_torch.py [--arch seed|simsiam] [--batch 256] [--steps 20]
-Prints one line: arch, wall and CPU ms/step (means of the timed steps),
-peak RSS in MiB. CPU time is steadier than wall time on a shared machine.
+Usage: /usr/bin/python3 bench/train_torch.py [--arch seed|simsiam] [--batch 256] [--steps 20] [--threads 1]
+Prints one line: arch, threads, the median wall ms/step of the timed steps
+(the first three are warm-up), CPU ms/step (mean), peak RSS in MiB.
 """
 import argparse
 import resource
@@ -45,8 +46,9 @@ def main():
     ap.add_argument("--arch", default="seed")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     f, g, h = model(a.arch)
     params = list(f.parameters()) + list(g.parameters()) + list(h.parameters())
@@ -68,8 +70,8 @@ def main():
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("torch %s batch %d: %.1f ms/step, %.1f cpu-ms/step (means of %d), peak RSS %.0f MiB"
-          % (a.arch, a.batch, statistics.mean(times), statistics.mean(cpu), len(times), rss))
+    print("torch %s batch %d threads %d: %.1f ms/step (median of %d), %.1f cpu-ms/step, peak RSS %.0f MiB"
+          % (a.arch, a.batch, a.threads, statistics.median(times), len(times), statistics.mean(cpu), rss))
 
 
 if __name__ == "__main__":
