@@ -16,7 +16,7 @@ type convState struct {
 	cin, n, h, w, cout, k int
 	ho, wo                int
 	cols                  []float32  // K × N·Ho·Wo, kept for the weight gradient
-	dcols                 []float32  // K × N·Ho·Wo, transient
+	dcols                 []float32  // K × (chunk of images)·Ho·Wo per core, transient
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 }
@@ -135,16 +135,16 @@ func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	if s.scratch != nil {
 		buf = s.scratch
 	}
-	// Chunks run on all cores, each with its own part of the buffer (as
-	// many parts as chunks, so no part depends on which core ran it).
+	// Chunks run on all cores, each worker with its own part of the
+	// buffer, which the product overwrites before col2im reads it.
 	chunk := s.chunk()
-	*buf = grow(*buf, K*NP)
+	*buf = grow(*buf, par.Workers()*K*chunk*P)
 	dx := o.out(s.cin, s.n, s.h, s.w)
 	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
-	par.For(par.Blocks(s.n, chunk), func(i int) {
+	par.ForScratch(par.Blocks(s.n, chunk), func(worker, i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
 		cp := (b1 - b0) * P
-		part := (*buf)[K*b0*P : K*b1*P]
+		part := (*buf)[worker*K*chunk*P : worker*K*chunk*P+K*cp]
 		sgemmSerial(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, part, cp)
 		col2imRange(part, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 	})

@@ -28,34 +28,46 @@ func For(n int, body func(i int)) {
 
 // ForWorkers is For with at most w goroutines.
 func ForWorkers(n, w int, body func(i int)) {
+	forWorkers(n, w, func(_, i int) { body(i) })
+}
+
+// ForScratch is For for items that need scratch space: body(worker, i) is
+// told which of the Workers() goroutines runs it, so that it can use
+// scratch[worker]. Which worker runs an item varies from run to run, so an
+// item must not leave anything in its scratch that another item reads.
+func ForScratch(n int, body func(worker, i int)) {
+	forWorkers(n, Workers(), body)
+}
+
+func forWorkers(n, w int, body func(worker, i int)) {
 	if w > n {
 		w = n
 	}
 	if w <= 1 {
 		for i := 0; i < n; i++ {
-			body(i)
+			body(0, i)
 		}
 		return
 	}
 	var next atomic.Int64
-	run := func() {
+	run := func(worker int) {
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return
 			}
-			body(i)
+			body(worker, i)
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(w - 1)
-	for range w - 1 {
+	for k := 1; k < w; k++ {
 		go func() {
 			defer wg.Done()
-			run()
+			run(k)
 		}()
 	}
-	run()
+	run(0)
 	wg.Wait()
 }
 

@@ -53,3 +53,24 @@ func TestBlocksCoverTheRange(t *testing.T) {
 		}
 	}
 }
+
+func TestForScratchNamesDistinctWorkers(t *testing.T) {
+	// Two items that wait for each other run at once, so on two different
+	// workers, each below Workers().
+	if Workers() < 2 {
+		t.Skip("needs GOMAXPROCS >= 2")
+	}
+	var arrived atomic.Int32
+	done := make(chan struct{})
+	var ws [2]int
+	ForScratch(2, func(w, i int) {
+		ws[i] = w
+		if arrived.Add(1) == 2 {
+			close(done)
+		}
+		<-done
+	})
+	if ws[0] == ws[1] || ws[0] >= Workers() || ws[1] >= Workers() || ws[0] < 0 || ws[1] < 0 {
+		t.Fatalf("workers %v: want two distinct workers below %d", ws, Workers())
+	}
+}
