@@ -11,7 +11,15 @@
 # stage binary, its arguments and the keys of its inputs. A second run with
 # nothing changed reuses everything; changing --epochs reruns train and what
 # follows, not fetch. Entries appear atomically (stages write to a temporary
-# file and rename), and a lock keeps two runs from sharing a cache at once.
+# file and rename), each with a recorded SHA-256 that is checked (and, for an
+# Arrow stream, its end-of-stream marker) before the entry is reused: a damaged
+# entry is rebuilt. A lock keeps two runs from sharing a cache at once; under
+# it, a run first removes temporary files that a killed run left behind.
+#
+# Ctrl-C (SIGINT or SIGTERM to the process group) lets the running stage stop
+# cleanly (train finishes its step and writes a checkpoint), then the pipeline
+# says "pipeline: interrupted" and exits 130; the next run with the same flags
+# resumes train from its newest whole checkpoint, to the same model bytes.
 #
 # Flags (each also as an environment variable, e.g. SIAMPIPE_EPOCHS=20):
 #   --epochs N       training epochs (default 20: about 20 minutes on 2 cores)
@@ -21,7 +29,7 @@
 #   --arch A         seed | simsiam (default: train's default)
 #   --out DIR        outputs and logs (default out/)
 #   --cache DIR      cached intermediates (default .cache/)
-#   --force          recompute every stage
+#   --force          recompute every stage (train starts over: no resume)
 #   --smoke          a quick run for CI: --limit 2000 --epochs 1 unless given
 set -euo pipefail
 
@@ -69,12 +77,66 @@ mkdir -p "$out/logs" "$cache"
 out=$(cd "$out" && pwd)
 cache=$(cd "$cache" && pwd)
 
-# One run per cache at a time.
+# One run per cache at a time. The stages inherit the lock's descriptor, so a
+# stage that outlives a killed pipeline.sh still holds it.
 exec 9>"$cache/.lock"
 if ! flock -n 9; then
   log "another pipeline run holds $cache/.lock; waiting for it"
   flock 9
 fi
+
+# Logs: stderr goes to the terminal and to out/logs/pipeline.log, each stage's
+# also to out/logs/STAGE.log. The tee processes ignore SIGINT and SIGTERM: a
+# Ctrl-C must not take the logs away from a stage that is still writing its
+# checkpoint (its next log line would die of SIGPIPE), nor from this script.
+# A tee ends when the last writer closes its pipe.
+tee_log() { trap '' INT TERM; exec tee -a "$1" >&2; }
+: >"$out/logs/pipeline.log"
+for s in fetch train embed eval eval-pixels reduce plot; do : >"$out/logs/$s.log"; done
+exec 2> >(tee_log "$out/logs/pipeline.log")
+
+# Ctrl-C: a signal that arrives while a stage runs (the terminal sends it to
+# the stage too) waits for that stage to stop by itself, which is how train
+# gets to write its checkpoint; at any other moment the pipeline stops at
+# once. Either way it says "pipeline: interrupted" and exits 130.
+in_stage="" interrupted=0
+stop_interrupted() {
+  log "interrupted${1:+ while $1 ran}; run the same command again to continue${2:+ ($2)}"
+  exit 130
+}
+on_signal() {
+  if [ -n "$in_stage" ]; then interrupted=1; return 0; fi
+  stop_interrupted
+}
+trap on_signal INT TERM
+
+# Stale temporary files: what a killed run left behind (stages write
+# ".NAME.tmp-*" beside their output, this script "NAME.tmp.PID"). Under the
+# lock nothing else writes into this cache, so they are garbage. Only names
+# this pipeline makes are matched, in case --cache or --out is a shared folder.
+sweep() {
+  local pat=() p f n=0 bytes=0
+  for p in images model metrics features report coords; do
+    pat+=(-o -name ".$p-*.tmp-*" -o -name "$p-*.tmp.[0-9]*")
+  done
+  local ck=() outpat=()
+  for f in "$cache"/checkpoints-*/; do [ -d "$f" ] && ck+=("$f"); done
+  for p in umap.png umap.html loss.png coords.arrows report.json report-pixels.json model.arrows metrics.jsonl; do
+    outpat+=(-o -name ".$p.tmp-*" -o -name "$p.tmp*")
+  done
+  local found=()
+  while IFS= read -r -d '' f; do found+=("$f"); done < <(
+    find "$cache" -maxdepth 1 -type f \( -false "${pat[@]}" \) -print0
+    [ ${#ck[@]} -eq 0 ] || find "${ck[@]}" -maxdepth 1 -type f \( -name '.epoch-*.tmp-*' -o -name '.step-*.tmp-*' -o -name '*.tmp.[0-9]*' \) -print0
+    find "$out" -maxdepth 1 -type f \( -false "${outpat[@]}" \) -print0)
+  for f in ${found[@]+"${found[@]}"}; do
+    bytes=$((bytes + $(stat -c %s "$f")))
+    rm -f "$f"
+    n=$((n + 1))
+  done
+  [ $n -eq 0 ] || log "removed $n stale temporary file(s) that an interrupted run left, freeing $bytes bytes ($(numfmt --to=iec-i --suffix=B "$bytes"))"
+}
+sweep
 
 # Data: the Debian package, or whatever fetch finds (--dir, SIAMPIPE_DATA, cache).
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${SIAMPIPE_DATA:-}" ] \
@@ -87,59 +149,107 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   fi
 fi
 
-# Build the stages into bin/, only when their sources changed. -trimpath and
-# -buildvcs=false make the binaries reproducible, so a binary's digest is the
-# version of its code that cache keys use.
+# Build the stages into bin/ on every run: go build is incremental and knows
+# every input of a binary (.go, .s, .c, .h, embedded files such as
+# scatter.js), so it relinks exactly the binaries whose code changed and takes
+# well under a second when none did. -trimpath and -buildvcs=false make the
+# binaries reproducible, so a binary's digest is the version of its code that
+# cache keys use.
 stages=(fetch augment train embed eval reduce plot)
 bin="$root/bin"
-stamp=$(cd "$root" && cat go.mod go.sum $(find internal stages -name '*.go' -o -name '*.c' -o -name '*.h' | LC_ALL=C sort) | sha256sum | cut -c1-16)
-# train links OpenBLAS when it is there (2-3x faster steps); everything else
-# is pure Go (embed, eval and reduce carry their own SIMD kernels).
+gobuild() { (cd "$root" && go build -trimpath -buildvcs=false "$@"); }
+
+# train and OpenBLAS, in this block only: train links OpenBLAS when it is
+# there (2-3x faster steps); everything else is pure Go (embed, eval and
+# reduce carry their own SIMD kernels).
+train_tags=""
 have_openblas() { echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null 2>/dev/null; }
 if ! have_openblas && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   log "installing libopenblas-dev for a faster train"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev >/dev/null 2>&1 || true
 fi
-tags=""
-have_openblas && tags="openblas"
-stamp="$stamp-$tags"
-if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ] || ! [ -x "$bin/plot" ]; then
-  log "building ${stages[*]} into $bin${tags:+ (train with -tags $tags)}"
-  (cd "$root" && mkdir -p "$bin" \
-    && go build -trimpath -buildvcs=false -o "$bin/" $(printf './stages/%s ' "${stages[@]}") \
-    && go build -trimpath -buildvcs=false -tags "$tags" -o "$bin/train" ./stages/train) \
-    || die "build failed (is Go 1.26 installed?)"
-  echo "$stamp" >"$bin/.stamp"
-fi
+have_openblas && train_tags="openblas"
+build_stages() {
+  mkdir -p "$bin" && rm -f "$bin/.stamp"
+  if [ -z "$train_tags" ]; then
+    gobuild -o "$bin/" ./stages/...
+    return
+  fi
+  local s others=()
+  for s in "${stages[@]}"; do [ "$s" = train ] || others+=("./stages/$s"); done
+  gobuild -o "$bin/" "${others[@]}" && gobuild -tags "$train_tags" -o "$bin/train" ./stages/train
+}
+
+log "building ${stages[*]} into $bin (go build: only what changed)${train_tags:+; train with -tags $train_tags}"
+build_stages || die "build failed (is Go 1.26 installed?)"
 declare -A ver
 for s in "${stages[@]}"; do ver[$s]=$(sha256sum "$bin/$s" | cut -c1-16); done
 
 key() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
 
-declare -A took
-# run NAME OUTPUT CMD...: run one stage unless OUTPUT is cached; stderr goes to
-# the terminal and to out/logs/NAME.log; a failure stops the pipeline naming
-# the stage.
-run() {
-  local name=$1 output=$2
-  shift 2
-  if [ "$force" != 1 ] && [ -e "$output" ]; then
-    log "$name: cached ($(basename "$output"))"
-    took[$name]="cached"
-    return
+# Cache entries are trusted only when whole. seal FILE records FILE's SHA-256
+# in FILE.sha256 (sha256sum's format, so 'sha256sum -c' checks it too), after
+# FILE has appeared. damaged FILE [optional] prints why FILE cannot be used
+# and succeeds, or fails (printing nothing) when FILE is whole: an Arrow
+# stream (.arrows) must end with the end-of-stream marker (0xFFFFFFFF then a
+# zero length; every entry is a stream written by a stage), and the digest
+# must be the recorded one (with "optional", a file without a record passes
+# on its marker alone: train's checkpoints, which train writes itself).
+seal() {
+  local f=$1 d
+  d=$(sha256sum <"$f" | cut -c1-64)
+  printf '%s  %s\n' "$d" "$(basename "$f")" >"$f.sha256.tmp.$$"
+  mv "$f.sha256.tmp.$$" "$f.sha256"
+}
+damaged() {
+  local f=$1 want="" got
+  if [[ $f == *.arrows ]] && [ "$(tail -c 8 "$f" | od -An -tx1 | tr -d ' \n')" != ffffffff00000000 ]; then
+    echo "no Arrow end-of-stream marker at its end: truncated"
+    return 0
   fi
+  if [ ! -f "$f.sha256" ]; then
+    [ "${2:-}" = optional ] && return 1
+    echo "no digest was recorded when it was written"
+    return 0
+  fi
+  read -r want _ <"$f.sha256" || true
+  got=$(sha256sum <"$f" | cut -c1-64)
+  [ "$want" != "$got" ] || return 1
+  echo "its SHA-256 differs from the one recorded when it was written"
+}
+
+declare -A took
+# run NAME OUTPUT CMD...: run one stage unless OUTPUT is cached and whole;
+# stderr goes to the terminal and to out/logs/NAME.log; a failure stops the
+# pipeline naming the stage.
+run() {
+  local name=$1 output=$2 why
+  shift 2
+  if [ "$force" != 1 ] && [ -n "$output" ] && [ -e "$output" ]; then
+    if ! why=$(damaged "$output"); then
+      log "$name: cached ($(basename "$output"))"
+      took[$name]="cached"
+      return
+    fi
+    log "$name: cache entry $(basename "$output") is damaged ($why); rebuilding"
+  fi
+  [ -z "$output" ] || rm -f "$output.sha256"
   log "$name: running"
   local t0=$SECONDS rc=0
-  "$@" 2> >(tee -a "$out/logs/$name.log" >&2) || rc=$?
+  in_stage=$name
+  [ "$interrupted" = 0 ] || stop_interrupted "$name"
+  "$@" 2> >(tee_log "$out/logs/$name.log") || rc=$?
+  in_stage=""
+  if [ $rc -eq 0 ] && [ -n "$output" ]; then seal "$output"; fi
+  if [ "$interrupted" = 1 ] || [ $rc -eq 130 ]; then
+    stop_interrupted "$name" "$([ "$name" != train ] || echo "train resumes from its newest checkpoint")"
+  fi
   if [ $rc -ne 0 ]; then
     die "stage $name failed (exit $rc); its log: $out/logs/$name.log"
   fi
   took[$name]="$((SECONDS - t0)) s"
 }
 
-: >"$out/logs/pipeline.log"
-for s in "${stages[@]}"; do : >"$out/logs/$s.log"; done
-exec 2> >(tee -a "$out/logs/pipeline.log" >&2)
 log "epochs=$epochs batch-size=$batch limit=$limit seed=$seed arch=${arch:-default} out=$out cache=$cache"
 
 # fetch: both splits.
@@ -163,23 +273,103 @@ augflags=(--crop-scale 0.4 --flip)
 k=$(key train "${ver[augment]}" "${ver[train]}" "${images[train]}" "$epochs" "$seed" "$batch" "$arch" "${augflags[*]}")
 model="$cache/model-$k.arrows"
 metrics="$cache/metrics-$k.jsonl"
-train_stage() {
-  local tmp="$metrics.tmp.$$"
-  rm -f "$tmp"
-  local st
-  # Called from run's "||" context, so errexit is off here and PIPESTATUS
-  # holds both exit codes.
-  "$bin/augment" --epochs "$epochs" --seed "$seed" "${augflags[@]}" -i "${images[train]}" \
-    | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" --metrics "$tmp" \
-        --checkpoint-dir "$cache/checkpoints-$k" -o "$model"
-  st=("${PIPESTATUS[@]}")
-  if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ]; then
-    rm -f "$tmp"; echo "pipeline: augment failed (exit ${st[0]})" >&2; return "${st[0]}"
-  fi
-  if [ "${st[1]}" -ne 0 ]; then rm -f "$tmp"; return "${st[1]}"; fi
-  mv "$tmp" "$metrics"
+# train's checkpoints (epoch-NNNN.arrows every 10 epochs, step-NNNNNNN.arrows
+# on an interrupt) and the metrics so far; a run that finds checkpoints here
+# resumes from the one with the most steps.
+ckdir="$cache/checkpoints-$k"
+# The steps of epoch-NNNN: NNNN x steps per epoch, the train images (--limit,
+# or the 60,000 of FashionMNIST's train split) over the batch size. Used only
+# to order epoch and step checkpoints: a wrong count would cost time, not
+# correctness, since every checkpoint here lies on one deterministic run.
+train_rows=60000
+[ "$limit" = 0 ] || [ "$limit" -ge "$train_rows" ] || train_rows=$limit
+
+# ckpt_step FILE: the steps completed in checkpoint FILE, from its name.
+ckpt_step() {
+  local b n
+  b=$(basename "$1" .arrows)
+  n=${b#*-}
+  [[ $n =~ ^[0-9]+$ ]] || return 1
+  case $b in
+    step-*) echo $((10#$n)) ;;
+    epoch-*) echo $((10#$n * (batch > 0 ? train_rows / batch : 0))) ;;
+    *) return 1 ;;
+  esac
 }
-if [ ! -e "$metrics" ]; then rm -f "$model"; fi
+# pick_checkpoint DIR: "FILE STEPS" of the whole checkpoint with the most
+# steps in DIR, or nothing. Damaged ones are removed with a log line.
+pick_checkpoint() {
+  local f n why best="" most=-1
+  for f in "$1"/epoch-*.arrows "$1"/step-*.arrows; do
+    [ -f "$f" ] && n=$(ckpt_step "$f") || continue
+    if why=$(damaged "$f" optional); then
+      log "train: checkpoint $f is damaged ($why); skipping it (removed)"
+      rm -f "$f" "$f.sha256"
+      continue
+    fi
+    if [ "$n" -gt "$most" ]; then best=$f most=$n; fi
+  done
+  [ -z "$best" ] || echo "$best $most"
+}
+# cut_metrics FILE STEPS: keep FILE's whole metrics lines up to STEPS, so that
+# a resumed train appends to the log of the steps it keeps.
+cut_metrics() {
+  local f=$1 steps=$2 line
+  [ -f "$f" ] || { log "train: no metrics of the steps before $steps (the run that made the checkpoint was killed before writing them)"; return 0; }
+  while IFS= read -r line; do
+    [[ $line =~ \"step\":([0-9]+)[,}] && $line == *'}' ]] || continue
+    [ "$((10#${BASH_REMATCH[1]}))" -gt "$steps" ] || printf '%s\n' "$line"
+  done <"$f" >"$f.tmp.$$"
+  mv "$f.tmp.$$" "$f"
+}
+# seal_checkpoints DIR: record the digests of the whole checkpoints train
+# wrote, so that a later change to one is noticed.
+seal_checkpoints() {
+  local f
+  for f in "$1"/epoch-*.arrows "$1"/step-*.arrows; do
+    [ -f "$f" ] && [ ! -f "$f.sha256" ] || continue
+    damaged "$f" optional >/dev/null || seal "$f"
+  done
+}
+train_stage() {
+  local partial="$ckdir/metrics.jsonl" pick resume=() file="" st
+  [ "$force" != 1 ] || rm -rf "$ckdir"
+  mkdir -p "$ckdir"
+  pick=$(pick_checkpoint "$ckdir")
+  if [ -n "$pick" ]; then
+    file=${pick% *}
+    cut_metrics "$partial" "${pick##* }"
+    log "train: resuming from $file (step ${pick##* })"
+    resume=(--resume "$file")
+  fi
+  [ "$interrupted" = 0 ] || return 130
+  # augment runs in its own session, out of reach of the terminal's Ctrl-C:
+  # train decides when the pairs stop, and augment ends when train closes the
+  # pipe (SIGPIPE, 141), after train has written its checkpoint. Called from
+  # run's "||" context, so errexit is off here and PIPESTATUS holds both
+  # exit codes.
+  setsid -w "$bin/augment" --epochs "$epochs" --seed "$seed" "${augflags[@]}" -i "${images[train]}" \
+    | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" "${resume[@]}" --metrics "$partial" \
+        --checkpoint-dir "$ckdir" -o "$model"
+  st=("${PIPESTATUS[@]}")
+  seal_checkpoints "$ckdir"
+  if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ] && [ "$interrupted" = 0 ]; then
+    echo "pipeline: augment failed (exit ${st[0]})" >&2; return "${st[0]}"
+  fi
+  if [ "${st[1]}" -ne 0 ]; then
+    if [ -n "$file" ] && [ "${st[1]}" -ne 130 ] && [ "$interrupted" = 0 ]; then
+      log "train: resuming from $file failed; if that checkpoint is the cause, delete it (or rerun with --force)"
+    fi
+    return "${st[1]}"
+  fi
+  cp "$partial" "$metrics.tmp.$$" && mv "$metrics.tmp.$$" "$metrics" && seal "$metrics"
+}
+# The model and its metrics are one entry: neither is used without the other.
+if [ "$force" != 1 ] && [ -e "$metrics" ] && why=$(damaged "$metrics"); then
+  log "train: cache entry $(basename "$metrics") is damaged ($why); rebuilding"
+  rm -f "$metrics" "$metrics.sha256"
+fi
+if [ ! -e "$metrics" ]; then rm -f "$model" "$model.sha256"; fi
 run train "$model" train_stage
 
 # embed: features of both splits under the model.
@@ -207,11 +397,26 @@ run reduce "$coords" "$bin/reduce" --seed "$seed" -i "${feats[test]}" -o "$coord
 run plot "" "$bin/plot" -i "$coords" --png "$out/umap.png" --html "$out/umap.html"
 run plot "" "$bin/plot" --metrics "$metrics" --png "$out/loss.png"
 
-cp "$coords" "$out/coords.arrows.tmp" && mv "$out/coords.arrows.tmp" "$out/coords.arrows"
-cp "$report" "$out/report.json.tmp" && mv "$out/report.json.tmp" "$out/report.json"
-cp "$pixreport" "$out/report-pixels.json.tmp" && mv "$out/report-pixels.json.tmp" "$out/report-pixels.json"
-cp "$model" "$out/model.arrows.tmp" && mv "$out/model.arrows.tmp" "$out/model.arrows"
-cp "$metrics" "$out/metrics.jsonl.tmp" && mv "$out/metrics.jsonl.tmp" "$out/metrics.jsonl"
+# publish SRC NAME: copy a cache entry to out/NAME atomically.
+publish() { cp "$1" "$out/$2.tmp.$$" && mv "$out/$2.tmp.$$" "$out/$2"; }
+publish "$coords" coords.arrows
+publish "$report" report.json
+publish "$pixreport" report-pixels.json
+publish "$model" model.arrows
+publish "$metrics" metrics.jsonl
+
+# The CPU: results are byte-stable per kind of CPU (the SIMD kernels differ
+# in rounding between AVX-512, AVX2 and plain Go), so the summary names it.
+cpu_kind() {
+  local name flags simd=none
+  name=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') || true
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2-) " || true
+  has() { [[ $flags == *" $1 "* ]]; }
+  if has avx512f && has avx512vl; then simd=avx512
+  elif has avx2 && has fma; then simd=avx2
+  fi
+  echo "${name:-unknown}, SIMD $simd"
+}
 
 # Summary.
 top1() { grep -o "\"$2\": *{[^}]*\"top1\": *[0-9.]*" "$1" | grep -o '[0-9.]*$' | head -1; }
@@ -225,6 +430,7 @@ probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | s
   printf '  time per stage      '
   for s in fetch train embed eval eval-pixels reduce plot; do printf '%s %s; ' "$s" "${took[$s]:-?}"; done
   echo
+  printf '  cpu                 %s\n' "$(cpu_kind)"
   echo "  outputs             $out/{umap.png,umap.html,loss.png,report.json,coords.arrows,model.arrows,metrics.jsonl}"
   echo "  logs                $out/logs/"
 } | tee "$out/summary.txt"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
@@ -96,17 +97,22 @@ func main() {
 	})
 }
 
-// phases turns umap's (phase, done, total) callbacks into one cli.Progress per phase.
+// phases turns umap's (phase, done, total) callbacks into one cli.Progress
+// per phase. umap calls it from its worker goroutines (the exact kNN reports
+// each finished block), so it holds a lock.
 type phases struct {
 	s    *cli.Stage
+	mu   sync.Mutex
 	name string
 	last int
 	p    *cli.Progress
 }
 
 func (ph *phases) report(name string, done, total int) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
 	if name != ph.name {
-		ph.done()
+		ph.finish()
 		ph.name, ph.last = name, 0
 		ph.p = ph.s.Progress(name, int64(total), "steps")
 	}
@@ -115,6 +121,13 @@ func (ph *phases) report(name string, done, total int) {
 }
 
 func (ph *phases) done() {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	ph.finish()
+}
+
+// finish ends the current phase's progress; ph.mu is held.
+func (ph *phases) finish() {
 	if ph.p != nil {
 		ph.p.Done()
 		ph.p = nil

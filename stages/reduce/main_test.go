@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 )
 
@@ -179,5 +181,34 @@ func TestReduceOutputIsIdenticalForAnyCoreCount(t *testing.T) {
 		} else if !bytes.Equal(got, ref) {
 			t.Fatalf("GOMAXPROCS=%s: output differs from GOMAXPROCS=1", procs)
 		}
+	}
+}
+
+// TestPhasesReportIsSafeFromWorkerGoroutines calls the progress callback as
+// umap's exact kNN does, from several goroutines at once, across many phase
+// changes: a report that sees the new phase's name before its Progress exists
+// must not crash (it did, in about 1 of 60 runs of the stage).
+func TestPhasesReportIsSafeFromWorkerGoroutines(t *testing.T) {
+	s := cli.New("reduce", "test", "reduce")
+	s.Parse([]string{"--quiet"})
+	ph := &phases{s: s}
+	const workers, blocks = 8, 16
+	for phase := 0; phase < 200; phase++ {
+		name := "phase " + strings.Repeat("x", phase%7) + string(rune('a'+phase%26))
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := 1; b <= blocks/workers; b++ {
+					ph.report(name, b, blocks)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	ph.done()
+	if ph.p != nil {
+		t.Error("done left a phase open")
 	}
 }
