@@ -149,6 +149,26 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   fi
 fi
 
+# The CPU and the SIMD level the stages' kernels run at: the best this CPU
+# has (AVX-512, AVX2+FMA or generic Go), lowered by SIAMPIPE_SIMD as the
+# stages lower it. Outputs are the same bytes for the same level and inputs,
+# and differ in the last bits between levels, so every cache key includes
+# the level and the summary names it.
+cpu_name=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') || true
+cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2-) " || true
+has_flag() { [[ $cpu_flags == *" $1 "* ]]; }
+cpu_simd=generic
+if has_flag avx512f && has_flag avx512vl; then cpu_simd=avx512
+elif has_flag avx2 && has_flag fma; then cpu_simd=avx2
+fi
+simd=$cpu_simd
+case "${SIAMPIPE_SIMD:-}" in
+  "" | avx512) ;;
+  avx2) [ "$cpu_simd" = generic ] || simd=avx2 ;;
+  generic) simd=generic ;;
+  *) echo "pipeline: SIAMPIPE_SIMD=${SIAMPIPE_SIMD}: unknown SIMD level (use avx512, avx2 or generic, or unset it)" >&2; exit 2 ;;
+esac
+
 # Build the stages into bin/ on every run: go build is incremental and knows
 # every input of a binary (.go, .s, .c, .h, embedded files such as
 # scatter.js), so it relinks exactly the binaries whose code changed and takes
@@ -185,7 +205,7 @@ build_stages || die "build failed (is Go 1.26 installed?)"
 declare -A ver
 for s in "${stages[@]}"; do ver[$s]=$(sha256sum "$bin/$s" | cut -c1-16); done
 
-key() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
+key() { printf '%s\n' "simd $simd" "$@" | sha256sum | cut -c1-16; }
 
 # Cache entries are trusted only when whole. seal FILE records FILE's SHA-256
 # in FILE.sha256 (sha256sum's format, so 'sha256sum -c' checks it too), after
@@ -405,19 +425,6 @@ publish "$pixreport" report-pixels.json
 publish "$model" model.arrows
 publish "$metrics" metrics.jsonl
 
-# The CPU: results are byte-stable per kind of CPU (the SIMD kernels differ
-# in rounding between AVX-512, AVX2 and plain Go), so the summary names it.
-cpu_kind() {
-  local name flags simd=none
-  name=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') || true
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2-) " || true
-  has() { [[ $flags == *" $1 "* ]]; }
-  if has avx512f && has avx512vl; then simd=avx512
-  elif has avx2 && has fma; then simd=avx2
-  fi
-  echo "${name:-unknown}, SIMD $simd"
-}
-
 # Summary.
 top1() { grep -o "\"$2\": *{[^}]*\"top1\": *[0-9.]*" "$1" | grep -o '[0-9.]*$' | head -1; }
 probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | sed -E 's/"label_fraction": *([0-9.]*).*"top1": *([0-9.]*)/\1:\2/' | tr '\n' ' '; }
@@ -430,7 +437,7 @@ probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | s
   printf '  time per stage      '
   for s in fetch train embed eval eval-pixels reduce plot; do printf '%s %s; ' "$s" "${took[$s]:-?}"; done
   echo
-  printf '  cpu                 %s\n' "$(cpu_kind)"
+  printf '  cpu                 %s\n' "${cpu_name:-unknown}, SIMD $simd"
   echo "  outputs             $out/{umap.png,umap.html,loss.png,report.json,coords.arrows,model.arrows,metrics.jsonl}"
   echo "  logs                $out/logs/"
 } | tee "$out/summary.txt"

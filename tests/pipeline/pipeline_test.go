@@ -474,7 +474,7 @@ func TestSummaryNamesTheCPUKind(t *testing.T) {
 	out, _, runDirs := dirs(t)
 	mustRun(t, repo, args(small, []string{"--epochs", "1"}, runDirs)...)
 	summary := string(read(t, filepath.Join(out, "summary.txt")))
-	cpuinfo, _ := os.ReadFile("/proc/cpuinfo") // none: "unknown, SIMD none"
+	cpuinfo, _ := os.ReadFile("/proc/cpuinfo") // none: "unknown, SIMD generic"
 	name := "unknown"
 	if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(cpuinfo); m != nil {
 		name = string(m[1])
@@ -484,7 +484,7 @@ func TestSummaryNamesTheCPUKind(t *testing.T) {
 		flags = string(m[1]) + " "
 	}
 	has := func(f string) bool { return strings.Contains(flags, " "+f+" ") }
-	simd := "none"
+	simd := "generic"
 	switch {
 	case has("avx512f") && has("avx512vl"):
 		simd = "avx512"
@@ -561,5 +561,40 @@ func TestEditedBuildInputRebuildsAndRekeys(t *testing.T) {
 	}
 	if asmEdited && !strings.Contains(r.stderr, "pipeline: reduce: running") {
 		t.Errorf("run after editing reduce's assembly reused the old coords:\n%s", r.stderr)
+	}
+}
+
+// TestSIMDLevelKeysTheCache: outputs differ in the last bits between SIMD
+// levels, so a run at a lowered level (SIAMPIPE_SIMD) must not reuse the
+// entries of another level, its summary names the level it ran at, and a
+// run back at the default level finds its own entries again.
+func TestSIMDLevelKeysTheCache(t *testing.T) {
+	needData(t)
+	out, _, runDirs := dirs(t)
+	a := args(small, []string{"--epochs", "1"}, runDirs)
+	mustRun(t, repo, a...)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var buf bytes.Buffer
+	cmd := pipeline(ctx, repo, &buf, a...)
+	cmd.Env = append(cmd.Env, "SIAMPIPE_SIMD=generic")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipeline.sh with SIAMPIPE_SIMD=generic: %v\n%s", err, buf.String())
+	}
+	for _, s := range []string{"train", "embed", "reduce"} {
+		if strings.Contains(buf.String(), "pipeline: "+s+": cached") {
+			t.Errorf("at SIMD level generic, %s reused the default level's cache entry", s)
+		}
+	}
+	if summary := string(read(t, filepath.Join(out, "summary.txt"))); !strings.Contains(summary, ", SIMD generic\n") {
+		t.Errorf("summary does not name the level generic:\n%s", summary)
+	}
+
+	r := mustRun(t, repo, a...)
+	for _, s := range []string{"train", "embed", "reduce"} {
+		if !strings.Contains(r.stderr, "pipeline: "+s+": cached") {
+			t.Errorf("back at the default level, %s was recomputed", s)
+		}
 	}
 }
