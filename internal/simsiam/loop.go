@@ -45,7 +45,9 @@ func (t *Trainer) TotalSteps() int { return t.Cfg.Epochs * t.Cfg.StepsPerEpoch()
 // t.Step: the pairs of the steps already done are skipped, so a run resumed
 // from a checkpoint and fed the same stream continues exactly where it
 // stopped. Each epoch's last partial batch is dropped. After a step, a
-// cancelled ctx saves a checkpoint and returns ErrInterrupted.
+// cancelled ctx saves a checkpoint and returns ErrInterrupted; a stream that
+// ends early or fails to read saves one too (when a step was done) before
+// Run returns its error.
 func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) error {
 	if rc.LogEvery <= 0 {
 		rc.LogEvery = 10
@@ -67,9 +69,23 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 	fill, pos := 0, 0
 	var elapsed time.Duration
 	sinceLog := 0
+	first := t.Step
 	for t.Step < total {
 		n, v1, v2, err := src.Next()
 		if err != nil {
+			// A stream cut mid-record (augment killed, a disk error): keep
+			// the steps done so far, as on an interrupt.
+			if ctx.Err() != nil {
+				if serr := save("interrupt"); serr != nil {
+					return serr
+				}
+				return ErrInterrupted
+			}
+			if t.Step > first {
+				if serr := save("truncated"); serr != nil {
+					return fmt.Errorf("%w (and %w)", err, serr)
+				}
+			}
 			return err
 		}
 		if n == 0 {
