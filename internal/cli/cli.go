@@ -17,11 +17,11 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/outfile"
 	"golang.org/x/term"
 )
 
@@ -181,35 +181,6 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // ErrInterrupted is what Main reports when a signal stopped the stage.
 var ErrInterrupted = errors.New("interrupted")
 
-// temps are the temporary files of pending outputs, removed on a hard exit.
-var temps struct {
-	sync.Mutex
-	m map[string]bool
-}
-
-func addTemp(p string) {
-	temps.Lock()
-	if temps.m == nil {
-		temps.m = map[string]bool{}
-	}
-	temps.m[p] = true
-	temps.Unlock()
-}
-
-func dropTemp(p string) {
-	temps.Lock()
-	delete(temps.m, p)
-	temps.Unlock()
-}
-
-func removeTemps() {
-	temps.Lock()
-	for p := range temps.m {
-		os.Remove(p)
-	}
-	temps.Unlock()
-}
-
 // Main runs run with a context that is cancelled on SIGINT or SIGTERM, prints
 // its error as one line prefixed with the stage name, and exits. It does not
 // return.
@@ -222,7 +193,7 @@ func (s *Stage) Main(run func(ctx context.Context) error) {
 		for sig := range sigs {
 			n++
 			if !s.Graceful || n > 1 {
-				removeTemps()
+				outfile.RemovePending()
 				fmt.Fprintf(os.Stderr, "%s: %s, stopped\n", s.Name, sig)
 				os.Exit(130)
 			}
@@ -288,4 +259,7 @@ func (s *Stage) Logf(format string, args ...any) {
 
 // IsTerminal reports whether f is a terminal (not merely a character
 // device: /dev/null is one too).
-func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+func IsTerminal(f *os.File) bool { return IsTerminalFd(f.Fd()) }
+
+// IsTerminalFd reports whether the descriptor fd is a terminal.
+func IsTerminalFd(fd uintptr) bool { return term.IsTerminal(int(fd)) }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/outfile"
 )
 
 func TestLineIsOneLinePrefixedOnce(t *testing.T) {
@@ -81,10 +83,7 @@ func TestAtomicOutput(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("abort left files: %v", entries)
 	}
-	temps.Lock()
-	n := len(temps.m)
-	temps.Unlock()
-	if n != 0 {
+	if n := outfile.Pending(); n != 0 {
 		t.Fatalf("%d temporary files still registered", n)
 	}
 }

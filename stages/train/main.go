@@ -18,6 +18,7 @@ import (
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
+	"github.com/siampipe/siampipe/internal/outfile"
 	"github.com/siampipe/siampipe/internal/simsiam"
 )
 
@@ -99,11 +100,7 @@ func main() {
 			return nil
 		}}
 		if *metrics != "" {
-			flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-			if *resume == "" {
-				flags |= os.O_TRUNC
-			}
-			mf, err := os.OpenFile(*metrics, flags, 0o644)
+			mf, err := outfile.OpenLog(*metrics, *resume != "")
 			if err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
