@@ -19,10 +19,14 @@ func (s *Stage) Input() (io.ReadCloser, error) {
 		}
 		return f, nil
 	}
-	if IsTerminal(os.Stdin) {
-		return nil, Usagef("no input: stdin is a terminal; pipe a stream in (e.g. '%s') or pass -i FILE", s.Example)
+	if f, ok := s.stdin.(*os.File); ok && IsTerminal(f) {
+		hint := ""
+		if s.Common&InputFlag != 0 {
+			hint = " or pass -i FILE"
+		}
+		return nil, Usagef("no input: stdin is a terminal; pipe a stream in (e.g. '%s')%s", s.Example, hint)
 	}
-	return io.NopCloser(os.Stdin), nil
+	return io.NopCloser(s.stdin), nil
 }
 
 // Output is where a stage writes its result: stdout, or a file opened by
@@ -47,10 +51,10 @@ func (s *Stage) Output() (*Output, error) {
 		}
 		return o, nil
 	}
-	if IsTerminal(os.Stdout) {
+	if f, ok := s.stdout.w.(*os.File); ok && IsTerminal(f) {
 		return nil, Usagef("refusing to write an Arrow stream to a terminal; redirect stdout (> out.arrows), pipe it to the next stage, or use -o FILE")
 	}
-	return &Output{Writer: bufio.NewWriterSize(os.Stdout, 1<<20)}, nil
+	return &Output{Writer: bufio.NewWriterSize(s.stdout, 1<<20)}, nil
 }
 
 // CreateAtomic opens path as an output file the way gzip does (package
