@@ -34,7 +34,7 @@ type Points struct {
 func (p Points) check() error {
 	switch {
 	case p.Dim != 2 && p.Dim != 3:
-		return fmt.Errorf("plot: coordinates are %d-d; plot draws 2-d or 3-d coordinates (run reduce with --dim 3)", p.Dim)
+		return fmt.Errorf("plot: coordinates are %d-d; plot draws 2-d or 3-d coordinates", p.Dim)
 	case p.N == 0:
 		return errors.New("plot: no points (the coords stream is empty)")
 	case len(p.Coords) != p.N*p.Dim || len(p.Label) != p.N || len(p.Index) != p.N:
