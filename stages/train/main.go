@@ -22,29 +22,65 @@ import (
 	"github.com/siampipe/siampipe/internal/simsiam"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Upper bounds of the flags: far beyond any useful setting, low enough that
+// a typo cannot allocate without end or run for days.
+const (
+	maxBatch    = 8192
+	maxLR       = 10
+	maxWidth    = 4096 // of a conv block, a projector or predictor layer
+	maxBlocks   = 8    // conv blocks, projector layers
+	maxEpochs   = 100000
+	maxLogEvery = 1000000
+)
+
+// stage runs train with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("train", "fit SimSiam on a pairs stream and write the model checkpoint",
 		"fetch --split train | augment --epochs 20 | train --checkpoint-dir ckpt -o model.arrows")
 	s.Graceful = true
 	f := s.Flags
 	arch := f.String("arch", simsiam.ArchSimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
-	batch := f.Int("batch-size", 256, "pairs per step")
-	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
-	mom := f.Float64("momentum", 0.9, "SGD momentum")
-	wd := f.Float64("weight-decay", 1e-3, "SGD weight decay, added to every gradient as torch.optim.SGD does")
-	warm := f.Float64("warmup-epochs", 0, "linear warm-up `epochs` before the cosine decay")
+	batch := f.Int("batch-size", 256, fmt.Sprintf("pairs per step, 2..%d", maxBatch))
+	lr := f.Float64("lr", 0.2, fmt.Sprintf("base learning rate for batch 256 (scaled by batch-size/256), in (0, %d]", maxLR))
+	mom := f.Float64("momentum", 0.9, "SGD momentum, in [0, 1)")
+	wd := f.Float64("weight-decay", 1e-3, "SGD weight decay, added to every gradient as torch.optim.SGD does, in [0, 1)")
+	warm := f.Float64("warmup-epochs", 0, "linear warm-up epochs before the cosine decay, at most the stream's epochs (0: none)")
 	fixPred := f.Bool("fixed-predictor-lr", true, "keep the predictor at the peak learning rate (no decay)")
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
-	predHidden := f.Int("pred-hidden", 0, "predictor hidden width (0: 64)")
-	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default 256,256)")
-	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default 32,64,128)")
-	saveEvery := f.Int("save-every", 10, "checkpoint into --checkpoint-dir every `N` epochs (0: never)")
+	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width, 1..%d (0: 64)", maxWidth))
+	projDims := f.String("proj-dims", "", fmt.Sprintf("simsiam projector widths, comma-separated, each 1..%d (default 256,256)", maxWidth))
+	channels := f.String("channels", "", fmt.Sprintf("backbone conv widths, comma-separated, one per stride-2 conv block, each 1..%d (default 32,64,128)", maxWidth))
+	saveEvery := f.Int("save-every", 10, fmt.Sprintf("checkpoint into --checkpoint-dir every N epochs, 0..%d (0: never)", maxEpochs))
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
 	metrics := f.String("metrics", "", "append JSON lines of training metrics to `FILE`")
-	logEvery := f.Int("log-every", 10, "metrics every `N` steps")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
+	logEvery := f.Int("log-every", 10, fmt.Sprintf("metrics every N steps, 1..%d", maxLogEvery))
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
+		if *arch != simsiam.ArchSimSiam && *arch != simsiam.ArchSeed {
+			return cli.Usagef("--arch %q: use %s or %s", *arch, simsiam.ArchSimSiam, simsiam.ArchSeed)
+		}
+		if err := cli.FirstError(
+			cli.Int("batch-size", *batch, 2, maxBatch),
+			cli.Float("lr", *lr, cli.Positive(maxLR)),
+			cli.Float("momentum", *mom, cli.Below(0, 1)),
+			cli.Float("weight-decay", *wd, cli.Below(0, 1)),
+			cli.Float("warmup-epochs", *warm, cli.Closed(0, maxEpochs), "0: none"),
+			cli.Int("pred-hidden", *predHidden, 0, maxWidth, "0: 64"),
+			cli.Int("save-every", *saveEvery, 0, maxEpochs, "0: never"),
+			cli.Int("log-every", *logEvery, 1, maxLogEvery),
+		); err != nil {
+			return err
+		}
+		pd, err := cli.IntList("proj-dims", *projDims, 1, maxWidth, maxBlocks)
+		if err != nil {
+			return err
+		}
+		ch, err := cli.IntList("channels", *channels, 1, maxWidth, maxBlocks)
+		if err != nil {
+			return err
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err
@@ -61,19 +97,13 @@ func main() {
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("pairs stream lacks %s/%s metadata (pipe augment's output into train)", contract.MetaEpochs, contract.MetaRowsPerEpoch)
 		}
+		if *warm > float64(epochs) {
+			return cli.Usagef("--warmup-epochs %v: more than the %d epochs of the pairs stream", *warm, epochs)
+		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *arch, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
+			Model:     simsiam.Config{Arch: *arch, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
-		}
-		if cfg.Model.ProjDims, err = intList("--proj-dims", *projDims); err != nil {
-			return err
-		}
-		if cfg.Model.Channels, err = intList("--channels", *channels); err != nil {
-			return err
-		}
-		if *batch < 2 || *saveEvery < 0 || *logEvery < 1 || *lr <= 0 {
-			return cli.Usagef("--batch-size must be >= 2, --lr > 0, --log-every >= 1, --save-every >= 0")
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
@@ -272,21 +302,4 @@ func sameValue(a, b string) bool {
 	x, e1 := strconv.ParseFloat(a, 64)
 	y, e2 := strconv.ParseFloat(b, 64)
 	return e1 == nil && e2 == nil && x == y
-}
-
-// intList parses a flag's comma-separated positive integers; "" gives nil
-// (the model's default).
-func intList(flag, v string) ([]int, error) {
-	if v == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, d := range strings.Split(v, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(d))
-		if err != nil || n < 1 {
-			return nil, cli.Usagef("%s %q: want positive integers separated by commas", flag, v)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
