@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"math"
 	"strconv"
 	"strings"
@@ -101,11 +100,4 @@ func IntList(name, v string, lo, hi, maxLen int) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// Set reports whether the flag name was given on the command line.
-func (s *Stage) Set(name string) bool {
-	set := false
-	s.Flags.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

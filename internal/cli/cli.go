@@ -179,7 +179,7 @@ func (s *Stage) Usage(w io.Writer) {
 		}
 		fmt.Fprintln(w, b.String())
 	})
-	fmt.Fprintf(w, "\nExit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n")
+	fmt.Fprintf(w, "\nExit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted, 141 (quietly) the reader of stdout went away.\n")
 }
 
 // numericType names the type of a numeric flag ("int", "uint", "float"),

@@ -8,9 +8,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/siampipe/siampipe/internal/outfile"
 )
 
 // stage is a test stage: --n N and the given common flags.
@@ -245,4 +249,56 @@ func helperStage() {
 		return out.Commit()
 	})
 	os.Exit(code)
+}
+
+// TestSignals: a graceful stage's first SIGINT cancels its context (exit
+// 130); a stage that is not graceful removes its temporary files and exits
+// 130 at once through Exit.
+func TestSignals(t *testing.T) {
+	t.Run("graceful", func(t *testing.T) {
+		s, _ := stage(Streams)
+		s.Graceful = true
+		var stderr bytes.Buffer
+		code := s.Run(nil, strings.NewReader(""), io.Discard, &stderr, func(ctx context.Context) error {
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("step 3: %w", ErrInterrupted)
+			case <-time.After(10 * time.Second):
+				return errors.New("the signal did not cancel the context")
+			}
+		})
+		if code != 130 || !strings.Contains(stderr.String(), "finishing the current step") || !strings.HasSuffix(stderr.String(), "demo: step 3: interrupted\n") {
+			t.Fatalf("exit %d, stderr %q", code, stderr.String())
+		}
+	})
+	t.Run("hard stop", func(t *testing.T) {
+		s, _ := stage(Streams)
+		exited := make(chan int, 1)
+		s.Exit = func(code int) { exited <- code }
+		dir := t.TempDir()
+		var stderr bytes.Buffer
+		var got int
+		s.Run(nil, strings.NewReader(""), io.Discard, &stderr, func(ctx context.Context) error {
+			o, err := CreateAtomic(filepath.Join(dir, "out.arrows"))
+			if err != nil {
+				return err
+			}
+			o.WriteString("partial")
+			o.Flush()
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+			select {
+			case got = <-exited:
+			case <-time.After(10 * time.Second):
+			}
+			return nil
+		})
+		entries, _ := os.ReadDir(dir)
+		if n := outfile.Pending(); n != 0 {
+			t.Errorf("%d temporary files still registered", n)
+		}
+		if got != 130 || len(entries) != 0 || !strings.Contains(stderr.String(), "demo: interrupt, stopped") {
+			t.Fatalf("exit %d, files left %v, stderr %q; want 130, nothing left, one line", got, entries, stderr.String())
+		}
+	})
 }

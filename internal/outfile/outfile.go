@@ -328,6 +328,7 @@ func RemovePending() {
 	pending.Lock()
 	for p := range pending.m {
 		os.Remove(p)
+		delete(pending.m, p)
 	}
 	pending.Unlock()
 }

@@ -345,8 +345,8 @@ func TestRemovePendingRemovesTemporaryFiles(t *testing.T) {
 	}
 	RemovePending()
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 0 {
-		t.Fatalf("left %v", entries)
+	if len(entries) != 0 || Pending() != 0 {
+		t.Fatalf("left %v, %d pending", entries, Pending())
 	}
 	o.Abort()
 	noTemps(t, dir)

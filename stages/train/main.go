@@ -77,6 +77,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		if pd != nil && *arch == simsiam.ArchSeed {
+			return cli.Usagef("--proj-dims: the %s architecture has no projector (drop the flag, or use --arch %s)", simsiam.ArchSeed, simsiam.ArchSimSiam)
+		}
 		ch, err := cli.IntList("channels", *channels, 1, maxWidth, maxBlocks)
 		if err != nil {
 			return err

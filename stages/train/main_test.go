@@ -376,6 +376,7 @@ func TestBadFlagsExit2WithOneLine(t *testing.T) {
 		{[]string{"--channels", "8,8,8,8,8,8,8,8,8"}, "--channels \"8,8,8,8,8,8,8,8,8\": 9 values, want at most 8"},
 		{[]string{"--proj-dims", "-3"}, "--proj-dims \"-3\""},
 		{[]string{"--arch", "nonsense"}, "--arch \"nonsense\": use simsiam or seed"},
+		{[]string{"--arch", "seed", "--proj-dims", "64,64"}, "--proj-dims: the seed architecture has no projector"},
 	}
 	for _, c := range cases {
 		r := run(t, append([]string{"-i", in, "--batch-size", "8", "-o", filepath.Join(dir, "out.arrows"), "--checkpoint-dir", filepath.Join(dir, "ck")}, c.args...)...)
