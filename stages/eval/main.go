@@ -29,7 +29,9 @@ func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 // Upper bounds of the flags: far beyond any useful setting.
 const (
 	maxK       = 100000
+	minT       = 1e-6 // a tinier t is the 1-NN rule already, and 1/t overflows
 	maxT       = 1000
+	minProbeC  = 1e-6 // below it the penalty swamps the loss and L-BFGS fails
 	maxProbeC  = 1e6
 	maxProbeIt = 100000
 )
@@ -42,11 +44,11 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	trainPath := s.Flags.String("train", "", "train `FILE`: a features stream (or an images stream: pixels as features), labelled; - for stdin")
 	testPath := s.Flags.String("test", "", "test `FILE`: a stream of the same kind and width as --train")
 	k := s.Flags.Int("k", knn.DefaultK, fmt.Sprintf("neighbours that vote in the kNN, 1..%d (more than the train rows: all of them)", maxK))
-	t := s.Flags.Float64("t", knn.DefaultT, fmt.Sprintf("temperature of the kNN vote weights exp(sim/t), in (0, %d]", maxT))
+	t := s.Flags.Float64("t", knn.DefaultT, fmt.Sprintf("temperature of the kNN vote weights exp(sim/t), in [%g, %d]", minT, maxT))
 	fractions := s.Flags.String("label-fraction", "0.01,0.1,1.0", "comma-separated `fractions` of the train labels for the linear probes, each in (0, 1] (\"\" for none)")
 	seed := s.Flags.Uint64("seed", 0, "seed of the stratified label subsets")
 	minKNN := s.Flags.Float64("min-knn", 0, "exit with status 3 when kNN top-1 is below X, in [0, 1] (the report is still written; 0: no gate)")
-	probeC := s.Flags.Float64("probe-c", probe.DefaultC, fmt.Sprintf("inverse L2 strength of the probe, as scikit-learn's C, in (0, %g]", maxProbeC))
+	probeC := s.Flags.Float64("probe-c", probe.DefaultC, fmt.Sprintf("inverse L2 strength of the probe, as scikit-learn's C, in [%g, %g]", minProbeC, maxProbeC))
 	probeIter := s.Flags.Int("probe-max-iter", probe.DefaultMaxIter, fmt.Sprintf("L-BFGS iterations of the probe at most, 1..%d", maxProbeIt))
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if *trainPath == "" || *testPath == "" {
@@ -57,9 +59,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if err := cli.FirstError(
 			cli.Int("k", *k, 1, maxK),
-			cli.Float("t", *t, cli.Positive(maxT)),
+			cli.Float("t", *t, cli.Closed(minT, maxT)),
 			cli.Float("min-knn", *minKNN, cli.Closed(0, 1), "a kNN top-1 accuracy; 0: no gate"),
-			cli.Float("probe-c", *probeC, cli.Positive(maxProbeC)),
+			cli.Float("probe-c", *probeC, cli.Closed(minProbeC, maxProbeC)),
 			cli.Int("probe-max-iter", *probeIter, 1, maxProbeIt),
 		); err != nil {
 			return err

@@ -210,9 +210,11 @@ func TestEvalRejectsBadInvocationsWithOneLine(t *testing.T) {
 		{"min-knn negative", []string{"--train", train, "--test", test, "--min-knn", "-1"}, 2, "--min-knn -1"},
 		{"k 0", []string{"--train", train, "--test", test, "--k", "0"}, 2, "--k 0: want an integer in 1..100000"},
 		{"k huge", []string{"--train", train, "--test", test, "--k", "9999999999999"}, 2, "--k 9999999999999"},
-		{"t NaN", []string{"--train", train, "--test", test, "--t", "NaN"}, 2, "--t NaN: want a number in (0, 1000]"},
+		{"t NaN", []string{"--train", train, "--test", test, "--t", "NaN"}, 2, "--t NaN: want a number in [1e-06, 1000]"},
 		{"t 0", []string{"--train", train, "--test", test, "--t", "0"}, 2, "--t 0"},
-		{"probe-c Inf", []string{"--train", train, "--test", test, "--probe-c", "Inf"}, 2, "--probe-c +Inf: want a number in (0, 1e+06]"},
+		{"probe-c Inf", []string{"--train", train, "--test", test, "--probe-c", "Inf"}, 2, "--probe-c +Inf: want a number in [1e-06, 1e+06]"},
+		{"t denormal", []string{"--train", train, "--test", test, "--t", "5e-324"}, 2, "--t 5e-324: want a number in [1e-06, 1000]"},
+		{"probe-c denormal", []string{"--train", train, "--test", test, "--probe-c", "5e-324"}, 2, "--probe-c 5e-324"},
 		{"probe-max-iter 0", []string{"--train", train, "--test", test, "--probe-max-iter", "0"}, 2, "--probe-max-iter 0: want an integer in 1..100000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

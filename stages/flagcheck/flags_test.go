@@ -1,5 +1,5 @@
 // Package flagcheck feeds every numeric flag of every stage hostile values
-// (NaN, Inf, -1, 0, huge) on a tiny valid input and checks that each stage
+// (NaN, Inf, -1, 0, the smallest positive float, huge) on a tiny valid input and checks that each stage
 // answers sensibly: no panic, exit 0 (with a valid, finite output), 1 or 2
 // (one line on stderr, prefixed with the stage's name), and 2 for a float
 // flag given NaN or Inf or an integer flag given NaN. The flags are found in
@@ -272,7 +272,7 @@ var listFlags = map[string][]string{
 
 func values(typ string) []string {
 	if typ == "float" || typ == "list" {
-		return []string{"NaN", "Inf", "-Inf", "-1", "0", "1e12"}
+		return []string{"NaN", "Inf", "-Inf", "-1", "0", "5e-324", "1e12"}
 	}
 	return []string{"NaN", "-1", "0", "9999999999999"}
 }

@@ -26,6 +26,7 @@ const (
 	maxNeighbors  = 1000
 	maxEpochs     = 100000
 	maxNegRate    = 100
+	minSpread     = 1e-3 // below it the curve fit degenerates
 	maxSpread     = 100
 	maxLR         = 1000
 )
@@ -38,7 +39,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	nn := s.Flags.Int("n-neighbors", 10, fmt.Sprintf("neighbours per point, the point itself included (umap-learn's n_neighbors), 2..%d", maxNeighbors))
 	metric := s.Flags.String("metric", "cosine", "input distance: cosine or euclidean")
 	minDist := s.Flags.Float64("min-dist", 0.1, "minimum distance between embedded points, in [0, spread]")
-	spread := s.Flags.Float64("spread", 1.0, fmt.Sprintf("scale of embedded points, in (0, %d]", maxSpread))
+	spread := s.Flags.Float64("spread", 1.0, fmt.Sprintf("scale of embedded points, in [%g, %d]", minSpread, maxSpread))
 	epochs := s.Flags.Int("epochs", 0, fmt.Sprintf("SGD epochs, 0..%d; 0 = umap-learn's rule (500 up to 10,000 points, else 200)", maxEpochs))
 	neg := s.Flags.Int("negative-sample-rate", 5, fmt.Sprintf("negative samples per positive sample, 1..%d", maxNegRate))
 	lr := s.Flags.Float64("learning-rate", 1.0, fmt.Sprintf("initial SGD learning rate, in (0, %d]", maxLR))
@@ -57,13 +58,16 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err := cli.FirstError(
 			cli.Int("n-components", *nc, 1, maxComponents),
 			cli.Int("n-neighbors", *nn, 2, maxNeighbors),
-			cli.Float("spread", *spread, cli.Positive(maxSpread)),
+			cli.Float("spread", *spread, cli.Closed(minSpread, maxSpread)),
 			cli.Float("min-dist", *minDist, cli.Closed(0, *spread), "at most --spread, as umap-learn requires"),
 			cli.Int("epochs", *epochs, 0, maxEpochs, "0 = umap-learn's rule"),
 			cli.Int("negative-sample-rate", *neg, 1, maxNegRate),
 			cli.Float("learning-rate", *lr, cli.Positive(maxLR)),
 		); err != nil {
 			return err
+		}
+		if _, _, err := umap.FindAB(*spread, *minDist); err != nil {
+			return cli.Usagef("--min-dist %v --spread %v: the curve 1/(1+a*d^(2b)) cannot be fitted to them; try a --spread near 1 and a --min-dist well below it (umap-learn's defaults: 1 and 0.1)", *minDist, *spread)
 		}
 		in, err := s.Input()
 		if err != nil {
