@@ -143,7 +143,14 @@ func resolve(path string) (string, int, os.FileInfo, error) {
 				}
 				return p, -1, fi, nil
 			}
-			t = filepath.Join(filepath.Dir(p), t)
+			// Relative to the directory the link really is in (its path
+			// may pass through links itself), and not cleaned: ".." after
+			// a link is the kernel's to resolve, not the text's.
+			dir := filepath.Dir(p)
+			if real, err := filepath.EvalSymlinks(dir); err == nil {
+				dir = real
+			}
+			t = dir + string(filepath.Separator) + t
 		}
 		p = t
 	}

@@ -407,3 +407,26 @@ func TestOpenLog(t *testing.T) {
 		t.Fatalf("fifo reader got %q", b)
 	}
 }
+
+// TestRelativeLinkInALinkedDirectory: a relative link is resolved from the
+// directory it really is in, as the kernel does, not from the path's text
+// (a/sub is a link to a/b/c; a/sub/l -> ../x names a/b/x, not a/x).
+func TestRelativeLinkInALinkedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "b", "c"), 0o755)
+	os.Symlink(filepath.Join("b", "c"), filepath.Join(dir, "sub"))
+	os.Symlink(filepath.Join("..", "x"), filepath.Join(dir, "b", "c", "l"))
+	write(t, filepath.Join(dir, "sub", "l"), "through")
+	// and a link whose text passes through a link: l2 -> sub/../y is b/y
+	os.Symlink("sub/../y", filepath.Join(dir, "l2"))
+	write(t, filepath.Join(dir, "l2"), "twice")
+	if got, err := os.ReadFile(filepath.Join(dir, "b", "y")); err != nil || string(got) != "twice" {
+		t.Fatalf("b/y holds %q (%v)", got, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "b", "x")); err != nil || string(got) != "through" {
+		t.Fatalf("b/x holds %q (%v); want what was written through sub/l", got, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "x")); err == nil {
+		t.Fatal("wrote x beside sub, where the link's text points, not where the kernel resolves it")
+	}
+}
