@@ -70,12 +70,21 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		var stdin io.Reader
+		if *trainPath == "-" || *testPath == "-" {
+			in, err := s.Input() // refuses a terminal
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			stdin = in
+		}
 		start := time.Now()
-		train, err := load("train", *trainPath, s.Stdin())
+		train, err := load("train", *trainPath, stdin)
 		if err != nil {
 			return err
 		}
-		test, err := load("test", *testPath, s.Stdin())
+		test, err := load("test", *testPath, stdin)
 		if err != nil {
 			return err
 		}
