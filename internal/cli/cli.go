@@ -154,8 +154,9 @@ func (s *Stage) addCommon() {
 	s.Flags.BoolVar(&s.version, "version", false, "print the version and exit")
 }
 
-// Usage writes the stage's help text to w: every flag the stage accepts,
-// numeric ones with their type (int, uint or float) after the name.
+// Usage writes the stage's help text to w: every flag the stage accepts
+// ("-o FILE", "--lr float"), numeric ones with their type (int, uint or
+// float) after the name.
 func (s *Stage) Usage(w io.Writer) {
 	fmt.Fprintf(w, "%s: %s\n\nUsage: %s [flags]\n\nExample:\n  %s\n\nFlags:\n", s.Name, s.Summary, s.Name, s.Example)
 	s.Flags.VisitAll(func(f *flag.Flag) {
@@ -163,8 +164,12 @@ func (s *Stage) Usage(w io.Writer) {
 		if t := numericType(f); t != "" {
 			name = t
 		}
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-" // -i, -o
+		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "  --%s", f.Name)
+		fmt.Fprintf(&b, "  %s%s", dash, f.Name)
 		if name != "" {
 			b.WriteString(" " + name)
 		}

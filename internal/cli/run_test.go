@@ -17,11 +17,12 @@ import (
 	"github.com/siampipe/siampipe/internal/outfile"
 )
 
-// stage is a test stage: --n N and the given common flags.
+// stage is a test stage: --limit N, --lr X, --model FILE and the given
+// common flags.
 func stage(common Common) (*Stage, *int) {
 	s := New("demo", "a demo stage", "fetch | demo")
 	s.Common = common
-	n := s.Flags.Int("n", 3, "emit only the first `N` rows")
+	n := s.Flags.Int("limit", 3, "emit only the first `N` rows")
 	s.Flags.Float64("lr", 0.1, "learning rate")
 	s.Flags.String("model", "", "checkpoint `FILE`")
 	return s, n
@@ -47,7 +48,7 @@ func TestRunInjectsStreamsAndReturnsTheExitCode(t *testing.T) {
 		{"help to stdout", []string{"--help"}, nil, 0, "Usage: demo [flags]", "", true},
 		{"version to stdout", []string{"--version"}, nil, 0, "demo 0.", "", true},
 		{"bad flag: one line", []string{"--nope"}, nil, 2, "", "demo: flag provided but not defined: -nope (see 'demo --help')\n", false},
-		{"bad value: one line", []string{"--n", "NaN"}, nil, 2, "", "demo: invalid value \"NaN\" for flag -n: parse error (see 'demo --help')\n", false},
+		{"bad value: one line", []string{"--limit", "NaN"}, nil, 2, "", "demo: invalid value \"NaN\" for flag -limit: parse error (see 'demo --help')\n", false},
 		{"argument", []string{"extra"}, nil, 2, "", "demo: unexpected argument \"extra\" (inputs come on stdin or with -i; see 'demo --help')\n", false},
 		{"bad --compress", []string{"--compress", "lz4"}, nil, 2, "", "demo: --compress", false},
 		{"run error: one line", nil, func(*Stage) func(context.Context) error {
@@ -96,9 +97,9 @@ func TestHelpListsExactlyTheFlagsTheStageTakes(t *testing.T) {
 		common       Common
 		want, refuse []string
 	}{
-		{Streams, []string{"--i FILE", "--o FILE", "--compress string"}, nil},
-		{OutputFlag, []string{"--o FILE"}, []string{"i", "compress"}},
-		{InputFlag, []string{"--i FILE"}, []string{"o", "compress"}},
+		{Streams, []string{"\n  -i FILE\n", "\n  -o FILE\n", "--compress string"}, nil},
+		{OutputFlag, []string{"\n  -o FILE\n"}, []string{"i", "compress"}},
+		{InputFlag, []string{"\n  -i FILE\n"}, []string{"o", "compress"}},
 		{0, nil, []string{"i", "o", "compress"}},
 	}
 	for _, tc := range tests {
@@ -107,13 +108,13 @@ func TestHelpListsExactlyTheFlagsTheStageTakes(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("--help: exit %d", code)
 		}
-		for _, w := range append(tc.want, "--quiet\n", "--version\n", "--n int\n", "--lr float\n", "--model FILE\n") {
+		for _, w := range append(tc.want, "--quiet\n", "--version\n", "--limit int\n", "--lr float\n", "--model FILE\n") {
 			if !strings.Contains(help, w) {
 				t.Errorf("common %b: help lacks %q:\n%s", tc.common, w, help)
 			}
 		}
 		for _, r := range tc.refuse {
-			if strings.Contains(help, "--"+r+" ") {
+			if strings.Contains(help, "-"+r+" ") {
 				t.Errorf("common %b: help lists --%s:\n%s", tc.common, r, help)
 			}
 			s, _ := stage(tc.common)
@@ -129,7 +130,7 @@ func TestHelpShowsTheTypeOfNumericFlags(t *testing.T) {
 	s.Flags.Uint64("seed", 0, "seed")
 	s.Flags.Float64("crop-scale", 0, "smallest crop `X`")
 	_, help, _ := runStage(s, "", []string{"--help"}, nil)
-	for _, w := range []string{"--n int\n    \temit only the first N rows (default 3)", "--seed uint\n", "--crop-scale float\n    \tsmallest crop X\n", "--lr float\n    \tlearning rate (default 0.1)"} {
+	for _, w := range []string{"--limit int\n    \temit only the first N rows (default 3)", "--seed uint\n", "--crop-scale float\n    \tsmallest crop X\n", "--lr float\n    \tlearning rate (default 0.1)"} {
 		if !strings.Contains(help, w) {
 			t.Errorf("help lacks %q:\n%s", w, help)
 		}

@@ -47,7 +47,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	t := s.Flags.Float64("t", knn.DefaultT, fmt.Sprintf("temperature of the kNN vote weights exp(sim/t), in [%g, %d]", minT, maxT))
 	fractions := s.Flags.String("label-fraction", "0.01,0.1,1.0", "comma-separated `fractions` of the train labels for the linear probes, each in (0, 1] (\"\" for none)")
 	seed := s.Flags.Uint64("seed", 0, "seed of the stratified label subsets")
-	minKNN := s.Flags.Float64("min-knn", 0, "exit with status 3 when kNN top-1 is below X, in [0, 1] (the report is still written; 0: no gate)")
+	minKNN := s.Flags.Float64("min-knn", 0, "a kNN top-1 accuracy in [0, 1]: exit with status 3 when the kNN is below it (the report is still written; 0: no gate)")
 	probeC := s.Flags.Float64("probe-c", probe.DefaultC, fmt.Sprintf("inverse L2 strength of the probe, as scikit-learn's C, in [%g, %g]", minProbeC, maxProbeC))
 	probeIter := s.Flags.Int("probe-max-iter", probe.DefaultMaxIter, fmt.Sprintf("L-BFGS iterations of the probe at most, 1..%d", maxProbeIt))
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
