@@ -37,6 +37,10 @@ import (
 // NewFileMode is the permission of a file that did not exist before.
 const NewFileMode os.FileMode = 0o644
 
+// maxTempBase bounds the part of the name a temporary file repeats, so that
+// it stays within the 255 bytes of a file name.
+const maxTempBase = 200
+
 // maxLinks bounds the symbolic links followed, as the kernel's ELOOP does.
 const maxLinks = 40
 
@@ -93,6 +97,9 @@ func Create(path string) (*File, error) {
 	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
+	}
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase] // the name may be valid, its sibling's too long
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -429,4 +430,16 @@ func TestRelativeLinkInALinkedDirectory(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "x")); err == nil {
 		t.Fatal("wrote x beside sub, where the link's text points, not where the kernel resolves it")
 	}
+}
+
+// TestLongNameFitsItsTemporaryFile: a name near the 255-byte limit is
+// valid, so its temporary sibling must be too.
+func TestLongNameFitsItsTemporaryFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, strings.Repeat("x", 250)+".png")
+	write(t, p, "long")
+	if content(t, p) != "long" {
+		t.Fatal("not written")
+	}
+	noTemps(t, dir, filepath.Base(p))
 }

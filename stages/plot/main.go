@@ -58,6 +58,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if *png == "" && *page == "" {
 			return cli.Usagef("nothing to draw: give --png FILE and/or --html FILE (or --metrics FILE --png FILE)")
 		}
+		if *png == *page {
+			return cli.Usagef("--png and --html are both %s: give each picture its own file", *png)
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err

@@ -138,6 +138,7 @@ func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
 		{"metrics with html", nil, []string{"--metrics", badMetrics, "--html", "x.html"}, 2, "--png only"},
 		{"-o is not a plot flag", coords(t, 10, 3), []string{"-o", "x.png"}, 2, "flag provided but not defined: -o"},
 		{"--compress is not a plot flag", coords(t, 10, 3), []string{"--png", "x.png", "--compress", "zstd"}, 2, "flag provided but not defined: -compress"},
+		{"--png and --html one file", coords(t, 10, 3), []string{"--png", "x", "--html", "x"}, 2, "--png and --html are both x: give each picture its own file"},
 		{"negative width", coords(t, 10, 3), []string{"--png", "x.png", "--width", "-1"}, 2, "--width -1: want an integer in 200..20000 (0: the default)"},
 		{"tiny height", coords(t, 10, 3), []string{"--png", "x.png", "--height", "1"}, 2, "--height 1: want an integer in 200..20000"},
 		{"huge width", coords(t, 10, 3), []string{"--png", "x.png", "--width", "9999999999999"}, 2, "--width 9999999999999"},

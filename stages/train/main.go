@@ -84,6 +84,10 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		if fi, err := os.Stat(*ckptDir); err == nil && !fi.IsDir() {
+			// found now, not at the first checkpoint an epoch later
+			return cli.Usagef("--checkpoint-dir %s is not a directory", *ckptDir)
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err

@@ -375,6 +375,7 @@ func TestBadFlagsExit2WithOneLine(t *testing.T) {
 		{[]string{"--channels", "9999999999999"}, "--channels \"9999999999999\": want integers in 1..4096"},
 		{[]string{"--channels", "8,8,8,8,8,8,8,8,8"}, "--channels \"8,8,8,8,8,8,8,8,8\": 9 values, want at most 8"},
 		{[]string{"--proj-dims", "-3"}, "--proj-dims \"-3\""},
+		{[]string{"--checkpoint-dir", in}, "--checkpoint-dir " + in + " is not a directory"},
 		{[]string{"--arch", "nonsense"}, "--arch \"nonsense\": use simsiam or seed"},
 		{[]string{"--arch", "seed", "--proj-dims", "64,64"}, "--proj-dims: the seed architecture has no projector"},
 	}
