@@ -89,11 +89,20 @@ func New(name, summary, example string) *Stage {
 	return s
 }
 
-// SetIO sets the stage's streams (Run calls it). Writes to stderr never
-// fail: a log line that cannot be written is dropped, since a stage must
-// not die or skip its work because nobody reads its log (tee was killed by
-// the same Ctrl-C, say).
+// SetIO sets the stage's streams (Run calls it); a nil stdin is empty, a
+// nil stdout or stderr discards. Writes to stderr never fail: a log line
+// that cannot be written is dropped, since a stage must not die or skip its
+// work because nobody reads its log (tee was killed by the same Ctrl-C, say).
 func (s *Stage) SetIO(stdin io.Reader, stdout, stderr io.Writer) {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	s.stdin = stdin
 	s.stdout = &stdoutWriter{w: stdout}
 	s.stderr = &stderrWriter{w: stderr}

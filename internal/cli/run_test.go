@@ -303,3 +303,26 @@ func TestSignals(t *testing.T) {
 		}
 	})
 }
+
+func TestNilStreamsAreEmptyAndDiscarding(t *testing.T) {
+	s, _ := stage(Streams)
+	code := s.Run(nil, nil, nil, nil, func(context.Context) error {
+		in, err := s.Input()
+		if err != nil {
+			return err
+		}
+		if b, err := io.ReadAll(in); err != nil || len(b) != 0 {
+			return fmt.Errorf("stdin gave %q, %v", b, err)
+		}
+		out, err := s.Output()
+		if err != nil {
+			return err
+		}
+		out.WriteString("dropped")
+		s.Logf("dropped too")
+		return out.Commit()
+	})
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
