@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -94,4 +98,69 @@ func TestCreateAtomicKeepsWhatThePathIs(t *testing.T) {
 			t.Fatalf("mode %v, want 0600", fi.Mode())
 		}
 	})
+}
+
+// pty opens a pseudo-terminal and returns its terminal side and path.
+func pty(t *testing.T) (*os.File, string) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/dev/pts/" + strconv.Itoa(n)
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, path
+}
+
+// TestTerminalsAreRefusedForArrow: an Arrow stream is never written to a
+// terminal, on stdout or with -o, and never read from one.
+func TestTerminalsAreRefusedForArrow(t *testing.T) {
+	tty, path := pty(t)
+	for _, c := range []struct {
+		name   string
+		args   []string
+		stdin  io.Reader
+		stdout io.Writer
+		input  bool
+		want   string
+	}{
+		{"stdout", nil, strings.NewReader(""), tty, false, "refusing to write an Arrow stream to a terminal"},
+		{"-o", []string{"-o", path}, strings.NewReader(""), io.Discard, false, "-o " + path + " is a terminal"},
+		{"stdin", nil, tty, io.Discard, true, "no input: stdin is a terminal"},
+	} {
+		s := New("demo", "x", "fetch | demo")
+		var stderr bytes.Buffer
+		code := s.Run(c.args, c.stdin, c.stdout, &stderr, func(context.Context) error {
+			if c.input {
+				_, err := s.Input()
+				return err
+			}
+			_, err := s.Output()
+			return err
+		})
+		if code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", c.name, code, stderr.String(), c.want)
+		}
+	}
+	// a JSON report or a picture may go to a terminal
+	o, err := CreateAtomic(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.WriteString("{}\n")
+	if err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }
