@@ -1,10 +1,14 @@
 // Package cli holds the conventions every siampipe stage follows: flags with
-// --help and --version, stdin/stdout or -i/-o files (written atomically),
-// one-line errors prefixed with the stage name, exit codes, signals, logs and
-// progress on stderr.
+// --help and --version, stdin/stdout or -i/-o files (written as package
+// outfile does), one-line errors prefixed with the stage name, exit codes,
+// signals, logs and progress on stderr.
+//
+// A stage's streams are injected (Stage.Run takes stdin, stdout and
+// stderr), so stages run in-process in tests; Main is the os.Exit wrapper.
 //
 // Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted,
-// and any code a stage returns in an *ExitError.
+// 141 (quietly) when the reader of stdout went away, and any code a stage
+// returns in an *ExitError.
 package cli
 
 import (
@@ -18,11 +22,13 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/outfile"
 	"golang.org/x/term"
 )
 
@@ -30,90 +36,221 @@ import (
 // binary was built from, when known.
 const Version = "0.1.0"
 
+// Common is a set of the flags a stage may take besides --quiet and
+// --version, which every stage takes.
+type Common uint
+
+// The common flags.
+const (
+	InputFlag    Common = 1 << iota // -i FILE: read the input stream from a file
+	OutputFlag                      // -o FILE: write the output to a file
+	CompressFlag                    // --compress: Arrow body compression of the output
+
+	// Streams is what a stage that reads and writes Arrow streams takes.
+	Streams = InputFlag | OutputFlag | CompressFlag
+)
+
 // Stage is one siampipe program: its name, flags and I/O conventions.
 type Stage struct {
 	Name    string        // e.g. "augment"; prefixes every message
 	Summary string        // one line: what the stage does
 	Example string        // a pipeline that shows the stage in use
 	Flags   *flag.FlagSet // the stage's own flags; Parse adds the common ones
+	// Common is which of -i, -o and --compress the stage takes (New sets
+	// Streams); --help lists only those, and the others are unknown flags.
+	Common Common
 
 	// Graceful makes the first SIGINT/SIGTERM only cancel the context given to
 	// the run function (which then finishes its step and returns); without it
 	// the stage removes its temporary files and exits at once.
 	Graceful bool
+	// Exit ends the process on such a hard stop; nil means os.Exit.
+	Exit func(code int)
 
 	in, out  string
 	compress string
 	quiet    bool
 	version  bool
-	stderr   io.Writer
-	ttyErr   bool
+	parsed   bool
+
+	stdin  io.Reader
+	stdout *stdoutWriter
+	stderr *stderrWriter
+	ttyErr bool
 }
 
-// New returns a Stage. example is shown by --help.
+// New returns a Stage that takes -i, -o and --compress and uses the
+// process's stdin, stdout and stderr until Run is given others. example is
+// shown by --help.
 func New(name, summary, example string) *Stage {
-	s := &Stage{Name: name, Summary: summary, Example: example, stderr: os.Stderr, ttyErr: IsTerminal(os.Stderr)}
+	s := &Stage{Name: name, Summary: summary, Example: example, Common: Streams}
 	s.Flags = flag.NewFlagSet(name, flag.ContinueOnError)
 	s.Flags.SetOutput(io.Discard)
+	s.SetIO(os.Stdin, os.Stdout, os.Stderr)
 	return s
 }
 
-// addCommon adds -i, -o, --compress, --quiet and --version, each unless the
-// stage has defined a flag of that name itself.
+// SetIO sets the stage's streams (Run calls it); a nil stdin is empty, a
+// nil stdout or stderr discards. Writes to stderr never fail: a log line
+// that cannot be written is dropped, since a stage must not die or skip its
+// work because nobody reads its log (tee was killed by the same Ctrl-C, say).
+func (s *Stage) SetIO(stdin io.Reader, stdout, stderr io.Writer) {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	s.stdin = stdin
+	s.stdout = &stdoutWriter{w: stdout}
+	s.stderr = &stderrWriter{w: stderr}
+	f, ok := stderr.(*os.File)
+	s.ttyErr = ok && IsTerminal(f)
+}
+
+// Stdin returns the stage's standard input.
+func (s *Stage) Stdin() io.Reader { return s.stdin }
+
+// Stdout returns the stage's standard output.
+func (s *Stage) Stdout() io.Writer { return s.stdout }
+
+// Stderr returns the stage's standard error; its writes never fail.
+func (s *Stage) Stderr() io.Writer { return s.stderr }
+
+// stdoutWriter notes when the reader of stdout has gone away (EPIPE), so
+// that the stage then stops quietly whatever error that turns into.
+type stdoutWriter struct {
+	w    io.Writer
+	gone atomic.Bool
+}
+
+func (o *stdoutWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
+		o.gone.Store(true)
+	}
+	return n, err
+}
+
+// stderrWriter serialises writes to stderr and never fails.
+type stderrWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (e *stderrWriter) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	e.w.Write(p) // a log that cannot be written is dropped, never fatal
+	e.mu.Unlock()
+	return len(p), nil
+}
+
+// addCommon adds the common flags the stage takes, each unless the stage
+// has defined a flag of that name itself, and --quiet and --version.
 func (s *Stage) addCommon() {
-	if s.Flags.Lookup("i") == nil {
+	if s.Common&InputFlag != 0 && s.Flags.Lookup("i") == nil {
 		s.Flags.StringVar(&s.in, "i", "", "read the input stream from `FILE` instead of stdin")
 	}
-	if s.Flags.Lookup("o") == nil {
-		s.Flags.StringVar(&s.out, "o", "", "write the output to `FILE` (atomically) instead of stdout")
+	if s.Common&OutputFlag != 0 && s.Flags.Lookup("o") == nil {
+		s.Flags.StringVar(&s.out, "o", "", "write the output to `FILE` instead of stdout: a file appears whole, only on success; a device, FIFO or /dev/stdout is written directly")
 	}
-	if s.Flags.Lookup("compress") == nil {
+	if s.Common&CompressFlag != 0 && s.Flags.Lookup("compress") == nil {
 		s.Flags.StringVar(&s.compress, "compress", "", "Arrow body compression of the output: zstd or none")
 	}
 	s.Flags.BoolVar(&s.quiet, "quiet", false, "no progress or log lines on stderr (errors are still printed)")
 	s.Flags.BoolVar(&s.version, "version", false, "print the version and exit")
 }
 
-// Usage writes the stage's help text to w.
+// Usage writes the stage's help text to w: every flag the stage accepts
+// ("-o FILE", "--lr float"), numeric ones with their type (int, uint or
+// float) after the name.
 func (s *Stage) Usage(w io.Writer) {
 	fmt.Fprintf(w, "%s: %s\n\nUsage: %s [flags]\n\nExample:\n  %s\n\nFlags:\n", s.Name, s.Summary, s.Name, s.Example)
-	s.Flags.SetOutput(w)
-	s.Flags.PrintDefaults()
-	s.Flags.SetOutput(io.Discard)
-	fmt.Fprintf(w, "\nExit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n")
+	s.Flags.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if t := numericType(f); t != "" {
+			name = t
+		}
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-" // -i, -o
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "  %s%s", dash, f.Name)
+		if name != "" {
+			b.WriteString(" " + name)
+		}
+		b.WriteString("\n    \t")
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch d := f.DefValue; {
+		case d == "" || d == "0" || d == "false":
+		case name == "" || numericType(f) != "":
+			fmt.Fprintf(&b, " (default %s)", d)
+		default:
+			fmt.Fprintf(&b, " (default %q)", d)
+		}
+		fmt.Fprintln(w, b.String())
+	})
+	fmt.Fprintf(w, "\nExit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted, 141 (quietly) the reader of stdout went away.\n")
 }
 
-// Parse parses args (without the program name). --help prints the usage to
-// stdout and exits 0; --version prints the version and exits 0; a bad flag,
-// or an environment variable SIAMPIPE_SIMD that names no SIMD level (see
-// cpufeat), prints one line and exits 2.
-func (s *Stage) Parse(args []string) {
-	s.addCommon()
+// numericType names the type of a numeric flag ("int", "uint", "float"),
+// or returns "".
+func numericType(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case int, int64:
+		return "int"
+	case uint, uint64:
+		return "uint"
+	case float64:
+		return "float"
+	}
+	return ""
+}
+
+// Parse parses args (without the program name). A nil error means: run the
+// stage. --help writes the usage and --version the version to stdout and
+// return an *ExitError with Code 0 (done, successfully); a bad flag, or an
+// environment variable SIAMPIPE_SIMD that names no SIMD level (see
+// cpufeat), returns a *UsageError.
+func (s *Stage) Parse(args []string) error {
+	if !s.parsed {
+		s.addCommon()
+		s.parsed = true
+	}
 	err := s.Flags.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		s.Usage(os.Stdout)
-		os.Exit(0)
+		s.Usage(s.stdout)
+		return &ExitError{Code: 0}
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "%s: %v (see '%s --help')\n", s.Name, err, s.Name)
-		os.Exit(2)
+		return Usagef("%v (see '%s --help')", err, s.Name)
 	}
 	if s.version {
-		fmt.Printf("%s %s\n", s.Name, VersionString())
-		os.Exit(0)
+		fmt.Fprintf(s.stdout, "%s %s\n", s.Name, VersionString())
+		return &ExitError{Code: 0}
 	}
 	if s.Flags.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "%s: unexpected argument %q (inputs come on stdin or with -i; see '%s --help')\n", s.Name, s.Flags.Arg(0), s.Name)
-		os.Exit(2)
+		where := "on stdin"
+		if s.Common&InputFlag != 0 {
+			where += " or with -i"
+		}
+		return Usagef("unexpected argument %q (inputs come %s; see '%s --help')", s.Flags.Arg(0), where, s.Name)
 	}
 	if err := contract.CheckCompress(s.compress); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: --compress: %v\n", s.Name, err)
-		os.Exit(2)
+		return Usagef("--compress: %v", err)
 	}
 	if err := cpufeat.Check(); err != nil { // SIAMPIPE_SIMD names no SIMD level
-		fmt.Fprintf(os.Stderr, "%s: %v\n", s.Name, err)
-		os.Exit(2)
+		return Usagef("%v", err)
 	}
+	return nil
 }
 
 // VersionString returns Version plus the VCS revision, when the binary knows it.
@@ -159,7 +296,7 @@ func (s *Stage) WriterOptions() contract.Options {
 // Quiet reports whether --quiet was given.
 func (s *Stage) Quiet() bool { return s.quiet }
 
-// UsageError is an error in how the stage was called; Main exits 2 on it.
+// UsageError is an error in how the stage was called; Run exits 2 on it.
 type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
@@ -169,7 +306,7 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// ExitError makes Main exit with Code after printing Err (if not nil).
+// ExitError makes Run exit with Code after printing Err (if not nil).
 type ExitError struct {
 	Code int
 	Err  error
@@ -184,61 +321,62 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// ErrInterrupted is what Main reports when a signal stopped the stage.
+// ErrInterrupted is what Run reports when a signal stopped the stage.
 var ErrInterrupted = errors.New("interrupted")
 
-// temps are the temporary files of pending outputs, removed on a hard exit.
-var temps struct {
-	sync.Mutex
-	m map[string]bool
-}
-
-func addTemp(p string) {
-	temps.Lock()
-	if temps.m == nil {
-		temps.m = map[string]bool{}
-	}
-	temps.m[p] = true
-	temps.Unlock()
-}
-
-func dropTemp(p string) {
-	temps.Lock()
-	delete(temps.m, p)
-	temps.Unlock()
-}
-
-func removeTemps() {
-	temps.Lock()
-	for p := range temps.m {
-		os.Remove(p)
-	}
-	temps.Unlock()
-}
-
-// Main runs run with a context that is cancelled on SIGINT or SIGTERM, prints
-// its error as one line prefixed with the stage name, and exits. It does not
-// return.
+// Main is Run with the process's arguments and streams, then os.Exit.
 func (s *Stage) Main(run func(ctx context.Context) error) {
+	os.Exit(s.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, run))
+}
+
+// Run is a stage's whole life: it parses args, runs run with a context that
+// is cancelled on SIGINT or SIGTERM, prints run's error as one line prefixed
+// with the stage name on stderr and returns the exit status. A write to a
+// stdout whose reader went away ends the stage quietly with 141 (as SIGPIPE
+// would); a write to stderr never ends it.
+func (s *Stage) Run(args []string, stdin io.Reader, stdout, stderr io.Writer, run func(ctx context.Context) error) int {
+	// With SIGPIPE notified, a write to fd 1 or 2 whose reader is gone
+	// fails with EPIPE instead of killing the process (os/signal, "SIGPIPE"):
+	// stdout's EPIPE then ends the stage quietly, stderr's is ignored.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
+
+	s.SetIO(stdin, stdout, stderr)
+	if err := s.Parse(args); err != nil {
+		return s.report(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
 		n := 0
-		for sig := range sigs {
-			n++
-			if !s.Graceful || n > 1 {
-				removeTemps()
-				fmt.Fprintf(os.Stderr, "%s: %s, stopped\n", s.Name, sig)
-				os.Exit(130)
+		for {
+			select {
+			case <-stop:
+				return
+			case sig := <-sigs:
+				n++
+				if !s.Graceful || n > 1 {
+					outfile.RemovePending()
+					fmt.Fprintf(s.stderr, "%s: %s, stopped\n", s.Name, sig)
+					exit := s.Exit
+					if exit == nil {
+						exit = os.Exit
+					}
+					exit(130)
+					return
+				}
+				fmt.Fprintf(s.stderr, "%s: %s: finishing the current step (again to abort)\n", s.Name, sig)
+				cancel()
 			}
-			fmt.Fprintf(os.Stderr, "%s: %s: finishing the current step (again to abort)\n", s.Name, sig)
-			cancel()
 		}
 	}()
-	err := run(ctx)
-	cancel()
-	os.Exit(s.report(err))
+	return s.report(run(ctx))
 }
 
 // report prints err and returns the exit code for it.
@@ -246,7 +384,7 @@ func (s *Stage) report(err error) int {
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, syscall.EPIPE) {
+	if errors.Is(err, syscall.EPIPE) || s.stdout.gone.Load() {
 		return 141 // the reader went away: quiet, like a process killed by SIGPIPE
 	}
 	code := 1
@@ -263,7 +401,7 @@ func (s *Stage) report(err error) int {
 	case errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled):
 		code = 130
 	}
-	fmt.Fprintln(os.Stderr, s.Line(err))
+	fmt.Fprintln(s.stderr, s.Line(err))
 	return code
 }
 
@@ -279,7 +417,7 @@ func (s *Stage) Line(err error) string {
 
 // Logf writes one log line to stderr: "augment: ..." on a terminal, with an
 // RFC 3339 UTC timestamp in front otherwise (logs of unattended runs).
-// --quiet silences it; errors are reported by Main regardless.
+// --quiet silences it; errors are reported by Run regardless.
 func (s *Stage) Logf(format string, args ...any) {
 	if s.quiet {
 		return
@@ -294,4 +432,7 @@ func (s *Stage) Logf(format string, args ...any) {
 
 // IsTerminal reports whether f is a terminal (not merely a character
 // device: /dev/null is one too).
-func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+func IsTerminal(f *os.File) bool { return IsTerminalFd(f.Fd()) }
+
+// IsTerminalFd reports whether the descriptor fd is a terminal.
+func IsTerminalFd(fd uintptr) bool { return term.IsTerminal(int(fd)) }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/outfile"
 )
 
 func TestLineIsOneLinePrefixedOnce(t *testing.T) {
@@ -30,7 +33,8 @@ func TestLineIsOneLinePrefixedOnce(t *testing.T) {
 
 func TestReportExitCodes(t *testing.T) {
 	s := New("eval", "x", "y")
-	s.stderr = &bytes.Buffer{}
+	var stderr bytes.Buffer
+	s.SetIO(nil, io.Discard, &stderr)
 	tests := []struct {
 		err  error
 		code int
@@ -42,10 +46,6 @@ func TestReportExitCodes(t *testing.T) {
 		{fmt.Errorf("write: %w", syscall.EPIPE), 141},
 		{fmt.Errorf("train: %w", ErrInterrupted), 130},
 	}
-	devnull, _ := os.Open(os.DevNull)
-	old := os.Stderr
-	os.Stderr = devnull
-	defer func() { os.Stderr = old }()
 	for _, tc := range tests {
 		if got := s.report(tc.err); got != tc.code {
 			t.Errorf("report(%v) = %d, want %d", tc.err, got, tc.code)
@@ -81,10 +81,7 @@ func TestAtomicOutput(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("abort left files: %v", entries)
 	}
-	temps.Lock()
-	n := len(temps.m)
-	temps.Unlock()
-	if n != 0 {
+	if n := outfile.Pending(); n != 0 {
 		t.Fatalf("%d temporary files still registered", n)
 	}
 }
@@ -92,7 +89,7 @@ func TestAtomicOutput(t *testing.T) {
 func TestProgressPlainLines(t *testing.T) {
 	var b bytes.Buffer
 	s := New("train", "x", "y")
-	s.stderr, s.ttyErr = &b, false
+	s.SetIO(nil, io.Discard, &b)
 	p := s.Progress("epoch 1/2", 100, "pairs")
 	p.every = 0
 	p.Add(50)

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/siampipe/siampipe/internal/outfile"
 )
 
 // Input opens the stage's input: the -i file, or stdin. It refuses a
@@ -18,83 +19,84 @@ func (s *Stage) Input() (io.ReadCloser, error) {
 		}
 		return f, nil
 	}
-	if IsTerminal(os.Stdin) {
-		return nil, Usagef("no input: stdin is a terminal; pipe a stream in (e.g. '%s') or pass -i FILE", s.Example)
+	if f, ok := s.stdin.(*os.File); ok && IsTerminal(f) {
+		hint := ""
+		if s.Common&InputFlag != 0 {
+			hint = " or pass -i FILE"
+		}
+		return nil, Usagef("no input: stdin is a terminal; pipe a stream in (e.g. '%s')%s", s.Example, hint)
 	}
-	return io.NopCloser(os.Stdin), nil
+	return io.NopCloser(s.stdin), nil
 }
 
-// Output is where a stage writes its result: stdout, or a file that appears
-// (by rename of a temporary file beside it) only when Commit succeeds.
+// Output is where a stage writes its result: stdout, or a file opened by
+// CreateAtomic.
 type Output struct {
 	*bufio.Writer
-	f    *os.File
-	tmp  string // temporary path; "" for stdout
-	path string
+	f    *outfile.File // nil for stdout
 	done bool
 }
 
-// Output opens the stage's output: the -o file (atomic), or stdout. It
-// refuses to write Arrow to a terminal, like zstd does.
+// Output opens the stage's output: the -o file (see CreateAtomic), or
+// stdout. It refuses to write Arrow to a terminal, like zstd does.
 func (s *Stage) Output() (*Output, error) {
 	if s.out != "" && s.out != "-" {
-		return CreateAtomic(s.out)
+		o, err := CreateAtomic(s.out)
+		if err != nil {
+			return nil, err
+		}
+		if o.f.Direct() && IsTerminalFd(o.f.Fd()) {
+			o.Abort()
+			return nil, Usagef("-o %s is a terminal: refusing to write an Arrow stream to it; name a file, or pipe stdout to the next stage", s.out)
+		}
+		return o, nil
 	}
-	if IsTerminal(os.Stdout) {
+	if f, ok := s.stdout.w.(*os.File); ok && IsTerminal(f) {
 		return nil, Usagef("refusing to write an Arrow stream to a terminal; redirect stdout (> out.arrows), pipe it to the next stage, or use -o FILE")
 	}
-	return &Output{Writer: bufio.NewWriterSize(os.Stdout, 1<<20), f: os.Stdout}, nil
+	return &Output{Writer: bufio.NewWriterSize(s.stdout, 1<<20)}, nil
 }
 
-// CreateAtomic creates path's temporary sibling; the file appears at path
-// only on Commit, and Abort (or a signal) removes the temporary file.
+// CreateAtomic opens path as an output file the way gzip does (package
+// outfile): a regular file, new or existing, appears whole at path only on
+// Commit, keeping an existing file's mode; a symbolic link is followed and
+// stays a link; a device, FIFO or /dev/stdout-like path is written
+// directly. Abort, or a signal that stops the stage, removes the temporary
+// file. Every file a stage writes goes through it.
 func CreateAtomic(path string) (*Output, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := outfile.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("create output: %w", err)
+		return nil, err
 	}
-	addTemp(f.Name())
-	return &Output{Writer: bufio.NewWriterSize(f, 1<<20), f: f, tmp: f.Name(), path: path}, nil
+	return &Output{Writer: bufio.NewWriterSize(f, 1<<20), f: f}, nil
 }
 
-// Path returns the final path of a file output ("" for stdout).
-func (o *Output) Path() string { return o.path }
+// Path returns the path of a file output as given ("" for stdout).
+func (o *Output) Path() string {
+	if o.f == nil {
+		return ""
+	}
+	return o.f.Name()
+}
 
-// Commit flushes the output; for a file it syncs, closes and renames the
-// temporary file into place.
+// Commit flushes the output; a file is then finished (outfile.File.Commit:
+// synced and renamed into place, or closed when written directly).
 func (o *Output) Commit() error {
 	if o.done {
 		return nil
 	}
 	o.done = true
 	if err := o.Flush(); err != nil {
-		o.discard()
+		if o.f != nil {
+			o.f.Abort()
+			return fmt.Errorf("write %s: %w", o.f.Name(), err)
+		}
 		return fmt.Errorf("write output: %w", err)
 	}
-	if o.tmp == "" {
+	if o.f == nil {
 		return nil
 	}
-	err := o.f.Sync()
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(o.tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(o.tmp, o.path)
-	}
-	if err != nil {
-		os.Remove(o.tmp)
-		dropTemp(o.tmp)
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
-	dropTemp(o.tmp)
-	return nil
+	return o.f.Commit()
 }
 
 // Abort discards a file output; it does nothing after Commit or for stdout
@@ -104,13 +106,7 @@ func (o *Output) Abort() {
 		return
 	}
 	o.done = true
-	o.discard()
-}
-
-func (o *Output) discard() {
-	if o.tmp != "" {
-		o.f.Close()
-		os.Remove(o.tmp)
-		dropTemp(o.tmp)
+	if o.f != nil {
+		o.f.Abort()
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/siampipe/siampipe/internal/outfile"
 )
 
 // UpstreamURL is where the upstream project serves the gzip files.
@@ -17,7 +19,8 @@ const UpstreamURL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/
 
 // Download fetches files from baseURL into dir. Each file is written to a
 // temporary file, its MD5 checked, and only then renamed into place, so an
-// interrupted or corrupt download leaves nothing behind. Files already in
+// interrupted or corrupt download leaves nothing behind (package outfile: a
+// symbolic link in dir is followed, a replaced file keeps its mode). Files already in
 // dir with the right MD5 are kept. logf (may be nil) reports each file.
 func Download(ctx context.Context, client *http.Client, baseURL, dir string, files []File, logf func(string, ...any)) error {
 	if client == nil {
@@ -57,26 +60,19 @@ func downloadOne(ctx context.Context, client *http.Client, url, dst, wantMD5 str
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("server answered %s", resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	out, err := outfile.Create(dst)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer out.Abort() // no-op after Commit
 	h := md5.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	if _, err := io.Copy(io.MultiWriter(out, h), resp.Body); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != wantMD5 {
 		return fmt.Errorf("MD5 %s, expected %s (corrupt download; try again)", got, wantMD5)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return out.Commit()
 }
 
 func md5File(p string) (string, error) {

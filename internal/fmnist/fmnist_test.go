@@ -197,3 +197,34 @@ func sha(p []byte) string {
 	h := sha256.Sum256(p)
 	return hex.EncodeToString(h[:])
 }
+
+// TestDownloadFollowsSymlinksAndKeepsModes: a cache file that is a symbolic
+// link (to a shared copy, say) stays a link and the file it names is
+// replaced; a replaced file keeps its mode.
+func TestDownloadFollowsSymlinksAndKeepsModes(t *testing.T) {
+	good := idxFile([]int{1}, []byte{4}, true)
+	sum := md5.Sum(good)
+	files := []File{{Name: "a.gz", MD5: hex.EncodeToString(sum[:])}, {Name: "b.gz", MD5: hex.EncodeToString(sum[:])}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(good) }))
+	defer srv.Close()
+	dir, shared := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(shared, "a.gz"), []byte("stale"), 0o640)
+	os.Symlink(filepath.Join(shared, "a.gz"), filepath.Join(dir, "a.gz"))
+	os.WriteFile(filepath.Join(dir, "b.gz"), []byte("stale"), 0o600)
+	if err := Download(context.Background(), srv.Client(), srv.URL, dir, files, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "a.gz")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("a.gz is no longer a link: %v %v", fi.Mode(), err)
+	}
+	for _, c := range []struct {
+		path string
+		mode os.FileMode
+	}{{filepath.Join(shared, "a.gz"), 0o640}, {filepath.Join(dir, "b.gz"), 0o600}} {
+		b, _ := os.ReadFile(c.path)
+		fi, _ := os.Stat(c.path)
+		if !bytes.Equal(b, good) || fi.Mode() != c.mode {
+			t.Errorf("%s: %d bytes, mode %v; want the download with mode %v", c.path, len(b), fi.Mode(), c.mode)
+		}
+	}
+}

@@ -61,7 +61,9 @@ func (s Schedule) LR(step int) float64 {
 	warm := s.WarmupEpochs * float64(s.StepsPerEpoch)
 	t := float64(step)
 	if t < warm {
-		return s.BaseLR * (t + 1) / warm
+		// min: a warm-up that is not a whole number of steps (or shorter
+		// than one) never takes the rate above BaseLR.
+		return s.BaseLR * math.Min(1, (t+1)/warm)
 	}
 	if total <= warm {
 		return s.BaseLR

@@ -73,3 +73,17 @@ func TestScheduleWarmupThenCosine(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduleFractionalWarmupNeverExceedsThePeak: a warm-up shorter than a
+// step, or ending inside one, gave BaseLR*(t+1)/warm above BaseLR (train
+// --warmup-epochs 5e-324 divided by ~0 and got a NaN loss).
+func TestScheduleFractionalWarmupNeverExceedsThePeak(t *testing.T) {
+	for _, warm := range []float64{5e-324, 0.01, 0.25, 2.5 / 10} {
+		s := Schedule{BaseLR: 0.1, Epochs: 10, StepsPerEpoch: 10, WarmupEpochs: warm}
+		for step := 0; step < 100; step++ {
+			if lr := s.LR(step); !(lr >= 0 && lr <= s.BaseLR) {
+				t.Fatalf("warm-up %v epochs: LR(%d) = %v, outside [0, %v]", warm, step, lr, s.BaseLR)
+			}
+		}
+	}
+}

@@ -19,31 +19,44 @@ import (
 	"github.com/siampipe/siampipe/internal/randaug"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Upper bounds of the flags: far beyond any useful setting, low enough that
+// a typo cannot run for days or allocate without end.
+const (
+	maxNumOps = 100
+	maxBins   = 1000
+	maxEpochs = 100000
+)
+
+// stage runs augment with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("augment", "paired RandAugment views of an images stream, per epoch",
 		"fetch --split train | augment --epochs 10 | train -o model.arrows")
-	numOps := s.Flags.Int("num-ops", 5, "RandAugment ops applied to each view")
+	numOps := s.Flags.Int("num-ops", 5, fmt.Sprintf("RandAugment ops applied to each view, 1..%d", maxNumOps))
 	magnitude := s.Flags.Int("magnitude", 9, "magnitude bin, 0..bins-1")
-	bins := s.Flags.Int("bins", 31, "number of magnitude bins")
+	bins := s.Flags.Int("bins", 31, fmt.Sprintf("number of magnitude bins (torchvision's num_magnitude_bins), 2..%d", maxBins))
 	opList := s.Flags.String("ops", randaug.FormatOps(randaug.AllOps()), "comma-separated ops to draw from")
-	epochs := s.Flags.Int("epochs", 1, "epochs to write, each a fresh shuffle")
+	epochs := s.Flags.Int("epochs", 1, fmt.Sprintf("epochs to write, each a fresh shuffle, 1..%d", maxEpochs))
 	seed := s.Flags.Uint64("seed", 0, "random seed of the shuffles and views")
-	cropScale := s.Flags.Float64("crop-scale", 0, "RandomResizedCrop each view first, the smallest crop `X` of the image area, 0 < X <= 1 (default no crop)")
+	cropScale := s.Flags.Float64("crop-scale", 0, "RandomResizedCrop each view first, the smallest crop X of the image area, 0 < X <= 1 (default: the flag left out, no crop)")
 	flip := s.Flags.Bool("flip", false, "mirror each view left to right with probability 1/2, after the crop")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		ops, err := randaug.ParseOps(*opList)
 		if err != nil {
 			return cli.Usagef("--ops: %v", err)
 		}
-		if err := checkCropScale(s.Flags, *cropScale); err != nil {
+		if err := cli.FirstError(
+			cli.Int("num-ops", *numOps, 1, maxNumOps),
+			cli.Int("bins", *bins, 2, maxBins, "torchvision's Posterize table divides by bins-1"),
+			cli.Int("magnitude", *magnitude, 0, *bins-1, fmt.Sprintf("a bin of --bins %d", *bins)),
+			cli.Int("epochs", *epochs, 1, maxEpochs),
+			checkCropScale(s.Flags, *cropScale),
+		); err != nil {
 			return err
 		}
 		cfg := augment.Config{Epochs: *epochs, Seed: *seed, CropScale: *cropScale, Flip: *flip,
 			RandAug: randaug.Config{NumOps: *numOps, Magnitude: *magnitude, Bins: *bins, Ops: ops}}
-		if *epochs < 1 || *numOps < 1 {
-			return cli.Usagef("--epochs %d, --num-ops %d: want at least 1 each", *epochs, *numOps)
-		}
 		if err := cfg.RandAug.Check(); err != nil {
 			return cli.Usagef("%v", err)
 		}
@@ -71,14 +84,14 @@ func main() {
 }
 
 // checkCropScale rejects a --crop-scale outside (0, 1] when it is given (the
-// default, 0, means no crop).
+// default, the flag left out, means no crop).
 func checkCropScale(fs *flag.FlagSet, x float64) error {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "crop-scale" })
-	if set && !(x > 0 && x <= 1) {
-		return cli.Usagef("--crop-scale %v: want 0 < X <= 1, the smallest crop's fraction of the image area (e.g. 0.2; leave the flag out for no crop)", x)
+	if !set {
+		return nil
 	}
-	return nil
+	return cli.Float("crop-scale", x, cli.Positive(1), "the smallest crop's fraction of the image area, e.g. 0.2; leave the flag out for no crop")
 }
 
 // run reads the whole images stream in (the shuffle needs all of it) and

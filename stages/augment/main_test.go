@@ -263,10 +263,20 @@ func TestStageProcess(t *testing.T) {
 			{[]string{"--ops", "Invert"}, "Invert"},
 			{[]string{"--magnitude", "31"}, "magnitude"},
 			{[]string{"--epochs", "0"}, "epochs"},
-			{[]string{"--crop-scale", "0"}, "--crop-scale 0: want 0 < X <= 1"},
-			{[]string{"--crop-scale", "1.5"}, "--crop-scale 1.5: want 0 < X <= 1"},
-			{[]string{"--crop-scale", "-0.2"}, "--crop-scale -0.2: want 0 < X <= 1"},
+			{[]string{"--crop-scale", "0"}, "--crop-scale 0: want a number in (0, 1]"},
+			{[]string{"--crop-scale", "1.5"}, "--crop-scale 1.5: want a number in (0, 1]"},
+			{[]string{"--crop-scale", "-0.2"}, "--crop-scale -0.2: want a number in (0, 1]"},
 			{[]string{"--crop-scale", "NaN"}, "--crop-scale NaN"},
+			{[]string{"--crop-scale", "Inf"}, "--crop-scale +Inf"},
+			{[]string{"--bins", "0"}, "--bins 0: want an integer in 2..1000 (torchvision's Posterize table divides by bins-1)"},
+			{[]string{"--bins", "1"}, "--bins 1: want an integer in 2..1000"},
+			{[]string{"--bins", "9999999999999"}, "--bins 9999999999999: want an integer in 2..1000"},
+			{[]string{"--bins", "5"}, "--magnitude 9: want an integer in 0..4 (a bin of --bins 5)"},
+			{[]string{"--num-ops", "0"}, "--num-ops 0: want an integer in 1..100"},
+			{[]string{"--num-ops", "-1"}, "--num-ops -1"},
+			{[]string{"--num-ops", "9999999999999"}, "--num-ops 9999999999999"},
+			{[]string{"--epochs", "9999999999999"}, "--epochs 9999999999999: want an integer in 1..100000"},
+			{[]string{"--magnitude", "-1"}, "--magnitude -1"},
 			{[]string{"--crop-scale", "big"}, "crop-scale"},
 			{[]string{"--crop-scale"}, "crop-scale"},
 			{[]string{"--flip=maybe"}, "flip"},
@@ -343,5 +353,29 @@ func TestCheckCropScale(t *testing.T) {
 		case !c.ok && strings.Contains(err.Error(), "\n"):
 			t.Errorf("%v: error %q is not one line", c.args, err)
 		}
+	}
+}
+
+// TestStageRunsInProcess runs augment's stage function on in-memory streams.
+func TestStageRunsInProcess(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := stage([]string{"--epochs", "2", "--seed", "4", "--quiet"}, bytes.NewReader(imagesStream(t, 30, 28, 28)), &out, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	r, err := contract.NewReader(&out, contract.KindPairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Next() {
+		n += r.Pairs().N
+	}
+	if r.Err() != nil || n != 60 || r.Meta()[contract.MetaEpochs] != "2" {
+		t.Fatalf("%d pairs, meta %v, %v; want 60 over 2 epochs", n, r.Meta(), r.Err())
+	}
+	errb.Reset()
+	if code := stage([]string{"--bins", "0"}, bytes.NewReader(nil), &out, &errb); code != 2 || !strings.HasPrefix(errb.String(), "augment: --bins 0: want an integer in 2..") {
+		t.Fatalf("--bins 0: exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -263,4 +266,43 @@ func mustRun(t *testing.T, in, ckpt []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestStageRunsInProcess runs embed's stage function on in-memory streams,
+// and checks its flags: a bad one exits 2 with one line.
+func TestStageRunsInProcess(t *testing.T) {
+	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	model := filepath.Join(t.TempDir(), "model.arrows")
+	if err := os.WriteFile(model, ckpt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	images := imagesStream(t, randomImages(9, 28, 28), 28, 28, 4)
+	var out, errb bytes.Buffer
+	code := stage([]string{"--model", model, "--batch-size", "4", "--quiet"}, bytes.NewReader(images), &out, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	if want := mustRun(t, images, ckpt); !bytes.Equal(out.Bytes(), want) {
+		t.Fatal("the stage wrote other bytes than embed does")
+	}
+	m, err := contract.ReadMatrix(&out)
+	if err != nil || m.Rows != 9 || m.Dim != 128 || m.Kind != contract.KindFeatures {
+		t.Fatalf("stream %v, %v; want 9 features of 128 values", m, err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--batch-size", "0"}, "embed: --batch-size 0: want an integer in 1..4096\n"},
+		{[]string{"--batch-size", "-1"}, "embed: --batch-size -1: want an integer in 1..4096\n"},
+		{[]string{"--batch-size", "9999999999999"}, "embed: --batch-size 9999999999999: want an integer in 1..4096\n"},
+		{[]string{"--layer", "fc1"}, "embed: --layer \"fc1\": use backbone, projector or predictor\n"},
+		{[]string{"--compress", "gzip"}, "embed: --compress"},
+	} {
+		errb.Reset()
+		code := stage(append([]string{"--model", model}, c.args...), bytes.NewReader(images), io.Discard, &errb)
+		if code != 2 || !strings.HasPrefix(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
 }

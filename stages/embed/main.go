@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 
@@ -14,19 +15,30 @@ import (
 	"github.com/siampipe/siampipe/internal/infer"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// maxBatch bounds --batch-size: 2 x cores + 2 batches are in flight, each
+// image's activations tens of KB.
+const maxBatch = 4096
+
+// stage runs embed with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("embed", "features of an images stream under a model checkpoint",
 		"fetch --split test | embed --model model.arrows > test-features.arrows")
-	model := s.Flags.String("model", "", "model checkpoint written by train (required)")
+	model := s.Flags.String("model", "", "model checkpoint `FILE` written by train (required)")
 	layer := s.Flags.String("layer", infer.Backbone, "layer to output: backbone, projector (simsiam arch) or predictor")
-	batch := s.Flags.Int("batch-size", 256, "images per batch")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
+	batch := s.Flags.Int("batch-size", 256, fmt.Sprintf("images per batch, 1..%d", maxBatch))
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if *model == "" {
 			return cli.Usagef("--model is required (the checkpoint train -o wrote)")
 		}
-		if *batch < 1 {
-			return cli.Usagef("--batch-size %d: want at least 1", *batch)
+		switch *layer {
+		case infer.Backbone, infer.Projector, infer.Predictor:
+		default:
+			return cli.Usagef("--layer %q: use backbone, projector or predictor", *layer)
+		}
+		if err := cli.Int("batch-size", *batch, 1, maxBatch); err != nil {
+			return err
 		}
 		ckpt, err := os.ReadFile(*model)
 		if err != nil {

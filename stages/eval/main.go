@@ -24,44 +24,72 @@ import (
 // exitBelowMin is the exit status when kNN top-1 is below --min-knn.
 const exitBelowMin = 3
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Upper bounds of the flags: far beyond any useful setting.
+const (
+	maxK       = 100000
+	minT       = 1e-6 // a tinier t is the 1-NN rule already, and 1/t overflows
+	maxT       = 1000
+	minProbeC  = 1e-6 // below it the penalty swamps the loss and L-BFGS fails
+	maxProbeC  = 1e6
+	maxProbeIt = 100000
+)
+
+// stage runs eval with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("eval", "kNN and linear-probe accuracy of features on the test set (exit status 3: kNN below --min-knn)",
 		"eval --train train-features.arrows --test test-features.arrows -o report.json")
-	trainPath := s.Flags.String("train", "", "train `FILE`: a features stream (or an images stream: pixels as features), labelled")
+	s.Common = cli.OutputFlag // it reads --train and --test; the report is JSON
+	trainPath := s.Flags.String("train", "", "train `FILE`: a features stream (or an images stream: pixels as features), labelled; - for stdin")
 	testPath := s.Flags.String("test", "", "test `FILE`: a stream of the same kind and width as --train")
-	k := s.Flags.Int("k", knn.DefaultK, "neighbours that vote in the kNN")
-	t := s.Flags.Float64("t", knn.DefaultT, "temperature of the kNN vote weights exp(sim/t)")
-	fractions := s.Flags.String("label-fraction", "0.01,0.1,1.0", "comma-separated `fractions` of the train labels for the linear probes (\"\" for none)")
+	k := s.Flags.Int("k", knn.DefaultK, fmt.Sprintf("neighbours that vote in the kNN, 1..%d (more than the train rows: all of them)", maxK))
+	t := s.Flags.Float64("t", knn.DefaultT, fmt.Sprintf("temperature of the kNN vote weights exp(sim/t), in [%g, %d]", minT, maxT))
+	fractions := s.Flags.String("label-fraction", "0.01,0.1,1.0", "comma-separated `fractions` of the train labels for the linear probes, each in (0, 1] (\"\" for none)")
 	seed := s.Flags.Uint64("seed", 0, "seed of the stratified label subsets")
-	minKNN := s.Flags.Float64("min-knn", 0, "exit with status 3 when kNN top-1 is below `X` (the report is still written)")
-	probeC := s.Flags.Float64("probe-c", probe.DefaultC, "inverse L2 strength of the probe, as scikit-learn's C")
-	probeIter := s.Flags.Int("probe-max-iter", probe.DefaultMaxIter, "L-BFGS iterations of the probe at most")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
+	minKNN := s.Flags.Float64("min-knn", 0, "a kNN top-1 accuracy in [0, 1]: exit with status 3 when the kNN is below it (the report is still written; 0: no gate)")
+	probeC := s.Flags.Float64("probe-c", probe.DefaultC, fmt.Sprintf("inverse L2 strength of the probe, as scikit-learn's C, in [%g, %g]", minProbeC, maxProbeC))
+	probeIter := s.Flags.Int("probe-max-iter", probe.DefaultMaxIter, fmt.Sprintf("L-BFGS iterations of the probe at most, 1..%d", maxProbeIt))
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if *trainPath == "" || *testPath == "" {
 			return cli.Usagef("--train and --test are required (feature streams written by embed, or images streams from fetch)")
 		}
-		if s.InputPath() != "" {
-			return cli.Usagef("eval reads --train and --test, not -i")
+		if *trainPath == "-" && *testPath == "-" {
+			return cli.Usagef("--train and --test cannot both be - (stdin)")
 		}
-		if *k < 1 || !(*t > 0) || !(*probeC > 0) || *probeIter < 1 {
-			return cli.Usagef("--k, --t, --probe-c and --probe-max-iter must be positive")
+		if err := cli.FirstError(
+			cli.Int("k", *k, 1, maxK),
+			cli.Float("t", *t, cli.Closed(minT, maxT)),
+			cli.Float("min-knn", *minKNN, cli.Closed(0, 1), "a kNN top-1 accuracy; 0: no gate"),
+			cli.Float("probe-c", *probeC, cli.Closed(minProbeC, maxProbeC)),
+			cli.Int("probe-max-iter", *probeIter, 1, maxProbeIt),
+		); err != nil {
+			return err
 		}
 		fr, err := parseFractions(*fractions)
 		if err != nil {
 			return err
 		}
+		var stdin io.Reader
+		if *trainPath == "-" || *testPath == "-" {
+			in, err := s.Input() // refuses a terminal
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			stdin = in
+		}
 		start := time.Now()
-		train, err := load("train", *trainPath)
+		train, err := load("train", *trainPath, stdin)
 		if err != nil {
 			return err
 		}
-		test, err := load("test", *testPath)
+		test, err := load("test", *testPath, stdin)
 		if err != nil {
 			return err
 		}
-		if train.Model != test.Model {
-			return fmt.Errorf("--train features come from model %q but --test from %q; embed both splits with one checkpoint", train.Model, test.Model)
+		if err := sameKind(train, test); err != nil {
+			return err
 		}
 		if train.Meta[contract.MetaSplit] == "test" || test.Meta[contract.MetaSplit] == "train" {
 			s.Logf("warning: --train is the %q split and --test the %q split; swapped?", train.Meta[contract.MetaSplit], test.Meta[contract.MetaSplit])
@@ -87,7 +115,7 @@ func main() {
 		r.Timings.ReadS = readS
 		r.Timings.TotalS = time.Since(start).Seconds()
 		if !s.Quiet() {
-			r.WriteTable(os.Stderr)
+			r.WriteTable(s.Stderr())
 		}
 		if err := write(s, r); err != nil {
 			return err
@@ -97,6 +125,26 @@ func main() {
 		}
 		return nil
 	})
+}
+
+// sameKind refuses a train and a test stream of different kinds (images
+// and features) or from different checkpoints, naming what each is.
+func sameKind(train, test report.Data) error {
+	if train.Kind != test.Kind {
+		return fmt.Errorf("--train is %s stream (%d values per row) but --test %s stream (%d values per row): give two streams of one kind, features of both splits from embed with one checkpoint or images of both from fetch",
+			withArticle(train.Kind), train.Dim, withArticle(test.Kind), test.Dim)
+	}
+	if train.Model != test.Model {
+		return fmt.Errorf("--train features come from model %q but --test from %q; embed both splits with one checkpoint", train.Model, test.Model)
+	}
+	return nil
+}
+
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // parseFractions parses the --label-fraction list.
@@ -115,11 +163,11 @@ func parseFractions(s string) ([]float64, error) {
 	return out, nil
 }
 
-// load reads a whole features or images stream.
-func load(which, path string) (report.Data, error) {
+// load reads a whole features or images stream from path ("-": stdin).
+func load(which, path string, stdin io.Reader) (report.Data, error) {
 	var r io.Reader
 	if path == "-" {
-		r = os.Stdin
+		r = stdin
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
@@ -138,12 +186,12 @@ func load(which, path string) (report.Data, error) {
 	return report.Data{Rows: m.Rows, Dim: m.Dim, X: m.Data, Labels: m.Label, Kind: m.Kind, Model: m.Meta[contract.MetaModel], Meta: m.Meta}, nil
 }
 
-// write writes the JSON report to -o (atomically) or stdout.
+// write writes the JSON report to -o (cli.CreateAtomic) or stdout.
 func write(s *cli.Stage, r *report.Report) error {
 	if s.OutputPath() == "" || s.OutputPath() == "-" {
-		return r.WriteJSON(os.Stdout)
+		return r.WriteJSON(s.Stdout())
 	}
-	out, err := s.Output()
+	out, err := cli.CreateAtomic(s.OutputPath())
 	if err != nil {
 		return err
 	}

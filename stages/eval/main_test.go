@@ -113,11 +113,13 @@ func TestEvalMinKNNGatesWithExitStatus3(t *testing.T) {
 	train := features(t, dir, "train.arrows", 500, 8, 1, "")
 	test := features(t, dir, "test.arrows", 100, 8, 2, "")
 	report := filepath.Join(dir, "report.json")
-	_, errOut, code := run(t, "--train", train, "--test", test, "--label-fraction", "", "--min-knn", "1.01", "-o", report)
+	// Every train row votes, with nearly the same weight: a few test rows
+	// go wrong, and a gate of 1 (every row right) fails.
+	_, errOut, code := run(t, "--train", train, "--test", test, "--label-fraction", "", "--k", "500", "--t", "1000", "--min-knn", "1", "-o", report)
 	if code != 3 {
 		t.Fatalf("exit %d, want 3: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "eval: kNN top-1") || !strings.Contains(errOut, "below --min-knn 1.01") {
+	if !strings.Contains(errOut, "eval: kNN top-1 0.9") || !strings.Contains(errOut, "below --min-knn 1.0000") {
 		t.Errorf("stderr does not say why: %s", errOut)
 	}
 	if _, err := os.Stat(report); err != nil {
@@ -182,6 +184,7 @@ func TestEvalRejectsBadInvocationsWithOneLine(t *testing.T) {
 	cw.Close()
 	coords := filepath.Join(dir, "coords.arrows")
 	os.WriteFile(coords, cb.Bytes(), 0o644)
+	images := imagesFile(t, dir, 50)
 	notArrow := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notArrow, []byte("hello\n"), 0o644)
 	for _, tc := range []struct {
@@ -197,6 +200,22 @@ func TestEvalRejectsBadInvocationsWithOneLine(t *testing.T) {
 		{"not Arrow", []string{"--train", train, "--test", notArrow}, 1, "--test"},
 		{"other model", []string{"--train", train, "--test", other, "--label-fraction", ""}, 1, "embed both splits with one checkpoint"},
 		{"other width", []string{"--train", train, "--test", wide, "--label-fraction", ""}, 1, "8-d but test features 9-d"},
+		{"images and features", []string{"--train", images, "--test", test}, 1, "--train is an images stream (784 values per row) but --test a features stream (8 values per row): give two streams of one kind"},
+		{"features and images", []string{"--train", train, "--test", images}, 1, "--train is a features stream (8 values per row) but --test an images stream (784 values per row)"},
+		{"-i is not an eval flag", []string{"--train", train, "--test", test, "-i", train}, 2, "flag provided but not defined: -i"},
+		{"--compress is not an eval flag", []string{"--train", train, "--test", test, "--compress", "zstd"}, 2, "flag provided but not defined: -compress"},
+		{"both from stdin", []string{"--train", "-", "--test", "-"}, 2, "cannot both be -"},
+		{"min-knn NaN", []string{"--train", train, "--test", test, "--min-knn", "NaN"}, 2, "--min-knn NaN: want a number in [0, 1]"},
+		{"min-knn above 1", []string{"--train", train, "--test", test, "--min-knn", "2"}, 2, "--min-knn 2: want a number in [0, 1]"},
+		{"min-knn negative", []string{"--train", train, "--test", test, "--min-knn", "-1"}, 2, "--min-knn -1"},
+		{"k 0", []string{"--train", train, "--test", test, "--k", "0"}, 2, "--k 0: want an integer in 1..100000"},
+		{"k huge", []string{"--train", train, "--test", test, "--k", "9999999999999"}, 2, "--k 9999999999999"},
+		{"t NaN", []string{"--train", train, "--test", test, "--t", "NaN"}, 2, "--t NaN: want a number in [1e-06, 1000]"},
+		{"t 0", []string{"--train", train, "--test", test, "--t", "0"}, 2, "--t 0"},
+		{"probe-c Inf", []string{"--train", train, "--test", test, "--probe-c", "Inf"}, 2, "--probe-c +Inf: want a number in [1e-06, 1e+06]"},
+		{"t denormal", []string{"--train", train, "--test", test, "--t", "5e-324"}, 2, "--t 5e-324: want a number in [1e-06, 1000]"},
+		{"probe-c denormal", []string{"--train", train, "--test", test, "--probe-c", "5e-324"}, 2, "--probe-c 5e-324"},
+		{"probe-max-iter 0", []string{"--train", train, "--test", test, "--probe-max-iter", "0"}, 2, "--probe-max-iter 0: want an integer in 1..100000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := run(t, tc.args...)
@@ -212,5 +231,54 @@ func TestEvalRejectsBadInvocationsWithOneLine(t *testing.T) {
 				t.Errorf("wrote a report on failure: %q", out)
 			}
 		})
+	}
+}
+
+// imagesFile writes an images stream of n 28x28 images.
+func imagesFile(t *testing.T, dir string, n int) string {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := contract.NewImagesWriter(&b, 28, 28, contract.Meta{contract.MetaSplit: "train"}, contract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pix := make([]uint8, 784)
+	for i := 0; i < n; i++ {
+		pix[i] = uint8(i)
+		if err := w.Append(int64(i), uint8(i%10), pix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "images.arrows")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestStageRunsInProcess runs eval's stage function on in-memory streams:
+// --train from stdin, the report to stdout, the table to stderr.
+func TestStageRunsInProcess(t *testing.T) {
+	dir := t.TempDir()
+	train := features(t, dir, "train.arrows", 200, 8, 1, "sha256:a")
+	test := features(t, dir, "test.arrows", 100, 8, 2, "sha256:a")
+	stdin, err := os.ReadFile(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := stage([]string{"--train", "-", "--test", test, "--label-fraction", "1", "--k", "20"}, bytes.NewReader(stdin), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Counts.Train != 200 || r.KNN.K != 20 || !(r.KNN.Top1 > 0.5) {
+		t.Fatalf("report %+v, %v", r.KNN, err)
+	}
+	if !strings.Contains(errb.String(), "kNN") {
+		t.Fatalf("no table on stderr: %q", errb.String())
 	}
 }

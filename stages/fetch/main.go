@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"strconv"
 
@@ -13,28 +15,28 @@ import (
 	"github.com/siampipe/siampipe/internal/fmnist"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// maxLimit bounds --limit: a row count an Arrow record batch can index.
+const maxLimit = math.MaxInt32
+
+// stage runs fetch with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("fetch", "decode FashionMNIST (IDX, gzip or plain) into an images stream",
 		"fetch --split train | augment --epochs 10 | train -o model.arrows")
+	s.Common = cli.OutputFlag | cli.CompressFlag // it reads IDX files, not a stream
 	split := s.Flags.String("split", "train", "which split: train or test")
-	limit := s.Flags.Int("limit", 0, "emit only the first `N` rows (0: all)")
+	limit := s.Flags.Int("limit", 0, "emit only the first N rows (0: all)")
 	dir := s.Flags.String("dir", "", "read the IDX files from `DIR` (default: $SIAMPIPE_DATA, the user cache, "+fmnist.DebianDir+")")
 	download := s.Flags.Bool("download", false, "download the upstream files into the user cache (or --dir) first, checking their MD5 sums")
 	mirror := s.Flags.String("mirror", envOr("SIAMPIPE_MIRROR", fmnist.UpstreamURL), "base `URL` for --download")
-	s.Parse(os.Args[1:])
-	if s.InputPath() != "" {
-		fmt.Fprintln(os.Stderr, "fetch: -i is not used: fetch reads IDX files (see --dir)")
-		os.Exit(2)
-	}
-	if _, ok := fmnist.Files[*split]; !ok {
-		fmt.Fprintf(os.Stderr, "fetch: --split %q: use train or test\n", *split)
-		os.Exit(2)
-	}
-	if *limit < 0 {
-		fmt.Fprintf(os.Stderr, "fetch: --limit %d: must be 0 (all) or positive\n", *limit)
-		os.Exit(2)
-	}
-	s.Main(func(ctx context.Context) error {
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
+		if _, ok := fmnist.Files[*split]; !ok {
+			return cli.Usagef("--split %q: use train or test", *split)
+		}
+		if err := cli.Int("limit", *limit, 0, maxLimit, "0 = all rows"); err != nil {
+			return err
+		}
 		if *download {
 			target := *dir
 			if target == "" {

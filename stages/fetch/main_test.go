@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/stagetest"
+	"golang.org/x/sys/unix"
 )
 
 var bin string
@@ -121,6 +124,9 @@ func TestFetchErrors(t *testing.T) {
 		{"bad flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"bad compression", []string{"--compress", "lz5"}, 2, "unknown compression"},
 		{"stray argument", []string{"train"}, 2, "unexpected argument"},
+		{"-i is not a fetch flag", []string{"-i", "x.arrows"}, 2, "flag provided but not defined: -i"},
+		{"negative limit", []string{"--limit", "-1"}, 2, "--limit -1: want an integer in 0..2147483647 (0 = all rows)"},
+		{"huge limit", []string{"--limit", "9999999999999"}, 2, "--limit 9999999999999: want an integer in 0..2147483647"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,5 +213,108 @@ func TestFetchRecordsItsRowCount(t *testing.T) {
 		if got := m.Meta[contract.MetaRows]; got != strconv.Itoa(m.Rows) {
 			t.Errorf("--limit %s: %d rows, metadata %s=%q", limit, m.Rows, contract.MetaRows, got)
 		}
+	}
+}
+
+// TestStageRunsInProcess runs fetch's stage function on in-memory streams.
+func TestStageRunsInProcess(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := stage([]string{"--split", "test", "--limit", "7", "--quiet"}, strings.NewReader(""), &out, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	m, err := contract.ReadMatrix(&out)
+	if err != nil || m.Rows != 7 || m.Dim != 784 || m.Meta[contract.MetaSplit] != "test" {
+		t.Fatalf("stream: %v, %v", m, err)
+	}
+	out.Reset()
+	if code := stage([]string{"--split", "valid"}, nil, &out, &errb); code != 2 || errb.String() != "fetch: --split \"valid\": use train or test\n" {
+		t.Fatalf("bad split in-process: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestOutputKeepsWhatThePathIs: -o a device, a FIFO, a symlink, a 0600 file
+// or a descriptor of the process, end to end through the binary.
+func TestOutputKeepsWhatThePathIs(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--split", "test", "--limit", "5", "--quiet", "-o"}
+	valid := func(b []byte) bool {
+		m, err := contract.ReadMatrix(bytes.NewReader(b))
+		return err == nil && m.Rows == 5
+	}
+
+	t.Run("null device", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("mknod needs root; CI runs as root")
+		}
+		p := filepath.Join(dir, "null-device")
+		if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := run(t, nil, append(args, p)...); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("-o %s turned the device into %v (%v)", p, fi.Mode(), err)
+		}
+	})
+
+	t.Run("fifo", func(t *testing.T) {
+		p := filepath.Join(dir, "fifo")
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			f, err := os.Open(p)
+			if err != nil {
+				got <- nil
+				return
+			}
+			b, _ := io.ReadAll(f)
+			f.Close()
+			got <- b
+		}()
+		if _, stderr, code := run(t, nil, append(args, p)...); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		select {
+		case b := <-got:
+			if !valid(b) {
+				t.Fatalf("the FIFO's reader got %d bytes, not the stream", len(b))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the FIFO's reader got nothing")
+		}
+		if fi, _ := os.Lstat(p); fi.Mode()&os.ModeNamedPipe == 0 {
+			t.Fatalf("the FIFO became %v", fi.Mode())
+		}
+	})
+
+	t.Run("symlink and mode", func(t *testing.T) {
+		target := filepath.Join(dir, "images.arrows")
+		os.WriteFile(target, []byte("old"), 0o600)
+		link := filepath.Join(dir, "link.arrows")
+		os.Symlink("images.arrows", link)
+		if _, stderr, code := run(t, nil, append(args, link)...); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		lfi, _ := os.Lstat(link)
+		fi, _ := os.Stat(target)
+		b, _ := os.ReadFile(target)
+		if lfi.Mode()&os.ModeSymlink == 0 || fi.Mode() != 0o600 || !valid(b) {
+			t.Fatalf("link %v, target mode %v, valid %v; want the link kept and a 0600 target holding the stream", lfi.Mode(), fi.Mode(), valid(b))
+		}
+	})
+
+	// /dev/fd/1 and /proc/self/fd/1 rather than /dev/stdout: a broken
+	// build run as root would replace the machine's /dev/stdout symlink.
+	for _, p := range []string{"/dev/fd/1", "/proc/self/fd/1"} {
+		t.Run(p, func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, append(args, p)...)
+			if code != 0 || !valid(stdout) {
+				t.Fatalf("exit %d, %d bytes on stdout: %s", code, len(stdout), stderr)
+			}
+		})
 	}
 }

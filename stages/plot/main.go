@@ -18,22 +18,28 @@ import (
 	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Picture sizes --width and --height accept, in pixels (0: the default).
+const (
+	minSide = 200
+	maxSide = 20000
+)
+
+// stage runs plot with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("plot", "pictures of 3-D coords (PNG projections, interactive HTML) or of train's metrics",
 		"reduce < test-features.arrows | plot --png umap.png --html umap.html")
+	s.Common = cli.InputFlag // it writes --png and --html, not a stream
 	png := s.Flags.String("png", "", "write a PNG to `FILE`: the 2-D projections of the coords, or the curves of --metrics")
 	page := s.Flags.String("html", "", "write the interactive 3-D scatter of the coords to `FILE`")
 	metrics := s.Flags.String("metrics", "", "draw the loss and z_std curves of train's metrics `FILE` (JSON lines) to --png")
 	title := s.Flags.String("title", "", "title of the picture (default: from the stream's metadata)")
-	width := s.Flags.Int("width", 0, "PNG width in pixels (default 1800 for coords, 1400 for metrics)")
-	height := s.Flags.Int("height", 0, "PNG height in pixels (default 640 for coords, 520 for metrics)")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
-		if s.OutputPath() != "" {
-			return cli.Usagef("plot writes --png and --html files, not -o")
-		}
-		if *width < 0 || *height < 0 || *width > 20000 || *height > 20000 {
-			return cli.Usagef("--width and --height must be between 0 and 20000 pixels")
+	width := s.Flags.Int("width", 0, fmt.Sprintf("PNG width in pixels, %d..%d (0: 1800 for coords, 1400 for metrics)", minSide, maxSide))
+	height := s.Flags.Int("height", 0, fmt.Sprintf("PNG height in pixels, %d..%d (0: 640 for coords, 520 for metrics)", minSide, maxSide))
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
+		if err := cli.FirstError(checkSide("width", *width), checkSide("height", *height)); err != nil {
+			return err
 		}
 		opt := plot.PNGOptions{Width: *width, Height: *height, Title: *title}
 		if *metrics != "" {
@@ -57,6 +63,9 @@ func main() {
 		if *png == "" && *page == "" {
 			return cli.Usagef("nothing to draw: give --png FILE and/or --html FILE (or --metrics FILE --png FILE)")
 		}
+		if *png == *page {
+			return cli.Usagef("--png and --html are both %s: give each picture its own file", *png)
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err
@@ -65,6 +74,9 @@ func main() {
 		p, meta, err := readCoords(in)
 		if err != nil {
 			return err
+		}
+		if p.Dim != 2 && p.Dim != 3 {
+			return fmt.Errorf("the coords are %d-d; plot draws 2-d or 3-d coords (run reduce with --n-components 3)", p.Dim)
 		}
 		if opt.Title == "" {
 			opt.Title = defaultTitle(meta, p.N)
@@ -78,13 +90,21 @@ func main() {
 		}
 		if err := writeFiles(files); err != nil {
 			if _, ok := errors.AsType[*plot.DimError](err); ok {
-				err = fmt.Errorf("%w (run reduce with --dim 3)", err)
+				err = fmt.Errorf("%w (run reduce with --n-components 3)", err)
 			}
 			return err
 		}
 		s.Logf("drew %d points of %d classes", p.N, classes(p.Label))
 		return nil
 	})
+}
+
+// checkSide accepts 0 (the default size) or minSide..maxSide pixels.
+func checkSide(name string, v int) error {
+	if v == 0 {
+		return nil
+	}
+	return cli.Int(name, v, minSide, maxSide, "0: the default")
 }
 
 // readCoords loads a whole coords stream.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -139,12 +140,17 @@ func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
 	}{
 		{"nothing to draw", coords(t, 10, 3), nil, 2, "nothing to draw"},
 		{"features instead of coords", fb.Bytes(), []string{"--png", "x.png"}, 1, "features"},
-		{"4-d coords", coords(t, 10, 4), []string{"--png", "x.png", "--html", "x.html"}, 1, "coordinates are 4-d; plot draws 2-d or 3-d coordinates (run reduce with --dim 3)"},
+		{"4-d coords", coords(t, 10, 4), []string{"--png", "x.png", "--html", "x.html"}, 1, "4-d; plot draws 2-d or 3-d coords (run reduce with --n-components 3)"},
 		{"bad metrics line", nil, []string{"--metrics", badMetrics, "--png", "x.png"}, 1, "line 2"},
 		{"not a metrics file", nil, []string{"--metrics", badMetrics, "--png", "x.png"}, 1, "is this train's --metrics file?"},
 		{"metrics steps going back", nil, []string{"--metrics", twice, "--png", "x.png"}, 1, "metrics line 4: steps go backwards: step 10 after step 15"},
 		{"metrics with html", nil, []string{"--metrics", badMetrics, "--html", "x.html"}, 2, "--png only"},
-		{"-o", coords(t, 10, 3), []string{"-o", "x.png"}, 2, "not -o"},
+		{"-o is not a plot flag", coords(t, 10, 3), []string{"-o", "x.png"}, 2, "flag provided but not defined: -o"},
+		{"--compress is not a plot flag", coords(t, 10, 3), []string{"--png", "x.png", "--compress", "zstd"}, 2, "flag provided but not defined: -compress"},
+		{"--png and --html one file", coords(t, 10, 3), []string{"--png", "x", "--html", "x"}, 2, "--png and --html are both x: give each picture its own file"},
+		{"negative width", coords(t, 10, 3), []string{"--png", "x.png", "--width", "-1"}, 2, "--width -1: want an integer in 200..20000 (0: the default)"},
+		{"tiny height", coords(t, 10, 3), []string{"--png", "x.png", "--height", "1"}, 2, "--height 1: want an integer in 200..20000"},
+		{"huge width", coords(t, 10, 3), []string{"--png", "x.png", "--width", "9999999999999"}, 2, "--width 9999999999999"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			work := t.TempDir()
@@ -167,5 +173,26 @@ func TestPlotFailsWithOneLineAndLeavesNoFile(t *testing.T) {
 				t.Errorf("files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// TestStageRunsInProcess runs plot's stage function on in-memory streams,
+// at the smallest picture size it accepts.
+func TestStageRunsInProcess(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "small.png")
+	var errb bytes.Buffer
+	code := stage([]string{"--png", out, "--width", "200", "--height", "200", "--quiet"}, bytes.NewReader(coords(t, 50, 3)), io.Discard, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width != 200 || cfg.Height != 200 {
+		t.Fatalf("PNG %dx%d, %v; want 200x200", cfg.Width, cfg.Height, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -16,22 +18,35 @@ import (
 	"github.com/siampipe/siampipe/internal/umap"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Upper bounds of the flags: umap-learn's limits where it has them, else far
+// beyond any useful setting and low enough that a typo cannot run for days.
+const (
+	maxComponents = 16 // umap.Fit's limit
+	maxNeighbors  = 1000
+	maxEpochs     = 100000
+	maxNegRate    = 100
+	minSpread     = 1e-3 // below it the curve fit degenerates
+	maxSpread     = 100
+	maxLR         = 1000
+)
+
+// stage runs reduce with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("reduce", "UMAP of a features (or images) stream to a coords stream",
 		"fetch --split test | embed --model model.arrows | reduce -o coords.arrows")
-	nc := s.Flags.Int("n-components", 3, "output dimensions")
-	nn := s.Flags.Int("n-neighbors", 10, "neighbours per point, the point itself included (umap-learn's n_neighbors)")
+	nc := s.Flags.Int("n-components", 3, fmt.Sprintf("output dimensions, 1..%d", maxComponents))
+	nn := s.Flags.Int("n-neighbors", 10, fmt.Sprintf("neighbours per point, the point itself included (umap-learn's n_neighbors), 2..%d", maxNeighbors))
 	metric := s.Flags.String("metric", "cosine", "input distance: cosine or euclidean")
-	minDist := s.Flags.Float64("min-dist", 0.1, "minimum distance between embedded points")
-	spread := s.Flags.Float64("spread", 1.0, "scale of embedded points")
-	epochs := s.Flags.Int("epochs", 0, "SGD epochs; 0 = umap-learn's rule (500 up to 10,000 points, else 200)")
-	neg := s.Flags.Int("negative-sample-rate", 5, "negative samples per positive sample")
-	lr := s.Flags.Float64("learning-rate", 1.0, "initial SGD learning rate")
+	minDist := s.Flags.Float64("min-dist", 0.1, "minimum distance between embedded points, in [0, spread]")
+	spread := s.Flags.Float64("spread", 1.0, fmt.Sprintf("scale of embedded points, in [%g, %d]", minSpread, maxSpread))
+	epochs := s.Flags.Int("epochs", 0, fmt.Sprintf("SGD epochs, 0..%d; 0 = umap-learn's rule (500 up to 10,000 points, else 200)", maxEpochs))
+	neg := s.Flags.Int("negative-sample-rate", 5, fmt.Sprintf("negative samples per positive sample, 1..%d", maxNegRate))
+	lr := s.Flags.Float64("learning-rate", 1.0, fmt.Sprintf("initial SGD learning rate, in (0, %d]", maxLR))
 	init := s.Flags.String("init", "spectral", "initialisation: spectral, pca or random")
 	seed := s.Flags.Uint64("seed", 0, "random seed (same seed and input: same bytes out, on any number of cores)")
-	s.Parse(os.Args[1:])
-
-	s.Main(func(ctx context.Context) error {
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		m, err := neighbors.ParseMetric(*metric)
 		if err != nil {
 			return cli.Usagef("--metric: %v", err)
@@ -41,8 +56,19 @@ func main() {
 		default:
 			return cli.Usagef("--init %q: want spectral, pca or random", *init)
 		}
-		if *minDist < 0 || *spread <= 0 || *nc < 1 || *nn < 2 || *epochs < 0 || *neg < 0 || *lr <= 0 {
-			return cli.Usagef("need --min-dist >= 0, --spread > 0, --n-components >= 1, --n-neighbors >= 2, --epochs >= 0, --negative-sample-rate >= 0, --learning-rate > 0")
+		if err := cli.FirstError(
+			cli.Int("n-components", *nc, 1, maxComponents),
+			cli.Int("n-neighbors", *nn, 2, maxNeighbors),
+			cli.Float("spread", *spread, cli.Closed(minSpread, maxSpread)),
+			cli.Float("min-dist", *minDist, cli.Closed(0, *spread), "at most --spread, as umap-learn requires"),
+			cli.Int("epochs", *epochs, 0, maxEpochs, "0 = umap-learn's rule"),
+			cli.Int("negative-sample-rate", *neg, 1, maxNegRate),
+			cli.Float("learning-rate", *lr, cli.Positive(maxLR)),
+		); err != nil {
+			return err
+		}
+		if _, _, err := umap.FindAB(*spread, *minDist); err != nil {
+			return cli.Usagef("--min-dist %v --spread %v: the curve 1/(1+a*d^(2b)) cannot be fitted to them; try a --spread near 1 and a --min-dist well below it (umap-learn's defaults: 1 and 0.1)", *minDist, *spread)
 		}
 		in, err := s.Input()
 		if err != nil {
@@ -67,6 +93,9 @@ func main() {
 		ph.done()
 		if err != nil {
 			return err
+		}
+		if i := firstNonFinite(res.Embedding); i >= 0 {
+			return fmt.Errorf("the layout diverged: point %d has a non-finite coordinate (lower --learning-rate)", i / *nc)
 		}
 		s.Logf("graph: %d edges, %d connected components; init %s (eigensolver: %d products, residual %.1g); a=%.4f b=%.4f",
 			res.Edges, res.Components, res.InitUsed, res.Spectral.Matvecs, res.Spectral.Residual, res.A, res.B)
@@ -95,6 +124,16 @@ func main() {
 		}
 		return out.Commit()
 	})
+}
+
+// firstNonFinite returns the index of the first NaN or infinite value, or -1.
+func firstNonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // phases turns umap's (phase, done, total) callbacks into one cli.Progress

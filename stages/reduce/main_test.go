@@ -86,6 +86,18 @@ func TestReduceBadInputGivesOneLineErrorAndNoOutput(t *testing.T) {
 		{"wrong kind", "coords.arrows", nil, 1, "coords"},
 		{"unknown metric", "five.arrows", []string{"--metric", "manhattan"}, 2, "manhattan"},
 		{"unknown init", "five.arrows", []string{"--init", "tsne"}, 2, "tsne"},
+		{"learning rate Inf", "five.arrows", []string{"--learning-rate", "Inf"}, 2, "--learning-rate +Inf: want a number in (0, 1000]"},
+		{"learning rate NaN", "five.arrows", []string{"--learning-rate", "NaN"}, 2, "--learning-rate NaN"},
+		{"min-dist NaN", "five.arrows", []string{"--min-dist", "NaN"}, 2, "--min-dist NaN: want a number in [0, 1] (at most --spread, as umap-learn requires)"},
+		{"min-dist above spread", "five.arrows", []string{"--min-dist", "2"}, 2, "--min-dist 2: want a number in [0, 1]"},
+		{"spread NaN", "five.arrows", []string{"--spread", "NaN"}, 2, "--spread NaN: want a number in [0.001, 100]"},
+		{"spread Inf", "five.arrows", []string{"--spread", "Inf"}, 2, "--spread +Inf"},
+		{"min-dist at a huge spread", "five.arrows", []string{"--min-dist", "100", "--spread", "100"}, 2, "--min-dist 100 --spread 100: the curve 1/(1+a*d^(2b)) cannot be fitted to them"},
+		{"tiny spread", "five.arrows", []string{"--min-dist", "0", "--spread", "5e-324"}, 2, "--spread 5e-324: want a number in [0.001, 100]"},
+		{"no negative samples", "five.arrows", []string{"--negative-sample-rate", "0"}, 2, "--negative-sample-rate 0: want an integer in 1..100"},
+		{"17 components", "five.arrows", []string{"--n-components", "17"}, 2, "--n-components 17: want an integer in 1..16"},
+		{"huge epochs", "five.arrows", []string{"--epochs", "9999999999999"}, 2, "--epochs 9999999999999: want an integer in 0..100000 (0 = umap-learn's rule)"},
+		{"huge neighbours", "five.arrows", []string{"--n-neighbors", "9999999999999"}, 2, "--n-neighbors 9999999999999"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -210,5 +222,37 @@ func TestPhasesReportIsSafeFromWorkerGoroutines(t *testing.T) {
 	ph.done()
 	if ph.p != nil {
 		t.Error("done left a phase open")
+	}
+}
+
+// TestStageRunsInProcess runs reduce's stage function on in-memory streams.
+func TestStageRunsInProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.arrows")
+	features(t, path, 60, 4, false)
+	in, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := stage([]string{"--n-components", "2", "--epochs", "20", "--quiet"}, bytes.NewReader(in), &out, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	r, err := contract.NewReader(&out, contract.KindCoords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Next() {
+		b := r.Coords()
+		for _, v := range b.Values {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("coordinate %v", v)
+			}
+		}
+		n += b.N
+	}
+	if r.Err() != nil || n != 60 || r.Dim() != 2 {
+		t.Fatalf("%d rows of %d, %v", n, r.Dim(), r.Err())
 	}
 }

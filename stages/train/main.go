@@ -7,43 +7,86 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
+	"github.com/siampipe/siampipe/internal/outfile"
 	"github.com/siampipe/siampipe/internal/simsiam"
 	"github.com/siampipe/siampipe/internal/trainlog"
 )
 
-func main() {
+func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// Upper bounds of the flags: far beyond any useful setting, low enough that
+// a typo cannot allocate without end or run for days.
+const (
+	maxBatch    = 8192
+	maxLR       = 10
+	maxWidth    = 4096 // of a conv block, a projector or predictor layer
+	maxBlocks   = 8    // conv blocks, projector layers
+	maxEpochs   = 100000
+	maxLogEvery = 1000000
+)
+
+// stage runs train with args on the given streams and returns its exit status.
+func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("train", "fit SimSiam on a pairs stream and write the model checkpoint",
 		"fetch --split train | augment --epochs 20 | train --checkpoint-dir ckpt -o model.arrows")
 	s.Graceful = true
 	f := s.Flags
 	archFlag := f.String("arch", arch.SimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
-	batch := f.Int("batch-size", 256, "pairs per step")
-	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
-	mom := f.Float64("momentum", 0.9, "SGD momentum")
-	wd := f.Float64("weight-decay", 1e-3, "SGD weight decay, added to every gradient as torch.optim.SGD does")
-	warm := f.Float64("warmup-epochs", 0, "linear warm-up `epochs` before the cosine decay")
+	batch := f.Int("batch-size", 256, fmt.Sprintf("pairs per step, 2..%d", maxBatch))
+	lr := f.Float64("lr", 0.2, fmt.Sprintf("base learning rate for batch 256 (scaled by batch-size/256), in (0, %d]", maxLR))
+	mom := f.Float64("momentum", 0.9, "SGD momentum, in [0, 1)")
+	wd := f.Float64("weight-decay", 1e-3, "SGD weight decay, added to every gradient as torch.optim.SGD does, in [0, 1)")
+	warm := f.Float64("warmup-epochs", 0, "linear warm-up epochs before the cosine decay, at most the stream's epochs (0: none)")
 	fixPred := f.Bool("fixed-predictor-lr", true, "keep the predictor at the peak learning rate (no decay)")
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
-	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width (0: %d)", arch.DefaultPredHidden))
-	projDims := f.String("proj-dims", "", "simsiam projector widths, comma-separated (default "+arch.FormatSizes(arch.DefaultProjDims())+")")
-	channels := f.String("channels", "", "backbone conv widths, comma-separated, one per stride-2 conv block (default "+arch.FormatSizes(arch.DefaultChannels())+")")
-	saveEvery := f.Int("save-every", 10, "checkpoint into --checkpoint-dir every `N` epochs (0: never)")
+	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width, 1..%d (0: %d)", maxWidth, arch.DefaultPredHidden))
+	projDims := f.String("proj-dims", "", fmt.Sprintf("simsiam projector widths, comma-separated, each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultProjDims())))
+	channels := f.String("channels", "", fmt.Sprintf("backbone conv widths, comma-separated, one per stride-2 conv block, each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultChannels())))
+	saveEvery := f.Int("save-every", 10, fmt.Sprintf("checkpoint into --checkpoint-dir every N epochs, 0..%d (0: never)", maxEpochs))
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
 	metrics := f.String("metrics", "", "append JSON lines of training metrics to `FILE`")
-	logEvery := f.Int("log-every", 10, "metrics every `N` steps")
-	s.Parse(os.Args[1:])
-	s.Main(func(ctx context.Context) error {
+	logEvery := f.Int("log-every", 10, fmt.Sprintf("metrics every N steps, 1..%d", maxLogEvery))
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
+		if !arch.Known(*archFlag) {
+			return cli.Usagef("--arch %q: use %s or %s", *archFlag, arch.SimSiam, arch.Seed)
+		}
+		if err := cli.FirstError(
+			cli.Int("batch-size", *batch, 2, maxBatch),
+			cli.Float("lr", *lr, cli.Positive(maxLR)),
+			cli.Float("momentum", *mom, cli.Below(0, 1)),
+			cli.Float("weight-decay", *wd, cli.Below(0, 1)),
+			cli.Float("warmup-epochs", *warm, cli.Closed(0, maxEpochs), "0: none"),
+			cli.Int("pred-hidden", *predHidden, 0, maxWidth, fmt.Sprintf("0: %d", arch.DefaultPredHidden)),
+			cli.Int("save-every", *saveEvery, 0, maxEpochs, "0: never"),
+			cli.Int("log-every", *logEvery, 1, maxLogEvery),
+		); err != nil {
+			return err
+		}
+		pd, err := cli.IntList("proj-dims", *projDims, 1, maxWidth, maxBlocks)
+		if err != nil {
+			return err
+		}
+		if pd != nil && *archFlag == arch.Seed {
+			return cli.Usagef("--proj-dims: the %s architecture has no projector (drop the flag, or use --arch %s)", arch.Seed, arch.SimSiam)
+		}
+		ch, err := cli.IntList("channels", *channels, 1, maxWidth, maxBlocks)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(*ckptDir); err == nil && !fi.IsDir() {
+			// found now, not at the first checkpoint an epoch later
+			return cli.Usagef("--checkpoint-dir %s is not a directory", *ckptDir)
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err
@@ -59,19 +102,13 @@ func main() {
 			return fmt.Errorf("pairs stream: %w (pipe augment's output into train)", err)
 		}
 		epochs, rows := pairs.Epochs, pairs.RowsPerEpoch
+		if *warm > float64(epochs) {
+			return cli.Usagef("--warmup-epochs %v: more than the %d epochs of the pairs stream", *warm, epochs)
+		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
+			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
-		}
-		if cfg.Model.ProjDims, err = intList("--proj-dims", *projDims); err != nil {
-			return err
-		}
-		if cfg.Model.Channels, err = intList("--channels", *channels); err != nil {
-			return err
-		}
-		if *batch < 2 || *saveEvery < 0 || *logEvery < 1 || *lr <= 0 {
-			return cli.Usagef("--batch-size must be >= 2, --lr > 0, --log-every >= 1, --save-every >= 0")
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
@@ -98,15 +135,16 @@ func main() {
 			return nil
 		}}
 		if *metrics != "" {
-			flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-			if *resume == "" {
-				flags |= os.O_TRUNC
-			} else if n, err := cutMetrics(*metrics, t.Step); err != nil {
-				return err
-			} else if n > 0 {
-				s.Logf("metrics %s: dropped %d lines after step %d, the checkpoint's", *metrics, n, t.Step)
+			if *resume != "" {
+				n, err := cutMetrics(*metrics, t.Step)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					s.Logf("metrics %s: dropped %d lines after step %d, the checkpoint's", *metrics, n, t.Step)
+				}
 			}
-			mf, err := os.OpenFile(*metrics, flags, 0o644)
+			mf, err := outfile.OpenLog(*metrics, *resume != "")
 			if err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
@@ -155,21 +193,4 @@ func (s *source) Next() (int, []uint8, []uint8, error) {
 	}
 	b := s.r.Pairs()
 	return b.N, b.View1, b.View2, nil
-}
-
-// intList parses a flag's comma-separated positive integers; "" gives nil
-// (the model's default).
-func intList(flag, v string) ([]int, error) {
-	if v == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, d := range strings.Split(v, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(d))
-		if err != nil || n < 1 {
-			return nil, cli.Usagef("%s %q: want positive integers separated by commas", flag, v)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

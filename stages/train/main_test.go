@@ -329,8 +329,6 @@ func TestBadRunsFailWithOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"NaN loss names the step", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "step "},
-		{"NaN loss names the fix", []string{"-i", in, "--batch-size", "16", "--lr", "1e30", "--save-every", "0"}, "loss is not finite (NaN); lower --lr or add --warmup-epochs"},
 		{"epoch shorter than a batch", []string{"-i", in, "--batch-size", "100"}, "an epoch has 64 pairs, fewer than the batch size 100 (lower --batch-size)"},
 		{"images instead of pairs", []string{"-i", imgPath}, "augment"},
 		{"resume from a missing checkpoint", []string{"-i", in, "--resume", filepath.Join(dir, "nope.arrows")}, "resume"},
@@ -638,5 +636,99 @@ func TestResumeContinuesTheMetricsFromTheCheckpointsStep(t *testing.T) {
 		if a.Step != i+1 || a.Step != w.Step || a.Epoch != w.Epoch || a.Loss != w.Loss || a.LR != w.LR || a.ZStd != w.ZStd {
 			t.Errorf("record %d: %+v, uninterrupted %+v", i, a, w)
 		}
+	}
+}
+
+// TestBadFlagsExit2WithOneLine: every numeric flag is checked (finite, in
+// range) before any work, with exit 2 and one line naming the flag and what
+// it accepts.
+func TestBadFlagsExit2WithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 2, 16)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pred-hidden", "-3"}, "--pred-hidden -3: want an integer in 0..4096 (0: 64)"},
+		{[]string{"--pred-hidden", "9999999999999"}, "--pred-hidden 9999999999999"},
+		{[]string{"--lr", "NaN"}, "--lr NaN: want a number in (0, 10]"},
+		{[]string{"--lr", "Inf"}, "--lr +Inf: want a number in (0, 10]"},
+		{[]string{"--lr", "1e30"}, "--lr 1e+30: want a number in (0, 10]"},
+		{[]string{"--lr", "0"}, "--lr 0"},
+		{[]string{"--weight-decay", "NaN"}, "--weight-decay NaN: want a number in [0, 1)"},
+		{[]string{"--weight-decay", "-1"}, "--weight-decay -1"},
+		{[]string{"--momentum", "-1"}, "--momentum -1: want a number in [0, 1)"},
+		{[]string{"--momentum", "1"}, "--momentum 1"},
+		{[]string{"--warmup-epochs", "NaN"}, "--warmup-epochs NaN"},
+		{[]string{"--warmup-epochs", "-1"}, "--warmup-epochs -1"},
+		{[]string{"--warmup-epochs", "3"}, "--warmup-epochs 3: more than the 2 epochs of the pairs stream"},
+		{[]string{"--batch-size", "1"}, "--batch-size 1: want an integer in 2..8192"},
+		{[]string{"--batch-size", "9999999999999"}, "--batch-size 9999999999999"},
+		{[]string{"--save-every", "-1"}, "--save-every -1: want an integer in 0..100000 (0: never)"},
+		{[]string{"--log-every", "0"}, "--log-every 0: want an integer in 1..1000000"},
+		{[]string{"--channels", "9999999999999"}, "--channels \"9999999999999\": want integers in 1..4096"},
+		{[]string{"--channels", "8,8,8,8,8,8,8,8,8"}, "--channels \"8,8,8,8,8,8,8,8,8\": 9 values, want at most 8"},
+		{[]string{"--proj-dims", "-3"}, "--proj-dims \"-3\""},
+		{[]string{"--checkpoint-dir", in}, "--checkpoint-dir " + in + " is not a directory"},
+		{[]string{"--arch", "nonsense"}, "--arch \"nonsense\": use simsiam or seed"},
+		{[]string{"--arch", "seed", "--proj-dims", "64,64"}, "--proj-dims: the seed architecture has no projector"},
+	}
+	for _, c := range cases {
+		r := run(t, append([]string{"-i", in, "--batch-size", "8", "-o", filepath.Join(dir, "out.arrows"), "--checkpoint-dir", filepath.Join(dir, "ck")}, c.args...)...)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, "train: "+c.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.arrows")); err == nil {
+		t.Error("a run with a bad flag wrote its output")
+	}
+}
+
+// TestStageRunsInProcess runs train's stage function on in-memory streams.
+func TestStageRunsInProcess(t *testing.T) {
+	dir := t.TempDir()
+	in, err := os.ReadFile(pairs(t, dir, 1, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := stage([]string{"--arch", "seed", "--batch-size", "8", "--save-every", "0", "--quiet"}, bytes.NewReader(in), &out, &errb)
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	meta, ts, err := contract.ReadModel(&out)
+	if err != nil || meta[contract.MetaStep] != "2" || meta[contract.MetaArch] != "seed" || len(ts) == 0 {
+		t.Fatalf("model meta %v, %d tensors, %v", meta, len(ts), err)
+	}
+	errb.Reset()
+	if code := stage([]string{"--pred-hidden", "-3"}, bytes.NewReader(in), &out, &errb); code != 2 || !strings.HasPrefix(errb.String(), "train: --pred-hidden -3") {
+		t.Fatalf("--pred-hidden -3: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestMetricsToADescriptorAppend: --metrics /proc/self/fd/2 writes to the
+// stage's stderr where it stands, never truncating the file behind it.
+func TestMetricsToADescriptorAppend(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 1, 16)
+	logPath := filepath.Join(dir, "log")
+	if err := os.WriteFile(logPath, []byte("earlier lines\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "-i", in, "--batch-size", "8", "--save-every", "0", "--quiet", "--log-every", "1",
+		"--metrics", "/proc/self/fd/2", "-o", filepath.Join(dir, "m.arrows"))
+	cmd.Stderr = logf
+	err = cmd.Run()
+	logf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(logPath)
+	if !strings.HasPrefix(string(b), "earlier lines\n{") || strings.Count(string(b), "\"step\"") != 2 {
+		t.Fatalf("log holds %q; want the earlier lines, then 2 metrics lines", b)
 	}
 }
