@@ -98,7 +98,7 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 	for i, t := range ck.Tensors {
 		params[i] = simsiam.Param{Name: t.Name, Shape: t.Shape, Value: t.Values}
 	}
-	c.Model, err = simsiam.ConfigFromTensors(h.Arch, params)
+	c.Model, err = simsiam.ConfigFromTensors(h.Arch, arch.MethodSimSiam, params)
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
