@@ -27,6 +27,8 @@ func main() {
 	s.Graceful = true
 	f := s.Flags
 	archFlag := f.String("arch", arch.SimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
+	method := f.String("method", arch.MethodSimSiam, "training method: simsiam (predictor, stop-gradient, negative cosine) or simclr (--arch simsiam without its predictor, NT-Xent over the 2N views)")
+	temperature := f.Float64("temperature", arch.DefaultTemperature, "simclr's NT-Xent temperature (> 0)")
 	batch := f.Int("batch-size", 256, "pairs per step")
 	lr := f.Float64("lr", 0.2, "base learning rate for batch 256 (scaled by batch-size/256)")
 	mom := f.Float64("momentum", 0.9, "SGD momentum")
@@ -44,6 +46,9 @@ func main() {
 	logEvery := f.Int("log-every", 10, "metrics every `N` steps")
 	s.Parse(os.Args[1:])
 	s.Main(func(ctx context.Context) error {
+		if err := checkMethodFlags(f, *resume != ""); err != nil {
+			return err
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err
@@ -60,9 +65,9 @@ func main() {
 		}
 		epochs, rows := pairs.Epochs, pairs.RowsPerEpoch
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
+			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
-			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
+			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows, Temperature: *temperature,
 		}
 		if cfg.Model.ProjDims, err = intList("--proj-dims", *projDims); err != nil {
 			return err
@@ -83,8 +88,8 @@ func main() {
 			return flagHint(err)
 		}
 		defer t.Close()
-		s.Logf("%s model, %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
-			t.Cfg.Model.Arch, epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
+		s.Logf("%s model (%s), %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
+			t.Cfg.Model.Arch, methodDesc(t.Cfg), epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
 		hooks := simsiam.Hooks{Save: func(reason string) error {
 			name := fmt.Sprintf("step-%07d.arrows", t.Step)
 			if reason == "epoch" {
@@ -113,6 +118,7 @@ func main() {
 			defer mf.Close()
 			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
+		hooks.Collapse = collapseWarning(os.Stderr)
 		p := s.Progress("train", int64(t.TotalSteps()-t.Step), "steps")
 		hooks.Stepped = func() { p.Add(1) }
 		err = t.Run(ctx, &source{r: r}, simsiam.RunConfig{SaveEvery: *saveEvery, LogEvery: *logEvery}, hooks)
