@@ -38,9 +38,11 @@ func Methods() []string { return []string{MethodSimSiam, MethodSimCLR} }
 // KnownMethod reports whether name is a training method.
 func KnownMethod(name string) bool { return name == MethodSimSiam || name == MethodSimCLR }
 
-// DefaultTemperature is SimCLR's NT-Xent temperature when none is given:
-// the paper's value for CIFAR-10 at small batches.
-const DefaultTemperature = 0.5
+// DefaultTemperature is SimCLR's NT-Xent temperature when none is given.
+// The paper uses 0.5 for CIFAR-10 at small batches; on a short run here
+// (README, train) 0.2 beat 0.5 with each of three weight seeds, by 0.4
+// kNN points on average, and 0.1, 0.3 and 1.0 once each.
+const DefaultTemperature = 0.2
 
 // The backbone's convolution geometry: every block is a Kernel×Kernel
 // convolution with stride Stride and zero padding Pad, then ReLU, then

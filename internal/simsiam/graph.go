@@ -54,27 +54,22 @@ const (
 // arch.DefaultTemperature; else it must be positive and finite) and is
 // ignored by simsiam.
 func (m *Model) NewGraph(n int, temperature float64) (*Graph, error) {
-	if m.Cfg.Method != arch.MethodSimCLR {
-		return m.newGraph(n, targetStopGrad, nil)
+	if m.Cfg.Method == arch.MethodSimCLR {
+		if temperature == 0 {
+			temperature = arch.DefaultTemperature
+		}
+		if !(temperature > 0) || math.IsInf(temperature, 0) {
+			return nil, fmt.Errorf("simsiam: %w: %v", ErrTemperature, temperature)
+		}
 	}
-	if temperature == 0 {
-		temperature = arch.DefaultTemperature
-	}
-	if !(temperature > 0) || math.IsInf(temperature, 0) {
-		return nil, fmt.Errorf("simsiam: %w: %v", ErrTemperature, temperature)
-	}
-	return m.newGraphTemp(n, targetStopGrad, nil, temperature)
+	return m.newGraph(n, temperature, targetStopGrad, nil)
 }
 
 // ErrTemperature is wrapped by the error for a temperature that is not a
 // positive finite number.
 var ErrTemperature = errors.New("temperature must be a positive finite number")
 
-func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, error) {
-	return m.newGraphTemp(n, mode, consts, 0)
-}
-
-func (m *Model) newGraphTemp(n int, mode targetMode, consts [][]float32, temperature float64) (*Graph, error) {
+func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][]float32) (*Graph, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("simsiam: batch size %d: BatchNorm needs at least 2", n)
 	}
@@ -161,7 +156,7 @@ func (m *Model) newGraphTemp(n int, mode targetMode, consts [][]float32, tempera
 			return nil, fmt.Errorf("simsiam: predictor fc2: %w", err)
 		}
 	}
-	loss, err := gr.loss2(z, p, mode, consts, temperature)
+	loss, err := gr.addLoss(z, p, temperature, mode, consts)
 	if err != nil {
 		return nil, err
 	}
@@ -190,10 +185,11 @@ func (m *Model) newGraphTemp(n int, mode targetMode, consts [][]float32, tempera
 	return gr, nil
 }
 
-// loss2 adds the loss of the method to the graph: SimCLR's NT-Xent of z₁
-// and z₂, or SimSiam's negative cosine of each prediction and the other
-// view's target (mode says how the loss sees the targets; tests only).
-func (gr *Graph) loss2(z, p [2]*G.Node, mode targetMode, consts [][]float32, temperature float64) (*G.Node, error) {
+// addLoss adds the loss of the method to the graph: SimCLR's NT-Xent of z₁
+// and z₂ at temperature, or SimSiam's negative cosine of each prediction
+// and the other view's target (mode says how the loss sees the targets;
+// tests only).
+func (gr *Graph) addLoss(z, p [2]*G.Node, temperature float64, mode targetMode, consts [][]float32) (*G.Node, error) {
 	if gr.m.Cfg.Method == arch.MethodSimCLR {
 		op := nnops.NewNTXent(temperature)
 		loss, err := G.ApplyOp(op, z[0], z[1])
@@ -273,7 +269,7 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 func (gr *Graph) ZStd() float64 { return ZStd(gr.zView1(), gr.batch) }
 
 // ZStd returns the standard deviation over n rows of the l2-normalised rows
-// of z (n×d, row-major), averaged over the d columns.
+// of z (n×d, row-major), averaged over the d columns. n must be positive.
 func ZStd(z []float32, n int) float64 {
 	d := len(z) / n
 	sum := make([]float64, d)

@@ -14,7 +14,7 @@ func TestStopGradientEqualsConstantTargets(t *testing.T) {
 		t.Run(c.name(), func(t *testing.T) {
 			run := func(mode targetMode, consts [][]float32) (*Graph, [][]float32) {
 				m := goldenModel(t, c)
-				gr, err := m.newGraph(c.N, mode, consts)
+				gr, err := m.newGraph(c.N, 0, mode, consts)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -137,10 +137,10 @@ func TestMethodFlagsThatDoNotFitAreUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--method", "byol"}, `--method "byol": want simsiam or simclr`},
-		{[]string{"--method", "simclr", "--temperature", "0"}, "--temperature 0: want a positive finite number (default 0.5)"},
-		{[]string{"--method", "simclr", "--temperature", "-1"}, "--temperature -1: want a positive finite number (default 0.5)"},
-		{[]string{"--method", "simclr", "--temperature", "NaN"}, "--temperature NaN: want a positive finite number (default 0.5)"},
-		{[]string{"--method", "simclr", "--temperature", "Inf"}, "--temperature +Inf: want a positive finite number (default 0.5)"},
+		{[]string{"--method", "simclr", "--temperature", "0"}, "--temperature 0: want a positive finite number (default 0.2)"},
+		{[]string{"--method", "simclr", "--temperature", "-1"}, "--temperature -1: want a positive finite number (default 0.2)"},
+		{[]string{"--method", "simclr", "--temperature", "NaN"}, "--temperature NaN: want a positive finite number (default 0.2)"},
+		{[]string{"--method", "simclr", "--temperature", "Inf"}, "--temperature +Inf: want a positive finite number (default 0.2)"},
 		{[]string{"--method", "simclr", "--arch", "seed"}, "--method simclr trains a projector, which --arch seed lacks: use --arch simsiam"},
 		{[]string{"--method", "simclr", "--pred-hidden", "8"}, "--method simclr has no predictor: drop --pred-hidden"},
 		{[]string{"--method", "simclr", "--fixed-predictor-lr=false"}, "--method simclr has no predictor: drop --fixed-predictor-lr"},
