@@ -129,3 +129,19 @@ func TestRunWarnsOnceWhenTheOutputsCollapse(t *testing.T) {
 		}
 	}
 }
+
+// Before its first step a trainer has no outputs to measure: NaN, for
+// either method, not a panic.
+func TestZStdBeforeTheFirstStepIsNaN(t *testing.T) {
+	for _, method := range arch.Methods() {
+		cfg := Config{Arch: arch.SimSiam, Method: method, Channels: []int{4}, ProjDims: []int{8, 8}}
+		tr, err := NewTrainer(TrainConfig{Model: cfg, BatchSize: 4, Epochs: 1, RowsPerEpoch: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if z := tr.ZStd(); !math.IsNaN(z) {
+			t.Errorf("%s: z_std before a step %v, want NaN", method, z)
+		}
+		tr.Close()
+	}
+}

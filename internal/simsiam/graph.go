@@ -196,7 +196,10 @@ func (gr *Graph) addLoss(z, p [2]*G.Node, temperature float64, mode targetMode, 
 		if err != nil {
 			return nil, fmt.Errorf("simsiam: NT-Xent loss: %w", err)
 		}
-		gr.zView1 = func() []float32 { return op.Normalized()[:gr.batch*gr.m.OutDim()] }
+		gr.zView1 = func() []float32 {
+			u := op.Normalized() // both views; nil before the first Run
+			return u[:min(len(u), gr.batch*gr.m.OutDim())]
+		}
 		return loss, nil
 	}
 	var sg [2]*G.Node
@@ -266,10 +269,12 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 // the batch of the l2-normalised view-1 output z (SimSiam's target, SimCLR's
 // projection), averaged over its d dimensions: about 1/sqrt(d) when the
 // outputs spread over the sphere, 0 when they collapse to one point.
+// Before the first Run it is NaN.
 func (gr *Graph) ZStd() float64 { return ZStd(gr.zView1(), gr.batch) }
 
 // ZStd returns the standard deviation over n rows of the l2-normalised rows
-// of z (n×d, row-major), averaged over the d columns. n must be positive.
+// of z (n×d, row-major), averaged over the d columns; NaN for an empty z.
+// n must be positive.
 func ZStd(z []float32, n int) float64 {
 	d := len(z) / n
 	sum := make([]float64, d)
