@@ -50,3 +50,19 @@ func TestKnownNamesTheArchitectures(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownMethodNamesTheMethods(t *testing.T) {
+	if !slices.Equal(Methods(), []string{MethodSimSiam, MethodSimCLR}) {
+		t.Errorf("Methods() = %v", Methods())
+	}
+	for _, n := range Methods() {
+		if !KnownMethod(n) {
+			t.Errorf("KnownMethod(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"", "seed", "SimCLR", "byol"} {
+		if KnownMethod(n) {
+			t.Errorf("KnownMethod(%q) = true", n)
+		}
+	}
+}

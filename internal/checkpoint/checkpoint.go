@@ -7,13 +7,15 @@
 // Write records every field; Read parses whatever a file records, so
 // checkpoints written before a field existed still read: the keys they lack
 // are listed in Header.Absent and their fields keep their zero value (input
-// channels: 1, the only images there were).
+// channels: 1, the only images there were; training method: simsiam, the
+// only one there was).
 package checkpoint
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 
@@ -68,6 +70,11 @@ type Train struct {
 	WeightDecay      float64 // SGD weight decay
 	WarmupEpochs     float64 // linear warm-up before the cosine
 	FixedPredictorLR bool    // the predictor stays at the peak rate
+	// Method is how the model was trained: arch.MethodSimSiam or
+	// arch.MethodSimCLR (which takes the arch.SimSiam architecture).
+	Method string
+	// Temperature is simclr's NT-Xent temperature, positive; 0 for simsiam.
+	Temperature float64
 
 	PeakLR        float64 // the learning rate LR scales to for BatchSize
 	StepsPerEpoch int     // full batches in an epoch
@@ -151,6 +158,8 @@ var fields = func() []field {
 		flt(contract.MetaTrainWeightDecay, func(h *Header) *float64 { return &h.Train.WeightDecay }),
 		flt(contract.MetaTrainWarmupEpochs, func(h *Header) *float64 { return &h.Train.WarmupEpochs }),
 		boolean(contract.MetaTrainFixedPredLR, func(h *Header) *bool { return &h.Train.FixedPredictorLR }),
+		str(contract.MetaTrainMethod, func(h *Header) *string { return &h.Train.Method }),
+		flt(contract.MetaTrainTemperature, func(h *Header) *float64 { return &h.Train.Temperature }),
 		flt(contract.MetaTrainPeakLR, func(h *Header) *float64 { return &h.Train.PeakLR }),
 		num(contract.MetaTrainStepsPerEpoch, func(h *Header) *int { return &h.Train.StepsPerEpoch }),
 		flt(contract.MetaTrainBNMomentum, func(h *Header) *float64 { return &h.BN.Momentum }),
@@ -171,6 +180,14 @@ func (h *Header) check() error {
 	switch {
 	case !arch.Known(h.Arch):
 		return fmt.Errorf("%w: architecture %q (want %s or %s)", ErrHeader, h.Arch, arch.Seed, arch.SimSiam)
+	case !arch.KnownMethod(h.Train.Method):
+		return fmt.Errorf("%w: training method %q (want %s or %s)", ErrHeader, h.Train.Method, arch.MethodSimSiam, arch.MethodSimCLR)
+	case h.Train.Method == arch.MethodSimCLR && h.Arch != arch.SimSiam:
+		return fmt.Errorf("%w: method %s on architecture %s (simclr needs the %s architecture's projector)", ErrHeader, h.Train.Method, h.Arch, arch.SimSiam)
+	case h.Train.Method == arch.MethodSimCLR && (!(h.Train.Temperature > 0) || math.IsInf(h.Train.Temperature, 0)):
+		return fmt.Errorf("%w: simclr temperature %v: want a positive finite number", ErrHeader, h.Train.Temperature)
+	case h.Train.Method == arch.MethodSimSiam && h.Train.Temperature != 0:
+		return fmt.Errorf("%w: simsiam temperature %v: simsiam has none, want 0", ErrHeader, h.Train.Temperature)
 	case h.Epoch < 0 || h.Step < 0:
 		return fmt.Errorf("%w: epoch %d, step %d: want counts", ErrHeader, h.Epoch, h.Step)
 	case h.Input.Height < 1 || h.Input.Width < 1 || h.Input.Channels < 1:
@@ -194,8 +211,10 @@ func (h Header) meta() contract.Meta {
 }
 
 // Write writes c to w as a model stream. It refuses (ErrHeader) a header
-// without a known architecture, positive input sizes, batch size, epochs
-// and rows per epoch, or a checkpoint without tensors.
+// without a known architecture and training method that fit each other (a
+// positive finite temperature for simclr, 0 for simsiam), positive input
+// sizes, batch size, epochs and rows per epoch, or a checkpoint without
+// tensors.
 func Write(w io.Writer, c Checkpoint, opt contract.Options) error {
 	if err := c.check(); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
@@ -242,6 +261,9 @@ func headerOf(meta contract.Meta) (Header, error) {
 	slices.Sort(h.Absent)
 	if !h.Has(contract.MetaChannels) {
 		h.Input.Channels = arch.DefaultInChannels
+	}
+	if !h.Has(contract.MetaTrainMethod) {
+		h.Train.Method = arch.MethodSimSiam
 	}
 	return h, nil
 }

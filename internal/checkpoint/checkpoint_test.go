@@ -26,7 +26,7 @@ func full() Header {
 		Arch: arch.SimSiam, Epoch: 3, Step: 30, Seed: 7,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: arch.Input},
 		Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3, WarmupEpochs: 0.5, FixedPredictorLR: true,
-			PeakLR: 0.2, StepsPerEpoch: 234},
+			Method: arch.MethodSimSiam, PeakLR: 0.2, StepsPerEpoch: 234},
 		BN: BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
 		Pairs: Pairs{Seed: "1", Split: "train", Source: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
 			Augment: "randaugment (torchvision 0.14.1)", NumOps: "5", Magnitude: "9", Bins: "31",
@@ -54,6 +54,8 @@ func TestWriteThenReadGivesTheSameCheckpoint(t *testing.T) {
 		})},
 		{"RGB input of another size", edit(func(h *Header) { h.Input = Input{Height: 32, Width: 48, Channels: 3, Scaling: arch.Input} })},
 		{"step 0", edit(func(h *Header) { h.Epoch, h.Step = 0, 0 })},
+		{"simclr", edit(func(h *Header) { h.Train.Method, h.Train.Temperature = arch.MethodSimCLR, 0.5 })},
+		{"simclr at an odd temperature", edit(func(h *Header) { h.Train.Method, h.Train.Temperature = arch.MethodSimCLR, 1.0/7 })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -93,6 +95,7 @@ func TestWriteRecordsTheKeysReadersOfTheMetadataKnow(t *testing.T) {
 	for k, v := range map[string]string{
 		contract.MetaKind: contract.KindModel, contract.MetaTrainPeakLR: "0.2", contract.MetaTrainStepsPerEpoch: "234",
 		contract.MetaTrainBNEps: "1e-05", contract.MetaTrainPairsCropScale: "0.4", contract.MetaChannels: "1",
+		contract.MetaTrainMethod: "simsiam", contract.MetaTrainTemperature: "0",
 	} {
 		if meta[k] != v {
 			t.Errorf("%s = %q, want %q", k, meta[k], v)
@@ -113,6 +116,15 @@ func TestWriteRefusesAHeaderThatDescribesNoModel(t *testing.T) {
 		{"no batch size", func(c *Checkpoint) { c.Train.BatchSize = 0 }, "batch size 0"},
 		{"no schedule", func(c *Checkpoint) { c.Pairs.Epochs = 0 }, "0 epochs"},
 		{"negative step", func(c *Checkpoint) { c.Step = -1 }, "step -1"},
+		{"no method", func(c *Checkpoint) { c.Train.Method = "" }, `method ""`},
+		{"unknown method", func(c *Checkpoint) { c.Train.Method = "byol" }, `"byol"`},
+		{"simclr on the seed architecture", func(c *Checkpoint) {
+			c.Arch, c.Train.Method, c.Train.Temperature = arch.Seed, arch.MethodSimCLR, 0.5
+		}, "method simclr on architecture seed"},
+		{"simclr without temperature", func(c *Checkpoint) { c.Train.Method = arch.MethodSimCLR }, "temperature 0"},
+		{"simclr at NaN", func(c *Checkpoint) { c.Train.Method, c.Train.Temperature = arch.MethodSimCLR, math.NaN() }, "temperature NaN"},
+		{"simclr at -Inf", func(c *Checkpoint) { c.Train.Method, c.Train.Temperature = arch.MethodSimCLR, math.Inf(-1) }, "temperature -Inf"},
+		{"simsiam with a temperature", func(c *Checkpoint) { c.Train.Temperature = 0.5 }, "simsiam temperature 0.5"},
 		{"no tensors", func(c *Checkpoint) { c.Tensors = nil }, "no tensors"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,13 +169,14 @@ func TestCheckpointsOfTheOldFormatStillRead(t *testing.T) {
 	want := Header{
 		Arch: arch.SimSiam, Epoch: 1, Step: 2, Seed: 3,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: "pixels/255"},
-		Train: Train{BatchSize: 8, LR: 0.2, Momentum: 0.9, WeightDecay: 0.001, FixedPredictorLR: true, PeakLR: 0.00625, StepsPerEpoch: 2},
+		Train: Train{BatchSize: 8, LR: 0.2, Momentum: 0.9, WeightDecay: 0.001, FixedPredictorLR: true, Method: arch.MethodSimSiam, PeakLR: 0.00625, StepsPerEpoch: 2},
 		BN:    BN{Momentum: 0.1, Eps: 1e-5},
 		Pairs: Pairs{Seed: "9", Epochs: 4, RowsPerEpoch: 16},
 		Stage: "train", Version: "v0.9.0",
 		Absent: []string{contract.MetaChannels, contract.MetaTrainPairsAugment, contract.MetaTrainPairsBins,
 			contract.MetaTrainPairsCropScale, contract.MetaTrainPairsFlip, contract.MetaTrainPairsMagnitude,
-			contract.MetaTrainPairsNumOps, contract.MetaTrainPairsOps, contract.MetaTrainPairsSource, contract.MetaTrainPairsSplit},
+			contract.MetaTrainPairsNumOps, contract.MetaTrainPairsOps, contract.MetaTrainPairsSource, contract.MetaTrainPairsSplit,
+			contract.MetaTrainMethod, contract.MetaTrainTemperature},
 	}
 	slices.Sort(want.Absent)
 	if !reflect.DeepEqual(c.Header, want) {
@@ -212,6 +225,7 @@ func TestReadRefusesAFieldThatDoesNotParse(t *testing.T) {
 		{contract.MetaTrainFixedPredLR, "yes"},
 		{contract.MetaChannels, ""},
 		{contract.MetaTrainRowsPerEpoch, " 16"},
+		{contract.MetaTrainTemperature, "warm"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			m := oldMeta()

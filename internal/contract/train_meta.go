@@ -31,4 +31,6 @@ const (
 	MetaTrainPairsFlip      = "siampipe.train.pairs_flip"         // siampipe.augment.flip of the pairs stream
 	MetaTrainBNMomentum     = "siampipe.train.bn_momentum"        // BatchNorm running-statistics momentum
 	MetaTrainBNEps          = "siampipe.train.bn_eps"             // BatchNorm epsilon
+	MetaTrainMethod         = "siampipe.train.method"             // training method, arch.Methods(); absent: simsiam
+	MetaTrainTemperature    = "siampipe.train.temperature"        // simclr's NT-Xent temperature; 0 for simsiam
 )

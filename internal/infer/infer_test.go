@@ -387,3 +387,48 @@ func TestALayerTheModelLacksIsALayerError(t *testing.T) {
 		}
 	}
 }
+
+// TestASimSiamModelWithoutPredictorIsSimCLRs: a simsiam-architecture
+// checkpoint without predictor tensors (trained with SimCLR) computes the
+// same backbone and projector as with them, and has no predictor layer.
+func TestASimSiamModelWithoutPredictorIsSimCLRs(t *testing.T) {
+	full := randomCheckpoint(arch.SimSiam, 6)
+	headless := slices.DeleteFunc(slices.Clone(full), func(t contract.Tensor) bool { return strings.HasPrefix(t.Name, "predictor.") })
+	if len(headless) == len(full) {
+		t.Fatal("the test checkpoint has no predictor")
+	}
+	const n = 5
+	px := randomImages(n, 28*28, 8)
+	for _, layer := range []string{Backbone, Projector} {
+		for _, archName := range []string{arch.SimSiam, ""} {
+			a, err := New(arch.SimSiam, full, 28, 28, layer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := New(archName, headless, 28, 28, layer)
+			if err != nil {
+				t.Fatalf("%s without predictor, arch %q: %v", layer, archName, err)
+			}
+			if b.Arch() != arch.SimSiam || b.Dim() != a.Dim() {
+				t.Fatalf("%s without predictor: arch %s dim %d, want simsiam %d", layer, b.Arch(), b.Dim(), a.Dim())
+			}
+			fa, fb := make([]float32, n*a.Dim()), make([]float32, n*b.Dim())
+			a.NewWorker().Forward(px, n, fa)
+			b.NewWorker().Forward(px, n, fb)
+			if !slices.Equal(fa, fb) {
+				t.Errorf("%s: features differ without the predictor", layer)
+			}
+		}
+	}
+	_, err := New(arch.SimSiam, headless, 28, 28, Predictor)
+	var le *LayerError
+	if !errors.As(err, &le) || !le.NoPredictor || !slices.Equal(le.Layers(), []string{Backbone, Projector}) ||
+		!strings.Contains(err.Error(), "no predictor (trained with simclr)") {
+		t.Errorf("predictor of a model without one: error %v, want a *LayerError listing backbone and projector", err)
+	}
+	// Without the projector as well, it is no model at all.
+	bare := slices.DeleteFunc(slices.Clone(headless), func(t contract.Tensor) bool { return strings.HasPrefix(t.Name, "projector.") })
+	if _, err := New(arch.SimSiam, bare, 28, 28, Backbone); !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "projector.fc1.weight") {
+		t.Errorf("simsiam checkpoint with neither head: error %v, want ErrMissingTensor naming projector.fc1.weight", err)
+	}
+}

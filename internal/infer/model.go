@@ -21,6 +21,10 @@
 //	projector.fc{i}.weight [out,in], .bias [out]; projector.bn{i}.*                 fc -> BN (-> ReLU but last)
 //	predictor.fc{i}.weight, .bias; predictor.bn{i}.* for all but the last fc        fc -> BN -> ReLU ... -> fc
 //
+// A simsiam-architecture checkpoint without any predictor tensor is a model
+// trained with SimCLR (backbone and projector only); it has no Predictor
+// layer.
+//
 // BatchNorm tensors are .running_mean and .running_var, plus .weight and .bias
 // unless the BatchNorm has no affine parameters; a missing fc .bias means no
 // bias. Tensors whose names start with "optim." are ignored. Channel counts
@@ -57,11 +61,17 @@ var (
 type LayerError struct {
 	Layer string // the layer asked for
 	Arch  string // the model's architecture
+	// NoPredictor is set for a model of the simsiam architecture without a
+	// predictor (trained with SimCLR).
+	NoPredictor bool
 }
 
 func (e *LayerError) Error() string {
-	if e.Layer == Projector {
+	switch {
+	case e.Layer == Projector && e.Arch == arch.Seed:
 		return fmt.Sprintf("%v: a %s model has no projector", ErrLayer, e.Arch)
+	case e.Layer == Predictor && e.NoPredictor:
+		return fmt.Sprintf("%v: this %s model has no predictor (trained with %s)", ErrLayer, e.Arch, arch.MethodSimCLR)
 	}
 	return fmt.Sprintf("%v: %q", ErrLayer, e.Layer)
 }
@@ -70,7 +80,12 @@ func (e *LayerError) Error() string {
 func (e *LayerError) Unwrap() error { return ErrLayer }
 
 // Layers returns the layers the model has, in order.
-func (e *LayerError) Layers() []string { return Layers(e.Arch) }
+func (e *LayerError) Layers() []string {
+	if e.NoPredictor {
+		return []string{Backbone, Projector}
+	}
+	return Layers(e.Arch)
+}
 
 // Layers returns the layers a model of architecture archName has, in order.
 func Layers(archName string) []string {
@@ -219,9 +234,13 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 	if layer == "" {
 		layer = Backbone
 	}
+	noPredictor := archName == arch.SimSiam && !slices.ContainsFunc(list, func(t contract.Tensor) bool {
+		return strings.HasPrefix(t.Name, Predictor+".")
+	})
 	switch {
-	case layer == Projector && archName == arch.Seed, layer != Backbone && layer != Projector && layer != Predictor:
-		return nil, &LayerError{Layer: layer, Arch: archName}
+	case layer == Projector && archName == arch.Seed, layer == Predictor && noPredictor,
+		layer != Backbone && layer != Projector && layer != Predictor:
+		return nil, &LayerError{Layer: layer, Arch: archName, NoPredictor: noPredictor}
 	}
 	if height < 1 || width < 1 {
 		return nil, fmt.Errorf("%w: %dx%d images", ErrImageSize, height, width)
@@ -276,6 +295,9 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 	heads := []string{Predictor}
 	if archName == arch.SimSiam {
 		heads = []string{Projector, Predictor}
+		if noPredictor {
+			heads = heads[:1]
+		}
 	}
 	for _, head := range heads {
 		for i := 1; i == 1 || ts.has(fmt.Sprintf("%s.fc%d.weight", head, i)); i++ {

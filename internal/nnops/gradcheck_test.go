@@ -232,6 +232,12 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewToRows(), in...) }},
 		{"NegCos two pairs", []input{{shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNegCos(2), in...) }},
+		{"NTXent temperature 0.5", []input{{shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true, shift: 0.5}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNTXent(0.5), in...) }},
+		{"NTXent temperature 0.1 large rows", []input{{shape: []int{3, 5}, diff: true, scale: 4}, {shape: []int{3, 5}, diff: true, scale: 4, shift: 1}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNTXent(0.1), in...) }},
+		{"NTXent two pairs temperature 1", []input{{shape: []int{2, 4}, diff: true}, {shape: []int{2, 4}, diff: true}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNTXent(1), in...) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkGrad(t, c.build, c.ins) })

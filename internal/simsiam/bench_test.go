@@ -14,18 +14,24 @@ import (
 )
 
 // BenchmarkTrainStep is one full training step (forward, backward, SGD) of
-// the seed and the default model on a batch of 256 pairs, on GOMAXPROCS
+// the seed and the default model on a batch of 256 pairs (both architectures
+// with SimSiam, and the simsiam architecture with SimCLR), on GOMAXPROCS
 // cores: the median step of b.N after three warm-up steps, the mean, and
 // the CPU time per step.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, name := range arch.Names() {
+	cfgs := []Config{{Arch: arch.Seed}, {Arch: arch.SimSiam}, {Arch: arch.SimSiam, Method: arch.MethodSimCLR}}
+	for _, cfg := range cfgs {
+		name := cfg.Arch
+		if cfg.Method != "" {
+			name += "-" + cfg.Method
+		}
 		b.Run(name, func(b *testing.B) {
-			m, err := New(Config{Arch: name}, 1)
+			m, err := New(cfg, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
 			const n = 256
-			gr, err := m.NewGraph(n)
+			gr, err := m.NewGraph(n, 0)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -10,8 +10,8 @@ import (
 	"github.com/siampipe/siampipe/internal/arch"
 )
 
-// TestStepsGiveTheSameBytesOnAnyCoreCount trains both architectures for
-// three steps with GOMAXPROCS 1, 2 and 3: every parameter, running
+// TestStepsGiveTheSameBytesOnAnyCoreCount trains both architectures with
+// SimSiam and the simsiam architecture with SimCLR for three steps with GOMAXPROCS 1, 2 and 3: every parameter, running
 // statistic and momentum buffer must be the same bytes, since every Op
 // splits its work by the data's shape, never by the number of cores.
 func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
@@ -27,11 +27,12 @@ func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{arch.Seed, arch.SimSiam} {
+	for _, cfg := range []Config{{Arch: arch.Seed}, {Arch: arch.SimSiam}, {Arch: arch.SimSiam, Method: arch.MethodSimCLR}} {
+		name := cfg.Arch + " " + cfg.Method
 		var want []byte
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			tr, err := NewTrainer(TrainConfig{Model: Config{Arch: name}, BatchSize: n, Seed: 7, Epochs: 1, RowsPerEpoch: n * steps})
+			tr, err := NewTrainer(TrainConfig{Model: cfg, BatchSize: n, Seed: 7, Epochs: 1, RowsPerEpoch: n * steps})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package simsiam
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -26,7 +27,8 @@ type Graph struct {
 	vm      G.VM
 	x       [2]*tensor.Dense
 	bns     []*bnModule
-	zTap    [2]*nnops.StopGrad
+	zTap    [2]*nnops.StopGrad // simsiam: the targets z
+	zView1  func() []float32   // the view-1 output z_std watches
 	train   []*Param
 	Grads   [][]float32 // gradient of each trainable parameter, after Run
 	loss    []float32
@@ -47,13 +49,31 @@ const (
 	targetPlain                      // z itself, gradients flow through it
 )
 
-// NewGraph compiles the training step of m for batches of n pairs.
-func (m *Model) NewGraph(n int) (*Graph, error) { return m.newGraph(n, targetStopGrad, nil) }
+// NewGraph compiles the training step of m for batches of n pairs. The
+// temperature is NT-Xent's for a simclr model (0 means
+// arch.DefaultTemperature; else it must be positive and finite) and is
+// ignored by simsiam.
+func (m *Model) NewGraph(n int, temperature float64) (*Graph, error) {
+	if m.Cfg.Method == arch.MethodSimCLR {
+		if temperature == 0 {
+			temperature = arch.DefaultTemperature
+		}
+		if !(temperature > 0) || math.IsInf(temperature, 0) {
+			return nil, fmt.Errorf("simsiam: %w: %v", ErrTemperature, temperature)
+		}
+	}
+	return m.newGraph(n, temperature, targetStopGrad, nil)
+}
 
-func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, error) {
+// ErrTemperature is wrapped by the error for a temperature that is not a
+// positive finite number.
+var ErrTemperature = errors.New("temperature must be a positive finite number")
+
+func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][]float32) (*Graph, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("simsiam: batch size %d: BatchNorm needs at least 2", n)
 	}
+	simclr := m.Cfg.Method == arch.MethodSimCLR
 	gr := &Graph{m: m, batch: n, g: G.NewGraph()}
 	g := gr.g
 	nodes := map[string]*G.Node{}
@@ -123,6 +143,9 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 			}
 		}
 		z[v] = h
+		if simclr {
+			continue
+		}
 		if h, err = linear("predictor.fc1", h); err != nil {
 			return nil, fmt.Errorf("simsiam: predictor fc1: %w", err)
 		}
@@ -133,26 +156,9 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 			return nil, fmt.Errorf("simsiam: predictor fc2: %w", err)
 		}
 	}
-	var sg [2]*G.Node
-	for v := 0; v < 2; v++ {
-		op := nnops.NewStopGrad(2)
-		op.Capture = true
-		gr.zTap[v] = op
-		var err error
-		if sg[v], err = G.ApplyOp(op, z[v]); err != nil {
-			return nil, fmt.Errorf("simsiam: stopgrad: %w", err)
-		}
-		switch mode {
-		case targetConst:
-			t := tensor.New(tensor.WithShape(z[v].Shape()...), tensor.WithBacking(consts[v]))
-			sg[v] = G.NewTensor(g, G.Float32, 2, G.WithShape(z[v].Shape()...), G.WithValue(t), G.WithName(fmt.Sprintf("zconst%d", v+1)))
-		case targetPlain:
-			sg[v] = z[v]
-		}
-	}
-	loss, err := G.ApplyOp(nnops.NewNegCos(2), p[0], sg[1], p[1], sg[0])
+	loss, err := gr.addLoss(z, p, temperature, mode, consts)
 	if err != nil {
-		return nil, fmt.Errorf("simsiam: loss: %w", err)
+		return nil, err
 	}
 	wrt := make(G.Nodes, len(gr.train))
 	for i, p := range gr.train {
@@ -177,6 +183,48 @@ func (m *Model) newGraph(n int, mode targetMode, consts [][]float32) (*Graph, er
 	}
 	gr.vm = G.NewTapeMachine(g)
 	return gr, nil
+}
+
+// addLoss adds the loss of the method to the graph: SimCLR's NT-Xent of z₁
+// and z₂ at temperature, or SimSiam's negative cosine of each prediction
+// and the other view's target (mode says how the loss sees the targets;
+// tests only).
+func (gr *Graph) addLoss(z, p [2]*G.Node, temperature float64, mode targetMode, consts [][]float32) (*G.Node, error) {
+	if gr.m.Cfg.Method == arch.MethodSimCLR {
+		op := nnops.NewNTXent(temperature)
+		loss, err := G.ApplyOp(op, z[0], z[1])
+		if err != nil {
+			return nil, fmt.Errorf("simsiam: NT-Xent loss: %w", err)
+		}
+		gr.zView1 = func() []float32 {
+			u := op.Normalized() // both views; nil before the first Run
+			return u[:min(len(u), gr.batch*gr.m.OutDim())]
+		}
+		return loss, nil
+	}
+	var sg [2]*G.Node
+	for v := 0; v < 2; v++ {
+		op := nnops.NewStopGrad(2)
+		op.Capture = true
+		gr.zTap[v] = op
+		var err error
+		if sg[v], err = G.ApplyOp(op, z[v]); err != nil {
+			return nil, fmt.Errorf("simsiam: stopgrad: %w", err)
+		}
+		switch mode {
+		case targetConst:
+			t := tensor.New(tensor.WithShape(z[v].Shape()...), tensor.WithBacking(consts[v]))
+			sg[v] = G.NewTensor(gr.g, G.Float32, 2, G.WithShape(z[v].Shape()...), G.WithValue(t), G.WithName(fmt.Sprintf("zconst%d", v+1)))
+		case targetPlain:
+			sg[v] = z[v]
+		}
+	}
+	gr.zView1 = gr.zTap[0].Last
+	loss, err := G.ApplyOp(nnops.NewNegCos(2), p[0], sg[1], p[1], sg[0])
+	if err != nil {
+		return nil, fmt.Errorf("simsiam: loss: %w", err)
+	}
+	return loss, nil
 }
 
 // Close releases the tape machine.
@@ -218,11 +266,16 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 }
 
 // ZStd is the collapse monitor of the last Run: the standard deviation over
-// the batch of the l2-normalised view-1 target z, averaged over dimensions
-// (about 1/sqrt(d) when healthy, 0 when collapsed).
-func (gr *Graph) ZStd() float64 {
-	z := gr.zTap[0].Last()
-	n := gr.batch
+// the batch of the l2-normalised view-1 output z (SimSiam's target, SimCLR's
+// projection), averaged over its d dimensions: about 1/sqrt(d) when the
+// outputs spread over the sphere, 0 when they collapse to one point.
+// Before the first Run it is NaN.
+func (gr *Graph) ZStd() float64 { return ZStd(gr.zView1(), gr.batch) }
+
+// ZStd returns the standard deviation over n rows of the l2-normalised rows
+// of z (n×d, row-major), averaged over the d columns; NaN for an empty z.
+// n must be positive.
+func ZStd(z []float32, n int) float64 {
 	d := len(z) / n
 	sum := make([]float64, d)
 	sq := make([]float64, d)

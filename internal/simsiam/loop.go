@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/siampipe/siampipe/internal/trainlog"
@@ -32,7 +33,27 @@ type Hooks struct {
 	Log func(trainlog.Record) error
 	// Stepped is called after every step (progress).
 	Stepped func()
+	// Collapse is called once per Run, after the first step whose z_std
+	// (Graph.ZStd, taken after every step) is under threshold
+	// (CollapseThreshold of the output's size).
+	Collapse func(step int, zstd, threshold float64)
 }
+
+// CollapseFactor sets the collapse warning: z_std under
+// CollapseFactor/sqrt(d), a tenth of the spread of outputs scattered over
+// the sphere. For unit outputs u = a·c + b·v, a part c common to the batch
+// and a part v spread evenly over the d dimensions, z_std is about
+// b/sqrt(d): under the threshold, the part that differs between images holds
+// under 1% of each output's squared length and any two outputs have a
+// cosine of about 0.99 or more, so the loss can no longer tell images
+// apart. z_std measures how far the outputs spread, not in how many
+// directions: outputs confined to a few directions that are not coordinate
+// axes keep it near 1/sqrt(d).
+const CollapseFactor = 0.1
+
+// CollapseThreshold is the z_std under which outputs of d dimensions count
+// as collapsed: CollapseFactor/sqrt(d).
+func CollapseThreshold(d int) float64 { return CollapseFactor / math.Sqrt(float64(d)) }
 
 // ErrInterrupted is returned by Run when ctx was cancelled; the checkpoint
 // has been saved by then.
@@ -70,6 +91,7 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 	var elapsed time.Duration
 	sinceLog := 0
 	first := t.Step
+	threshold, warned := CollapseThreshold(t.Model.OutDim()), false
 	for t.Step < total {
 		n, v1, v2, err := src.Next()
 		if err != nil {
@@ -117,9 +139,16 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 			if h.Stepped != nil {
 				h.Stepped()
 			}
+			zstd := t.ZStd()
+			if !warned && zstd < threshold {
+				warned = true
+				if h.Collapse != nil {
+					h.Collapse(t.Step, zstd, threshold)
+				}
+			}
 			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total) {
 				ms := float64(elapsed.Microseconds()) / 1000 / float64(sinceLog)
-				m := trainlog.Record{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: t.ZStd(), StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
+				m := trainlog.Record{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: zstd, StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
 				if err := h.Log(m); err != nil {
 					return fmt.Errorf("metrics: %w", err)
 				}

@@ -5,11 +5,16 @@
 // BatchNorm statistics per view whose running averages see both views in
 // order, as one PyTorch module called twice does.
 //
+// The same graph trains with SimCLR (Chen et al. 2020, Config.Method
+// arch.MethodSimCLR): backbone and projector, no predictor, no
+// stop-gradient, and the NT-Xent loss over the 2N views of a batch.
+//
 // Parameters use PyTorch's state_dict names and layouts, so a checkpoint is
 // a list of named tensors (see Tensors and Load).
 package simsiam
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -19,13 +24,18 @@ import (
 )
 
 // Config describes a model. The zero value is the seed architecture for
-// 28×28 images with the default sizes.
+// 28×28 images with the default sizes, trained with SimSiam.
 type Config struct {
-	Arch          string // arch.Seed ("" means seed) or arch.SimSiam
-	Height, Width int    // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
-	Channels      []int  // backbone conv channels; nil means arch.DefaultChannels
+	Arch string // arch.Seed ("" means seed) or arch.SimSiam
+	// Method is how the model trains: arch.MethodSimSiam ("" means
+	// simsiam) or arch.MethodSimCLR, which takes the SimSiam architecture
+	// without its predictor.
+	Method        string
+	Height, Width int   // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
+	Channels      []int // backbone conv channels; nil means arch.DefaultChannels
 	// PredHidden is the predictor's hidden width; 0 means
-	// arch.DefaultPredHidden (both architectures).
+	// arch.DefaultPredHidden (both architectures; simclr has no predictor
+	// and takes 0 only).
 	PredHidden int
 	// ProjDims are the projector's fc output widths (simsiam only); nil
 	// means arch.DefaultProjDims.
@@ -36,6 +46,9 @@ func (c Config) withDefaults() Config {
 	if c.Arch == "" {
 		c.Arch = arch.Seed
 	}
+	if c.Method == "" {
+		c.Method = arch.MethodSimSiam
+	}
 	if c.Height == 0 {
 		c.Height = arch.DefaultHeight
 	}
@@ -45,7 +58,7 @@ func (c Config) withDefaults() Config {
 	if c.Channels == nil {
 		c.Channels = arch.DefaultChannels()
 	}
-	if c.PredHidden == 0 {
+	if c.PredHidden == 0 && c.Method == arch.MethodSimSiam {
 		c.PredHidden = arch.DefaultPredHidden
 	}
 	if c.Arch == arch.SimSiam && c.ProjDims == nil {
@@ -53,6 +66,15 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// Errors of a configuration whose method does not fit its architecture.
+var (
+	// ErrNeedsProjector: simclr trains the projector's output, and the seed
+	// architecture has none.
+	ErrNeedsProjector = errors.New("method simclr needs a projector, which the seed architecture lacks")
+	// ErrNoPredictor: simclr has no predictor, so no predictor width.
+	ErrNoPredictor = errors.New("method simclr has no predictor")
+)
 
 // Param is one named tensor of the model (weights or running statistics).
 type Param struct {
@@ -78,11 +100,25 @@ type Model struct {
 
 // New builds a model with PyTorch's default initialisation (uniform
 // ±1/sqrt(fan_in) for conv and fc weights and biases, BatchNorm scale 1 and
-// shift 0, running mean 0 and variance 1) drawn from seed.
+// shift 0, running mean 0 and variance 1) drawn from seed. A simclr model
+// has the backbone and projector of the simsiam architecture and no
+// predictor; asking for it on the seed architecture is ErrNeedsProjector,
+// with a predictor width ErrNoPredictor.
 func New(cfg Config, seed uint64) (*Model, error) {
 	cfg = cfg.withDefaults()
 	if !arch.Known(cfg.Arch) {
 		return nil, fmt.Errorf("simsiam: unknown architecture %q (want %q or %q)", cfg.Arch, arch.Seed, arch.SimSiam)
+	}
+	if !arch.KnownMethod(cfg.Method) {
+		return nil, fmt.Errorf("simsiam: unknown method %q (want %q or %q)", cfg.Method, arch.MethodSimSiam, arch.MethodSimCLR)
+	}
+	if cfg.Method == arch.MethodSimCLR {
+		if cfg.Arch != arch.SimSiam {
+			return nil, fmt.Errorf("simsiam: %w", ErrNeedsProjector)
+		}
+		if cfg.PredHidden != 0 {
+			return nil, fmt.Errorf("simsiam: %w (predictor width %d given)", ErrNoPredictor, cfg.PredHidden)
+		}
 	}
 	m := &Model{Cfg: cfg, byName: map[string]*Param{}}
 	rng := rand.New(rand.NewPCG(seed, 0x5157))
@@ -141,9 +177,11 @@ func New(cfg Config, seed uint64) (*Model, error) {
 			bn(fmt.Sprintf("projector.bn%d", i+1), o, !last)
 			d = o
 		}
-		fc("predictor.fc1", d, cfg.PredHidden, false)
-		bn("predictor.bn1", cfg.PredHidden, true)
-		fc("predictor.fc2", cfg.PredHidden, d, true)
+		if cfg.Method == arch.MethodSimSiam {
+			fc("predictor.fc1", d, cfg.PredHidden, false)
+			bn("predictor.bn1", cfg.PredHidden, true)
+			fc("predictor.fc2", cfg.PredHidden, d, true)
+		}
 	} else {
 		fc("predictor.fc1", d, cfg.PredHidden, true)
 		bn("predictor.bn1", cfg.PredHidden, true)
@@ -155,8 +193,9 @@ func New(cfg Config, seed uint64) (*Model, error) {
 // Param returns the named parameter, or nil.
 func (m *Model) Param(name string) *Param { return m.byName[name] }
 
-// OutDim is the size of the vector the loss compares (z for seed, the
-// projector output for simsiam).
+// OutDim is the size of the vector the loss compares and z_std watches (z
+// for seed, the projector output for the simsiam architecture, with either
+// method).
 func (m *Model) OutDim() int {
 	if m.Cfg.Arch == arch.SimSiam {
 		return m.Cfg.ProjDims[len(m.Cfg.ProjDims)-1]

@@ -21,17 +21,26 @@ type TrainConfig struct {
 	// WeightDecay is added to the gradient of every parameter as
 	// torch.optim.SGD does; 0 means 1e-3.
 	// (0.2 and 1e-3 were chosen by kNN accuracy: bench/train.md.)
-	WeightDecay      float64
-	WarmupEpochs     float64 // linear warm-up before the cosine; 0 means none
-	FixedPredictorLR bool    // keep the predictor at the peak rate (no warm-up, no decay)
-	Seed             uint64  // weight initialisation
-	Epochs           int     // epochs in the pairs stream (length of the cosine)
-	RowsPerEpoch     int     // pairs per epoch in the stream
+	WeightDecay  float64
+	WarmupEpochs float64 // linear warm-up before the cosine; 0 means none
+	// Temperature is NT-Xent's for Model.Method simclr: 0 means
+	// arch.DefaultTemperature, else it must be positive and finite
+	// (ErrTemperature). simsiam has none: WithDefaults sets it to 0.
+	Temperature      float64
+	FixedPredictorLR bool   // keep the predictor at the peak rate (no warm-up, no decay)
+	Seed             uint64 // weight initialisation
+	Epochs           int    // epochs in the pairs stream (length of the cosine)
+	RowsPerEpoch     int    // pairs per epoch in the stream
 }
 
 // WithDefaults returns c with its zero values replaced by the defaults.
 func (c TrainConfig) WithDefaults() TrainConfig {
 	c.Model = c.Model.withDefaults()
+	if c.Model.Method != arch.MethodSimCLR {
+		c.Temperature = 0
+	} else if c.Temperature == 0 {
+		c.Temperature = arch.DefaultTemperature
+	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
 	}
@@ -89,7 +98,7 @@ func newTrainer(cfg TrainConfig, m *Model) (*Trainer, error) {
 	if cfg.StepsPerEpoch() == 0 {
 		return nil, fmt.Errorf("simsiam: train: %w", &EpochError{RowsPerEpoch: cfg.RowsPerEpoch, BatchSize: cfg.BatchSize})
 	}
-	g, err := m.NewGraph(cfg.BatchSize)
+	g, err := m.NewGraph(cfg.BatchSize, cfg.Temperature)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +187,15 @@ func (t *Trainer) Tensors() []Param {
 	return out
 }
 
-// ConfigFromTensors infers the model configuration from a checkpoint's
-// tensor shapes.
-func ConfigFromTensors(archName string, ts []Param) (Config, error) {
+// ConfigFromTensors infers the configuration of a model of architecture
+// archName trained with method ("" means simsiam) from a checkpoint's tensor
+// shapes.
+func ConfigFromTensors(archName, method string, ts []Param) (Config, error) {
 	by := map[string]Param{}
 	for _, p := range ts {
 		by[p.Name] = p
 	}
-	cfg := Config{Arch: archName}
+	cfg := Config{Arch: archName, Method: method}
 	for i := 1; ; i++ {
 		w, ok := by[fmt.Sprintf("backbone.conv%d.weight", i)]
 		if !ok {
@@ -199,16 +209,21 @@ func ConfigFromTensors(archName string, ts []Param) (Config, error) {
 	if len(cfg.Channels) == 0 {
 		return cfg, fmt.Errorf("simsiam: checkpoint has no backbone.conv1.weight (is it a siampipe model?)")
 	}
-	fc1, ok := by["predictor.fc1.weight"]
-	if !ok || len(fc1.Shape) != 2 {
-		return cfg, fmt.Errorf("simsiam: checkpoint has no 2-D predictor.fc1.weight")
+	if method != arch.MethodSimCLR {
+		fc1, ok := by["predictor.fc1.weight"]
+		if !ok || len(fc1.Shape) != 2 {
+			return cfg, fmt.Errorf("simsiam: checkpoint has no 2-D predictor.fc1.weight")
+		}
+		cfg.PredHidden = fc1.Shape[0]
 	}
-	cfg.PredHidden = fc1.Shape[0]
 	if archName == arch.SimSiam {
 		for i := 1; ; i++ {
 			w, ok := by[fmt.Sprintf("projector.fc%d.weight", i)]
 			if !ok {
 				break
+			}
+			if len(w.Shape) != 2 {
+				return cfg, fmt.Errorf("simsiam: projector.fc%d.weight has shape %v, want 2 dimensions", i, w.Shape)
 			}
 			cfg.ProjDims = append(cfg.ProjDims, w.Shape[0])
 		}

@@ -23,7 +23,8 @@ func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
 		Arch: c.Model.Arch, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
 		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: arch.DefaultInChannels, Scaling: arch.Input},
 		Train: checkpoint.Train{BatchSize: c.BatchSize, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
-			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, PeakLR: c.PeakLR(), StepsPerEpoch: c.StepsPerEpoch()},
+			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, Method: c.Model.Method, Temperature: c.Temperature,
+			PeakLR: c.PeakLR(), StepsPerEpoch: c.StepsPerEpoch()},
 		BN:    checkpoint.BN{Momentum: arch.BNMomentum, Eps: arch.BNEps},
 		Pairs: p, Stage: "train", Version: cli.Version,
 	}
@@ -86,19 +87,22 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 	if len(lacks) > 0 {
 		return nil, fmt.Errorf("resume %s: its metadata lacks %s (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, strings.Join(lacks, ", "))
 	}
+	if h.Train.Method == arch.MethodSimCLR && !h.Has(contract.MetaTrainTemperature) {
+		return nil, fmt.Errorf("resume %s: a simclr checkpoint whose metadata lacks %s (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, contract.MetaTrainTemperature)
+	}
 	if err := samePairs(path, h, stream, flagCfg.Model.Height, flagCfg.Model.Width, logf); err != nil {
 		return nil, err
 	}
 	c := simsiam.TrainConfig{
 		BatchSize: h.Train.BatchSize, LR: h.Train.LR, Momentum: orNeg(h.Train.Momentum), WeightDecay: orNeg(h.Train.WeightDecay),
-		WarmupEpochs: h.Train.WarmupEpochs, FixedPredictorLR: h.Train.FixedPredictorLR,
+		WarmupEpochs: h.Train.WarmupEpochs, FixedPredictorLR: h.Train.FixedPredictorLR, Temperature: h.Train.Temperature,
 		Seed: h.Seed, Epochs: h.Pairs.Epochs, RowsPerEpoch: h.Pairs.RowsPerEpoch,
 	}
 	params := make([]simsiam.Param, len(ck.Tensors))
 	for i, t := range ck.Tensors {
 		params[i] = simsiam.Param{Name: t.Name, Shape: t.Shape, Value: t.Values}
 	}
-	c.Model, err = simsiam.ConfigFromTensors(h.Arch, params)
+	c.Model, err = simsiam.ConfigFromTensors(h.Arch, h.Train.Method, params)
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
@@ -111,7 +115,8 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 	want := map[string]string{"arch": h.Arch, "batch-size": strconv.Itoa(h.Train.BatchSize),
 		"lr": g(h.Train.LR), "momentum": g(h.Train.Momentum), "weight-decay": g(h.Train.WeightDecay),
 		"warmup-epochs": g(h.Train.WarmupEpochs), "fixed-predictor-lr": strconv.FormatBool(h.Train.FixedPredictorLR),
-		"seed":     strconv.FormatUint(h.Seed, 10),
+		"seed":   strconv.FormatUint(h.Seed, 10),
+		"method": h.Train.Method, "temperature": temperatureOf(h),
 		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden)}
 	got := map[string]string{"channels": list(flagCfg.Model.Channels), "proj-dims": list(flagCfg.Model.ProjDims),
 		"pred-hidden": strconv.Itoa(flagCfg.Model.PredHidden)}
@@ -233,6 +238,15 @@ func shellWord(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// temperatureOf is the checkpoint's temperature as --temperature would
+// give it, "none" for simsiam.
+func temperatureOf(h checkpoint.Header) string {
+	if h.Train.Method != arch.MethodSimCLR {
+		return "none"
+	}
+	return strconv.FormatFloat(h.Train.Temperature, 'g', -1, 64)
 }
 
 func sameValue(a, b string) bool {

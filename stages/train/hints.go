@@ -16,5 +16,13 @@ func flagHint(err error) error {
 	if _, ok := errors.AsType[*simsiam.EpochError](err); ok {
 		return fmt.Errorf("%w (lower --batch-size)", err)
 	}
+	switch {
+	case errors.Is(err, simsiam.ErrNeedsProjector):
+		return fmt.Errorf("%w (use --arch simsiam)", err)
+	case errors.Is(err, simsiam.ErrNoPredictor):
+		return fmt.Errorf("%w (drop --pred-hidden)", err)
+	case errors.Is(err, simsiam.ErrTemperature):
+		return fmt.Errorf("%w (fix --temperature)", err)
+	}
 	return err
 }

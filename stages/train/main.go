@@ -41,6 +41,8 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s.Graceful = true
 	f := s.Flags
 	archFlag := f.String("arch", arch.SimSiam, "model: simsiam (backbone + projector + predictor) or seed (backbone + predictor, the reference article's)")
+	method := f.String("method", arch.MethodSimSiam, "training method: simsiam (predictor, stop-gradient, negative cosine) or simclr (--arch simsiam without its predictor, NT-Xent over the 2N views)")
+	temperature := f.Float64("temperature", arch.DefaultTemperature, "simclr's NT-Xent temperature (> 0)")
 	batch := f.Int("batch-size", 256, fmt.Sprintf("pairs per step, 2..%d", maxBatch))
 	lr := f.Float64("lr", 0.2, fmt.Sprintf("base learning rate for batch 256 (scaled by batch-size/256), in (0, %d]", maxLR))
 	mom := f.Float64("momentum", 0.9, "SGD momentum, in [0, 1)")
@@ -59,6 +61,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if !arch.Known(*archFlag) {
 			return cli.Usagef("--arch %q: use %s or %s", *archFlag, arch.SimSiam, arch.Seed)
+		}
+		if err := checkMethodFlags(f, *resume != ""); err != nil {
+			return err
 		}
 		if err := cli.FirstError(
 			cli.Int("batch-size", *batch, 2, maxBatch),
@@ -106,9 +111,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return cli.Usagef("--warmup-epochs %v: more than the %d epochs of the pairs stream", *warm, epochs)
 		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *archFlag, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch},
+			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
-			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows,
+			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows, Temperature: *temperature,
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
@@ -120,8 +125,8 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return flagHint(err)
 		}
 		defer t.Close()
-		s.Logf("%s model, %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
-			t.Cfg.Model.Arch, epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
+		s.Logf("%s model (%s), %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
+			t.Cfg.Model.Arch, methodDesc(t.Cfg), epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
 		hooks := simsiam.Hooks{Save: func(reason string) error {
 			name := fmt.Sprintf("step-%07d.arrows", t.Step)
 			if reason == "epoch" {
@@ -151,6 +156,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer mf.Close()
 			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
+		hooks.Collapse = collapseWarning(stderr)
 		p := s.Progress("train", int64(t.TotalSteps()-t.Step), "steps")
 		hooks.Stepped = func() { p.Add(1) }
 		err = t.Run(ctx, &source{r: r}, simsiam.RunConfig{SaveEvery: *saveEvery, LogEvery: *logEvery}, hooks)

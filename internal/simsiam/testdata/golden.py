@@ -9,6 +9,12 @@ records: the weights, the pixels, the loss, every parameter's gradient, the
 running statistics after the step, and the weights after one and after two
 SGD steps (momentum 0.9, weight decay 1e-4, lr 0.05, applied to all
 parameters as torch.optim.SGD does).
+
+The SimSiam cases (seed and simsiam architectures) carry no "method" key;
+the SimCLR cases ("method": "simclr", with their "temperature") train the
+simsiam architecture's backbone and projector, without predictor or
+stop-gradient, on the NT-Xent loss over the 2N views (nt_xent below), each
+view through the model on its own as in the SimSiam cases.
 """
 import json
 
@@ -63,6 +69,36 @@ class SimSiam(nn.Module):
         return self.projector(self.backbone(x))
 
 
+class SimCLR(nn.Module):
+    """The simsiam architecture's backbone and projector, no predictor."""
+
+    def __init__(self, chans, proj):
+        super().__init__()
+        self.backbone = backbone(chans)
+        d = chans[-1] * 4 * 4
+        self.projector = nn.Sequential()
+        for i, o in enumerate(proj):
+            last = i == len(proj) - 1
+            self.projector.add_module("fc%d" % (i + 1), nn.Linear(d, o, bias=False))
+            self.projector.add_module("bn%d" % (i + 1), nn.BatchNorm1d(o, affine=not last))
+            if not last:
+                self.projector.add_module("relu%d" % (i + 1), nn.ReLU())
+            d = o
+
+    def target(self, x):
+        return self.projector(self.backbone(x))
+
+
+def nt_xent(z1, z2, t):
+    """SimCLR's loss: cross-entropy of each of the 2N views against the
+    other view of its image, over the 2N-1 other views."""
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    s = (z @ z.t() / t).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(s, target)
+
+
 def rename(name):
     # nn.Sequential indices -> the agreed checkpoint names
     parts = name.split(".")
@@ -74,8 +110,10 @@ def rename(name):
     return name
 
 
-def loss_fn(model, x1, x2):
+def loss_fn(model, x1, x2, temperature=None):
     z1, z2 = model.target(x1), model.target(x2)
+    if temperature is not None:
+        return nt_xent(z1, z2, temperature)
     p1, p2 = model.predictor(z1), model.predictor(z2)
     return -(F.cosine_similarity(p1, z2.detach(), dim=1).mean()
              + F.cosine_similarity(p2, z1.detach(), dim=1).mean()) * 0.5
@@ -91,9 +129,14 @@ def state(model):
             for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def case(arch, chans, hidden, proj, seed):
+def case(arch, chans, hidden, proj, seed, temperature=None):
     torch.manual_seed(seed)
-    model = Seed(chans, hidden) if arch == "seed" else SimSiam(chans, proj, hidden)
+    if temperature is not None:
+        model = SimCLR(chans, proj)
+    elif arch == "seed":
+        model = Seed(chans, hidden)
+    else:
+        model = SimSiam(chans, proj, hidden)
     # make BatchNorm scale/shift non-trivial so their gradients are tested
     with torch.no_grad():
         for m in model.modules():
@@ -113,16 +156,18 @@ def case(arch, chans, hidden, proj, seed):
         "params": state(model),
         "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4,
     }
+    if temperature is not None:
+        out["method"], out["temperature"] = "simclr", temperature
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
     model.train()
-    loss = loss_fn(model, x1, x2)
+    loss = loss_fn(model, x1, x2, temperature)
     opt.zero_grad()
     loss.backward()
     out["loss"] = loss.item()
     out["grads"] = {rename(k): flat(p.grad) for k, p in model.named_parameters()}
     opt.step()
     out["after_step1"] = state(model)
-    loss2 = loss_fn(model, x1, x2)
+    loss2 = loss_fn(model, x1, x2, temperature)
     opt.zero_grad()
     loss2.backward()
     opt.step()
@@ -134,5 +179,7 @@ def case(arch, chans, hidden, proj, seed):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cases = [case("seed", [3, 6, 8], 8, [], 1),
-             case("simsiam", [3, 6, 8], 8, [24, 16], 2)]
+             case("simsiam", [3, 6, 8], 8, [24, 16], 2),
+             case("simsiam", [3, 6, 8], 0, [24, 16], 3, temperature=0.5),
+             case("simsiam", [3, 6, 8], 0, [16, 16, 12], 4, temperature=0.1)]
     print(json.dumps({"torch": torch.__version__, "cases": cases}))
