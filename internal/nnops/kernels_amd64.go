@@ -26,7 +26,7 @@ func scatter2AVX512(dst, src *float32, rows, wo, dstride int)
 //go:noescape
 func sumSqReLUAVX512(x *float32, n int) (s, q float64)
 
-// scaleShiftReLUAVX512 sets dst[j] = max(x[j], 0)·a + b (AVX-512F).
+// scaleShiftReLUAVX512 sets dst[j] = relu0(x[j])·a + b (AVX-512F).
 //
 //go:noescape
 func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32)
@@ -36,7 +36,7 @@ func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32)
 //go:noescape
 func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx float64)
 
-// gradReLUAVX512 sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0
+// gradReLUAVX512 sets dx[j] = keepIfPos(a·g[j] − b − e·x[j], x[j])
 // (AVX-512F).
 //
 //go:noescape

@@ -1,6 +1,7 @@
 package nnops
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -153,7 +154,7 @@ func testPatchRanges(t *testing.T) {
 			}
 			col2imRange(packed, cp, gx, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo, b0, b1)
 		}
-		same(t, "im2colRange", tt.n, got, want)
-		same(t, "col2imRange", tt.n, gx, wx)
+		same(t, fmt.Sprintf("im2colRange %+v", tt), got, want)
+		same(t, fmt.Sprintf("col2imRange %+v", tt), gx, wx)
 	}
 }
