@@ -32,6 +32,12 @@ func testPatchStride2(t *testing.T) {
 		{2, 1, 6, 6, 1, 0},
 		{1, 2, 12, 11, 5, 2},
 	}
+	// Every row width of the stride-2 path, from odd and even images.
+	for wo := 1; wo <= 16; wo++ {
+		tests = append(tests,
+			struct{ c, n, h, w, k, pad int }{2, 2, 2*wo + 1, 2*wo - 1, 3, 1},
+			struct{ c, n, h, w, k, pad int }{1, 3, 2 * wo, 2 * wo, 3, 1})
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tt := range tests {
 		ho := (tt.h+2*tt.pad-tt.k)/2 + 1
