@@ -460,8 +460,10 @@ func scaleShiftReLU(dst, x []float32, a, b float32) {
 		scaleShiftReLUAVX2(&dst[0], &x[0], len(x), a, b)
 		return
 	}
+	// float32(…) rounds the product, so that no build (GOAMD64=v3 fuses
+	// x·y + z) turns this into an FMA the kernels do not do.
 	for j, v := range x {
-		dst[j] = relu0(v)*a + b
+		dst[j] = float32(relu0(v)*a) + b
 	}
 }
 
@@ -480,7 +482,7 @@ func gradReLU(dx, g, x []float32, a, b, e float32) {
 	}
 	for j, gj := range g {
 		v := x[j]
-		dx[j] = keepIfPos(a*gj-b-e*v, v)
+		dx[j] = keepIfPos(float32(a*gj)-b-float32(e*v), v) // no FMA, as in scaleShiftReLU
 	}
 }
 

@@ -82,12 +82,12 @@ func testBNKernelsAt(t *testing.T, rng *rand.Rand, n, off int, tol float64) {
 	got, want := guardedOut(off, n), guardedOut(off, n)
 	scaleShiftReLU(got[off:off+n], x, 1.25, -0.5)
 	for j, v := range x {
-		want[off+j] = relu0(v)*1.25 - 0.5
+		want[off+j] = float32(relu0(v)*1.25) - 0.5 // float32(…): no FMA under GOAMD64=v3
 	}
 	same(t, "scaleShiftReLU "+where, got, want)
 	gradReLU(got[off:off+n], g, x, 0.7, 0.01, 0.2)
 	for j, v := range x {
-		want[off+j] = keepIfPos(0.7*g[j]-0.01-0.2*v, v)
+		want[off+j] = keepIfPos(float32(0.7*g[j])-0.01-float32(0.2*v), v)
 	}
 	same(t, "gradReLU "+where, got, want)
 }
@@ -133,12 +133,12 @@ func TestReLUKernelsKeepGoBitsForSpecialValues(t *testing.T) {
 					got, want := guardedOut(0, n), guardedOut(0, n)
 					scaleShiftReLU(got[:n], x, c.a, c.b)
 					for j, v := range x {
-						want[j] = relu0(v)*c.a + c.b
+						want[j] = float32(relu0(v)*c.a) + c.b
 					}
 					same(t, "scaleShiftReLU "+where, got, want)
 					gradReLU(got[:n], g, x, c.a, c.b, c.e)
 					for j, v := range x {
-						want[j] = keepIfPos(c.a*g[j]-c.b-c.e*v, v)
+						want[j] = keepIfPos(float32(c.a*g[j])-c.b-float32(c.e*v), v)
 					}
 					same(t, "gradReLU "+where, got, want)
 				}
