@@ -2,9 +2,13 @@ package nnops
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 )
 
 // cpuNow is the process's user+system CPU time: steadier than wall time on
@@ -108,4 +112,55 @@ func BenchmarkIm2ColCol2Im(b *testing.B) {
 		Col2Im(cols, x, c, n, h, w, 3, 2, 1, 7, 7)
 	}
 	b.ReportMetric(float64((cpuNow()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkKernels times each vector kernel against the Go loop it
+// replaces (the generic level) on the sizes of the seed model's training
+// step: one channel of the first BatchNorm (256·14·14 elements), one row
+// of the loss (2048), and the padded planes of the three convolutions
+// (28×28, 14×14 and 7×7 images, 3×3 at stride 2). Each kernel runs at
+// every level this machine has: name/generic, name/avx2, name/avx512.
+func BenchmarkKernels(b *testing.B) {
+	type kernel struct {
+		name string
+		run  func()
+	}
+	const m = 256 * 14 * 14
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, g, dst := fill(rng, make([]float32, m)), fill(rng, make([]float32, m)), make([]float32, m)
+	kernels := []kernel{
+		{"sumSqReLU/50176", func() { sumSqReLU(x) }},
+		{"scaleShiftReLU/50176", func() { scaleShiftReLU(dst, x, 1.25, -0.5) }},
+		{"sumGradReLU/50176", func() { sumGradReLU(g, x, 0.1, 1.5) }},
+		{"gradReLU/50176", func() { gradReLU(dst, g, x, 0.7, 0.01, 0.2) }},
+		{"sum32/50176", func() { sum32(x) }},
+		{"dot3/2048", func() { dot3(x[:2048], g[:2048]) }},
+	}
+	for _, w := range []int{28, 14, 7} {
+		const pad = 1
+		pw, wo := w+2*pad, (w+2*pad-3)/2+1
+		name := fmt.Sprintf("/%dx%d", w, w)
+		plane, img := fill(rng, make([]float32, pw*pw)), fill(rng, make([]float32, w*w))
+		cols := make([]float32, 9*wo*wo)
+		kernels = append(kernels,
+			kernel{"im2col3" + name, func() { im2col3(cols, wo*wo, plane, pw, wo, wo) }},
+			kernel{"col2im3" + name, func() { col2im3(plane, pw, cols, wo*wo, wo, wo) }},
+			kernel{"copyIntoPlane" + name, func() { copyIntoPlane(plane, img, w, w, pad) }},
+			kernel{"copyFromPlane" + name, func() { copyFromPlane(img, plane, w, w, pad) }})
+	}
+	// The rows the plane kernels do not take: 16 outputs (a 31×31 image).
+	plane31, rows31 := fill(rng, make([]float32, 33*33)), make([]float32, 16*16)
+	kernels = append(kernels,
+		kernel{"gather2/31x31", func() { gather2(rows31, plane31, 16, 16, 2*33) }},
+		kernel{"scatter2/31x31", func() { scatter2(plane31, rows31, 16, 16, 2*33) }})
+	for _, k := range kernels {
+		for _, l := range cpufeat.Levels() {
+			b.Run(k.name+"/"+l.String(), func(b *testing.B) {
+				cpufeattest.Use(b, l)
+				for b.Loop() {
+					k.run()
+				}
+			})
+		}
+	}
 }

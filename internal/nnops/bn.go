@@ -421,8 +421,12 @@ func sumSq(x []float32) (float64, float64) {
 
 // sumSqReLU is sumSq of max(x, 0).
 func sumSqReLU(x []float32) (float64, float64) {
-	if useAVX512() && len(x) > 0 {
+	switch {
+	case len(x) == 0:
+	case useAVX512():
 		return sumSqReLUAVX512(&x[0], len(x))
+	case useAVX2():
+		return sumSqReLUAVX2(&x[0], len(x))
 	}
 	return sumSqReLUGo(x)
 }
@@ -446,35 +450,51 @@ func sumSqReLUGo(x []float32) (float64, float64) {
 
 // scaleShiftReLU sets dst[j] = max(x[j], 0)·a + b.
 func scaleShiftReLU(dst, x []float32, a, b float32) {
-	if useAVX512() && len(x) > 0 {
-		dst = dst[:len(x)]
+	dst = dst[:len(x)]
+	switch {
+	case len(x) == 0:
+	case useAVX512():
 		scaleShiftReLUAVX512(&dst[0], &x[0], len(x), a, b)
 		return
+	case useAVX2():
+		scaleShiftReLUAVX2(&dst[0], &x[0], len(x), a, b)
+		return
 	}
+	// float32(…) rounds the product, so that no build (GOAMD64=v3 fuses
+	// x·y + z) turns this into an FMA the kernels do not do.
 	for j, v := range x {
-		dst[j] = relu0(v)*a + b
+		dst[j] = float32(relu0(v)*a) + b
 	}
 }
 
 // gradReLU sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0: the
 // input gradient of BatchNorm after a ReLU.
 func gradReLU(dx, g, x []float32, a, b, e float32) {
-	if useAVX512() && len(g) > 0 {
-		dx, x = dx[:len(g)], x[:len(g)]
+	dx, x = dx[:len(g)], x[:len(g)]
+	switch {
+	case len(g) == 0:
+	case useAVX512():
 		gradReLUAVX512(&dx[0], &g[0], &x[0], len(g), a, b, e)
+		return
+	case useAVX2():
+		gradReLUAVX2(&dx[0], &g[0], &x[0], len(g), a, b, e)
 		return
 	}
 	for j, gj := range g {
 		v := x[j]
-		dx[j] = keepIfPos(a*gj-b-e*v, v)
+		dx[j] = keepIfPos(float32(a*gj)-b-float32(e*v), v) // no FMA, as in scaleShiftReLU
 	}
 }
 
 // sumGradReLU returns Σg and Σg·x̂ for x̂ = (max(x, 0) − mean)·inv.
 func sumGradReLU(g, x []float32, mean, inv float32) (float64, float64) {
-	if useAVX512() && len(g) > 0 {
-		x = x[:len(g)]
+	x = x[:len(g)]
+	switch {
+	case len(g) == 0:
+	case useAVX512():
 		return sumGradReLUAVX512(&g[0], &x[0], len(g), mean, inv)
+	case useAVX2():
+		return sumGradReLUAVX2(&g[0], &x[0], len(g), mean, inv)
 	}
 	return sumGradReLUGo(g, x, mean, inv)
 }

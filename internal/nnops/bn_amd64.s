@@ -4,8 +4,11 @@
 #include "kernels_amd64.h"
 
 // The BatchNorm loops over one channel block (ReLU before BN). Float32
-// lanes are widened to float64 for the sums, like the Go loops do. Z8 is
-// zero throughout; K1 masks the tail of fewer than 16 elements.
+// lanes are widened to float64 for the sums, like the Go loops do. The
+// ReLU is VPMAXSD with 0 on the float bits (a negative float is a negative
+// int32), which is relu0 bit for bit, −0 and NaN included; "x > 0" is
+// VPCMPGTD with 0, which is keepIfPos's test. Z8 is zero throughout; K1
+// masks the tail of fewer than 16 elements.
 
 // func sumSqReLUAVX512(x *float32, n int) (s, q float64)
 TEXT ·sumSqReLUAVX512(SB), NOSPLIT, $0-32
@@ -20,7 +23,7 @@ TEXT ·sumSqReLUAVX512(SB), NOSPLIT, $0-32
 	JLT sqtail
 
 sqloop:
-	VMAXPS (SI), Z8, Z4
+	VPMAXSD (SI), Z8, Z4
 	WIDEN(Z4, Y4, Z5, Z6, Y6)
 	VADDPD Z5, Z0, Z0
 	VADDPD Z6, Z1, Z1
@@ -38,7 +41,7 @@ sqtail:
 	ONES(AX)
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z4
-	VMAXPS Z4, Z8, Z4
+	VPMAXSD Z4, Z8, Z4
 	WIDEN(Z4, Y4, Z5, Z6, Y6)
 	VADDPD Z5, Z0, Z0
 	VADDPD Z6, Z1, Z1
@@ -67,7 +70,7 @@ TEXT ·scaleShiftReLUAVX512(SB), NOSPLIT, $0-32
 	JLT sstail
 
 ssloop:
-	VMAXPS (SI), Z8, Z4
+	VPMAXSD (SI), Z8, Z4
 	VMULPS Z1, Z4, Z4
 	VADDPS Z2, Z4, Z4
 	VMOVUPS Z4, (DI)
@@ -84,7 +87,7 @@ sstail:
 	ONES(AX)
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z4
-	VMAXPS Z4, Z8, Z4
+	VPMAXSD Z4, Z8, Z4
 	VMULPS Z1, Z4, Z4
 	VADDPS Z2, Z4, Z4
 	VMOVUPS Z4, K1, (DI)
@@ -110,7 +113,7 @@ TEXT ·sumGradReLUAVX512(SB), NOSPLIT, $0-48
 
 gloop:
 	VMOVUPS (SI), Z4
-	VMAXPS (DI), Z8, Z5
+	VPMAXSD (DI), Z8, Z5
 	VSUBPS Z10, Z5, Z5
 	VMULPS Z11, Z5, Z5
 	VMULPS Z4, Z5, Z5
@@ -134,7 +137,7 @@ gtail:
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z4
 	VMOVUPS.Z (DI), K1, Z5
-	VMAXPS Z5, Z8, Z5
+	VPMAXSD Z5, Z8, Z5
 	VSUBPS Z10, Z5, Z5
 	VMULPS Z11, Z5, Z5
 	VMULPS Z4, Z5, Z5
@@ -175,7 +178,7 @@ dloop:
 	VMOVUPS (DX), Z5
 	VMULPS Z3, Z5, Z6
 	VSUBPS Z6, Z4, Z4
-	VCMPPS $0x1e, Z8, Z5, K2
+	VPCMPGTD Z8, Z5, K2
 	VMOVAPS.Z Z4, K2, Z4
 	VMOVUPS Z4, (DI)
 	ADDQ $64, SI
@@ -197,7 +200,7 @@ dtail:
 	VMOVUPS.Z (DX), K1, Z5
 	VMULPS Z3, Z5, Z6
 	VSUBPS Z6, Z4, Z4
-	VCMPPS $0x1e, Z8, Z5, K2
+	VPCMPGTD Z8, Z5, K2
 	VMOVAPS.Z Z4, K2, Z4
 	VMOVUPS Z4, K1, (DI)
 

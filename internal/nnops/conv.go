@@ -219,7 +219,7 @@ func im2colGeneric(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0
 						src := img[iy*w : (iy+1)*w]
 						clear(d[:lo])
 						clear(d[hi:])
-						if stride == 2 {
+						if stride == 2 && lo < hi {
 							s := src[2*lo+off : 2*(hi-1)+off+1]
 							dd := d[lo:hi]
 							for j := range dd {
@@ -274,7 +274,7 @@ func col2imGeneric(cols []float32, ld int, x []float32, c, n, h, w, k, stride, p
 						}
 						dst := img[iy*w : (iy+1)*w]
 						sv := src[oy*wo+lo : oy*wo+hi]
-						if stride == 2 {
+						if stride == 2 && lo < hi {
 							d := dst[2*lo+off : 2*(hi-1)+off+1]
 							for j, v := range sv {
 								d[2*j] += v

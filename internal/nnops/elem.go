@@ -55,8 +55,12 @@ func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 
 // sum32 adds x in float64 (blocked) and rounds once.
 func sum32(x []float32) float32 {
-	if useAVX512() && len(x) > 0 {
+	switch {
+	case len(x) == 0:
+	case useAVX512():
 		return float32(sumAVX512(&x[0], len(x)))
+	case useAVX2():
+		return float32(sumAVX2(&x[0], len(x)))
 	}
 	return sum32Go(x)
 }

@@ -9,6 +9,11 @@ import "github.com/siampipe/siampipe/internal/cpufeat"
 // masked 256-bit tails).
 func useAVX512() bool { return cpufeat.Current() >= cpufeat.AVX512 }
 
+// useAVX2 reports whether the AVX2 kernels of patch_avx2_amd64.s and
+// bn_avx2_amd64.s may run: cpufeat's level is AVX2 or above. Callers try
+// useAVX512 first.
+func useAVX2() bool { return cpufeat.Current() >= cpufeat.AVX2 }
+
 // gather2AVX512 is gather2Go for 1 <= wo <= 16 (AVX-512F); the caller
 // guarantees the bounds.
 //
@@ -26,7 +31,7 @@ func scatter2AVX512(dst, src *float32, rows, wo, dstride int)
 //go:noescape
 func sumSqReLUAVX512(x *float32, n int) (s, q float64)
 
-// scaleShiftReLUAVX512 sets dst[j] = max(x[j], 0)·a + b (AVX-512F).
+// scaleShiftReLUAVX512 sets dst[j] = relu0(x[j])·a + b (AVX-512F).
 //
 //go:noescape
 func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32)
@@ -36,7 +41,7 @@ func scaleShiftReLUAVX512(dst, x *float32, n int, a, b float32)
 //go:noescape
 func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx float64)
 
-// gradReLUAVX512 sets dx[j] = a·g[j] − b − e·x[j] where x[j] > 0, else 0
+// gradReLUAVX512 sets dx[j] = keepIfPos(a·g[j] − b − e·x[j], x[j])
 // (AVX-512F).
 //
 //go:noescape
@@ -72,3 +77,68 @@ func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int)
 //
 //go:noescape
 func copyRowsAVX512(dst *float32, dstride int, src *float32, sstride int, rows, w int)
+
+// The AVX2 (and FMA) kernels: the same contracts as the AVX-512 ones
+// above, for CPUs without AVX-512. The element-wise ones (gather, scatter,
+// copies, patch rows, scaleShiftReLU, gradReLU) give the Go loops' bits;
+// the sums are in float64, in another order than the Go loops.
+
+// gather2AVX2 is gather2Go for 1 <= wo <= 16; the caller guarantees the
+// bounds.
+//
+//go:noescape
+func gather2AVX2(dst, src *float32, rows, wo, sstride int)
+
+// scatter2AVX2 is scatter2Go for 1 <= wo <= 16; the caller guarantees the
+// bounds.
+//
+//go:noescape
+func scatter2AVX2(dst, src *float32, rows, wo, dstride int)
+
+// sumSqReLUAVX2 is sumSqReLU.
+//
+//go:noescape
+func sumSqReLUAVX2(x *float32, n int) (s, q float64)
+
+// scaleShiftReLUAVX2 sets dst[j] = relu0(x[j])·a + b.
+//
+//go:noescape
+func scaleShiftReLUAVX2(dst, x *float32, n int, a, b float32)
+
+// sumGradReLUAVX2 is sumGradReLU.
+//
+//go:noescape
+func sumGradReLUAVX2(grad, x *float32, n int, mean, inv float32) (sg, sgx float64)
+
+// gradReLUAVX2 sets dx[j] = keepIfPos(a·g[j] − b − e·x[j], x[j]).
+//
+//go:noescape
+func gradReLUAVX2(dx, grad, x *float32, n int, a, b, e float32)
+
+// sumAVX2 is Σx in float64.
+//
+//go:noescape
+func sumAVX2(x *float32, n int) float64
+
+// dot3AVX2 returns p·p, z·z and p·z in float64.
+//
+//go:noescape
+func dot3AVX2(p, z *float32, n int) (pp, zz, pz float64)
+
+// im2col3AVX2 is im2col3AVX512 (1 <= wo <= 15). It reads only the
+// windows, and writes only the ho·wo outputs of each of the nine rows.
+//
+//go:noescape
+func im2col3AVX2(cols *float32, np int, plane *float32, pw, ho, wo int)
+
+// col2im3AVX2 is col2im3AVX512 (1 <= wo <= 15). It may read and write back
+// plane elements between the windows, adding +0 to them, but none past the
+// last window.
+//
+//go:noescape
+func col2im3AVX2(plane *float32, pw int, cols *float32, np, ho, wo int)
+
+// copyRowsAVX2 is copyRowsAVX512 (w <= 32).
+//
+//go:noescape
+func copyRowsAVX2(dst *float32, dstride int, src *float32, sstride int, rows, w int)

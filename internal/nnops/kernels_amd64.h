@@ -34,3 +34,35 @@
 	KMOVW AX, K1; \
 	SHRQ $16, AX; \
 	KMOVW AX, K2
+
+// Macros shared by the AVX2 kernels of this package.
+
+// HSUMPD4 adds the four float64 lanes of y (whose low half is x) into the
+// low lane of x; xt is scratch.
+#define HSUMPD4(y, x, xt) \
+	VEXTRACTF128 $1, y, xt; \
+	VADDPD xt, x, x; \
+	VPERMILPD $1, x, xt; \
+	VADDSD xt, x, x
+
+// STORE7 stores the low n&7 float32 lanes of y (whose low half is x) at
+// d(p), with no write past them; it clobbers y and t. l2, l1 and ldone are
+// labels unique to the call.
+#define STORE7(y, x, n, d, p, t, l2, l1, ldone) \
+	XORQ t, t; \
+	TESTQ $4, n; \
+	JZ l2; \
+	VMOVUPS x, d(p); \
+	VEXTRACTF128 $1, y, x; \
+	MOVQ $4, t; \
+l2: \
+	TESTQ $2, n; \
+	JZ l1; \
+	VMOVLPS x, d(p)(t*4); \
+	VMOVHLPS x, x, x; \
+	ADDQ $2, t; \
+l1: \
+	TESTQ $1, n; \
+	JZ ldone; \
+	VMOVSS x, d(p)(t*4); \
+ldone:

@@ -64,9 +64,13 @@ func cosRow(p, z []float32) (c, np, nz, dot float64) {
 
 // dot3 returns p·p, z·z and p·z in float64.
 func dot3(p, z []float32) (pp, zz, pz float64) {
-	if useAVX512() && len(p) > 0 {
-		z = z[:len(p)]
+	z = z[:len(p)]
+	switch {
+	case len(p) == 0:
+	case useAVX512():
 		return dot3AVX512(&p[0], &z[0], len(p))
+	case useAVX2():
+		return dot3AVX2(&p[0], &z[0], len(p))
 	}
 	return dot3Go(p, z)
 }

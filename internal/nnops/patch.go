@@ -3,7 +3,8 @@ package nnops
 // Stride-2 patch extraction through a zero-padded copy of each image plane:
 // with the padding materialised, every (ky, kx) row of the patch matrix is
 // a plain strided gather (and its adjoint a strided add) with no edge cases,
-// which vector kernels do a row of output at a time (patch_amd64.s).
+// which vector kernels do a row of output at a time (patch_amd64.s with
+// AVX-512, patch_avx2_amd64.s with AVX2).
 
 // gather2Go sets dst[r·wo+j] = src[r·sstride+2j] for r < rows, j < wo.
 func gather2Go(dst, src []float32, rows, wo, sstride int) {
@@ -32,37 +33,151 @@ func stride2Fits(stride, ho, wo, h, w, k, pad int) bool {
 	return stride == 2 && wo <= 16 && 2*(ho-1)+k <= h+2*pad && 2*(wo-1)+k <= w+2*pad
 }
 
-// planeKernels reports whether the one-call-per-plane AVX-512 kernels
-// (3×3 windows, rows of at most 15 outputs) take the geometry.
-func planeKernels(k, wo int) bool { return useAVX512() && k == 3 && wo <= 15 }
+// gather2 is gather2Go with the vector kernels where the level has them
+// (wo <= 16). It panics if dst or src is too short.
+func gather2(dst, src []float32, rows, wo, sstride int) {
+	if rows <= 0 || wo <= 0 {
+		return
+	}
+	dst, src = dst[:rows*wo], src[:(rows-1)*sstride+2*wo-1]
+	switch {
+	case wo > 16:
+	case useAVX512():
+		gather2AVX512(&dst[0], &src[0], rows, wo, sstride)
+		return
+	case useAVX2():
+		gather2AVX2(&dst[0], &src[0], rows, wo, sstride)
+		return
+	}
+	gather2Go(dst, src, rows, wo, sstride)
+}
+
+// scatter2 is scatter2Go with the vector kernels where the level has them
+// (wo <= 16). It panics if dst or src is too short.
+func scatter2(dst, src []float32, rows, wo, dstride int) {
+	if rows <= 0 || wo <= 0 {
+		return
+	}
+	dst, src = dst[:(rows-1)*dstride+2*wo-1], src[:rows*wo]
+	switch {
+	case wo > 16:
+	case useAVX512():
+		scatter2AVX512(&dst[0], &src[0], rows, wo, dstride)
+		return
+	case useAVX2():
+		scatter2AVX2(&dst[0], &src[0], rows, wo, dstride)
+		return
+	}
+	scatter2Go(dst, src, rows, wo, dstride)
+}
+
+// planeFits reports whether im2col3 and col2im3 take the geometry: the
+// plane kernels do 3×3 windows and rows of at most 15 outputs.
+func planeFits(k, wo int) bool { return k == 3 && wo <= 15 }
+
+// im2col3 writes the nine patch-matrix rows of one padded plane (pw wide)
+// for a 3×3 kernel at stride 2: cols[(ky·3+kx)·np + oy·wo + j] =
+// plane[(2oy+ky)·pw + 2j+kx] for oy < ho, j < wo. It panics if cols or
+// plane is too short or the rows do not fit in pw.
+func im2col3(cols []float32, np int, plane []float32, pw, ho, wo int) {
+	if ho <= 0 || wo <= 0 {
+		return
+	}
+	cols, plane = cols[:8*np+ho*wo], plane[:2*ho*pw+2*wo+1]
+	switch {
+	case wo > 15 || 2*wo+1 > pw || ho*wo > np:
+		panic("nnops: im2col3: bad geometry")
+	case useAVX512():
+		im2col3AVX512(&cols[0], np, &plane[0], pw, ho, wo)
+		return
+	case useAVX2():
+		im2col3AVX2(&cols[0], np, &plane[0], pw, ho, wo)
+		return
+	}
+	im2col3Go(cols, np, plane, pw, ho, wo)
+}
+
+// im2col3Go is im2col3 in Go: nine strided gathers.
+func im2col3Go(cols []float32, np int, plane []float32, pw, ho, wo int) {
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			r := ky*3 + kx
+			gather2Go(cols[r*np:r*np+ho*wo], plane[ky*pw+kx:], ho, wo, 2*pw)
+		}
+	}
+}
+
+// col2im3 is the adjoint of im2col3: it adds the nine rows into the plane,
+// in the order of the Go loops (by ky, then kx, then oy: each element gets
+// its terms by ky, then kx). The vector kernels may rewrite elements of
+// the plane between the windows, adding +0 to them. It panics as im2col3.
+func col2im3(plane []float32, pw int, cols []float32, np, ho, wo int) {
+	if ho <= 0 || wo <= 0 {
+		return
+	}
+	cols, plane = cols[:8*np+ho*wo], plane[:2*ho*pw+2*wo+1]
+	switch {
+	case wo > 15 || 2*wo+1 > pw || ho*wo > np:
+		panic("nnops: col2im3: bad geometry")
+	case useAVX512():
+		col2im3AVX512(&plane[0], pw, &cols[0], np, ho, wo)
+		return
+	case useAVX2():
+		col2im3AVX2(&plane[0], pw, &cols[0], np, ho, wo)
+		return
+	}
+	col2im3Go(plane, pw, cols, np, ho, wo)
+}
+
+// col2im3Go is col2im3 in Go: nine strided adds, by ky, then kx.
+func col2im3Go(plane []float32, pw int, cols []float32, np, ho, wo int) {
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			r := ky*3 + kx
+			scatter2Go(plane[ky*pw+kx:], cols[r*np:r*np+ho*wo], ho, wo, 2*pw)
+		}
+	}
+}
+
+// copyRows copies rows of w elements between strided layouts:
+// dst[r·dstride+j] = src[r·sstride+j] for r < rows, j < w. It panics if
+// dst or src is too short.
+func copyRows(dst []float32, dstride int, src []float32, sstride, rows, w int) {
+	if rows <= 0 || w <= 0 {
+		return
+	}
+	dst, src = dst[:(rows-1)*dstride+w], src[:(rows-1)*sstride+w]
+	switch {
+	case w > 32:
+	case useAVX512():
+		copyRowsAVX512(&dst[0], dstride, &src[0], sstride, rows, w)
+		return
+	case useAVX2():
+		copyRowsAVX2(&dst[0], dstride, &src[0], sstride, rows, w)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstride:r*dstride+w], src[r*sstride:r*sstride+w])
+	}
+}
 
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
 func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
-	cols = cols[:(c*k*k-1)*ld+(b1-b0)*P]
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
 			copyIntoPlane(plane, img, h, w, pad)
-			if planeKernels(k, wo) {
-				// In bounds: the nine rows end inside cols (resliced
-				// above), and stride2Fits keeps the reads inside the plane.
-				im2col3AVX512(&cols[ci*9*ld+(b-b0)*P], ld, &plane[0], pw, ho, wo)
+			if planeFits(k, wo) {
+				im2col3(cols[ci*9*ld+(b-b0)*P:], ld, plane, pw, ho, wo)
 				continue
 			}
 			for ky := 0; ky < k; ky++ {
 				for kx := 0; kx < k; kx++ {
 					r := (ci*k+ky)*k + kx
-					dst, src := cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P], plane[ky*pw+kx:]
-					if useAVX512() {
-						// In bounds: dst has ho·wo elements, and
-						// stride2Fits keeps the reads inside the plane.
-						gather2AVX512(&dst[0], &src[0], ho, wo, 2*pw)
-					} else {
-						gather2Go(dst, src, ho, wo, 2*pw)
-					}
+					gather2(cols[r*ld+(b-b0)*P:], plane[ky*pw+kx:], ho, wo, 2*pw)
 				}
 			}
 		}
@@ -74,22 +189,16 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 	P := ho * wo
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
-	cols = cols[:(c*k*k-1)*ld+(b1-b0)*P]
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {
 			clear(plane)
-			if planeKernels(k, wo) {
-				col2im3AVX512(&plane[0], pw, &cols[ci*9*ld+(b-b0)*P], ld, ho, wo) // in bounds as in im2colStride2
+			if planeFits(k, wo) {
+				col2im3(plane, pw, cols[ci*9*ld+(b-b0)*P:], ld, ho, wo)
 			} else {
 				for ky := 0; ky < k; ky++ {
 					for kx := 0; kx < k; kx++ {
 						r := (ci*k+ky)*k + kx
-						dst, src := plane[ky*pw+kx:], cols[r*ld+(b-b0)*P:r*ld+(b-b0+1)*P]
-						if useAVX512() {
-							scatter2AVX512(&dst[0], &src[0], ho, wo, 2*pw) // in bounds as in im2colStride2
-						} else {
-							scatter2Go(dst, src, ho, wo, 2*pw)
-						}
+						scatter2(plane[ky*pw+kx:], cols[r*ld+(b-b0)*P:], ho, wo, 2*pw)
 					}
 				}
 			}
@@ -103,25 +212,11 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 // plane ((h+2·pad)×(w+2·pad)); the border is left as it is.
 func copyIntoPlane(plane, img []float32, h, w, pad int) {
 	pw := w + 2*pad
-	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
-	if useAVX512() && w <= 32 {
-		copyRowsAVX512(&plane[pad*pw+pad], pw, &img[0], w, h, w) // in bounds: resliced above
-		return
-	}
-	for y := 0; y < h; y++ {
-		copy(plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w], img[y*w:(y+1)*w])
-	}
+	copyRows(plane[pad*pw+pad:], pw, img, w, h, w)
 }
 
 // copyFromPlane copies the interior of the padded plane into img.
 func copyFromPlane(img, plane []float32, h, w, pad int) {
 	pw := w + 2*pad
-	plane, img = plane[:(h+2*pad)*pw], img[:h*w]
-	if useAVX512() && w <= 32 {
-		copyRowsAVX512(&img[0], w, &plane[pad*pw+pad], pw, h, w)
-		return
-	}
-	for y := 0; y < h; y++ {
-		copy(img[y*w:(y+1)*w], plane[(y+pad)*pw+pad:(y+pad)*pw+pad+w])
-	}
+	copyRows(img, w, plane[pad*pw+pad:], pw, h, w)
 }

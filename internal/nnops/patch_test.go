@@ -1,6 +1,8 @@
 package nnops
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -30,6 +32,12 @@ func testPatchStride2(t *testing.T) {
 		{2, 2, 9, 9, 3, 0},
 		{2, 1, 6, 6, 1, 0},
 		{1, 2, 12, 11, 5, 2},
+	}
+	// Every row width of the stride-2 path, from odd and even images.
+	for wo := 1; wo <= 16; wo++ {
+		tests = append(tests,
+			struct{ c, n, h, w, k, pad int }{2, 2, 2*wo + 1, 2*wo - 1, 3, 1},
+			struct{ c, n, h, w, k, pad int }{1, 3, 2 * wo, 2 * wo, 3, 1})
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tt := range tests {
@@ -73,42 +81,137 @@ func testPatchStride2(t *testing.T) {
 	}
 }
 
-// TestGather2 checks the vector row kernels against their Go definitions
-// for every row width they take, and that they touch nothing outside the
-// rows.
-func TestGather2(t *testing.T) {
-	cpufeattest.Kernels(t, cpufeat.AVX512) // skips where the kernels are off
-	rng := rand.New(rand.NewPCG(3, 4))
-	for wo := 1; wo <= 16; wo++ {
-		for _, rows := range []int{1, 3} {
-			stride := 2*wo + 3
-			n := (rows-1)*stride + 2*wo - 1
-			src := make([]float32, n+1)
-			for i := range src {
-				src[i] = rng.Float32()
-			}
-			got, want := make([]float32, rows*wo+1), make([]float32, rows*wo+1)
-			got[rows*wo], want[rows*wo] = 7, 7
-			gather2AVX512(&got[0], &src[0], rows, wo, stride)
-			gather2Go(want[:rows*wo], src[:n], rows, wo, stride)
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("gather2 wo=%d rows=%d: [%d] = %v, want %v", wo, rows, i, got[i], want[i])
-				}
-			}
-			d1, d2 := make([]float32, n+1), make([]float32, n+1)
-			for i := range d1 {
-				d1[i] = float32(i)
-				d2[i] = float32(i)
-			}
-			scatter2AVX512(&d1[0], &got[0], rows, wo, stride)
-			scatter2Go(d2[:n], got[:rows*wo], rows, wo, stride)
-			for i := range d1 {
-				if d1[i] != d2[i] {
-					t.Fatalf("scatter2 wo=%d rows=%d: [%d] = %v, want %v", wo, rows, i, d1[i], d2[i])
-				}
-			}
+// fill sets v to values in [−1, 1) with some ±0 among them, and returns
+// v.
+func fill(rng *rand.Rand, v []float32) []float32 {
+	for i := range v {
+		v[i] = rng.Float32()*2 - 1
+		if rng.IntN(16) == 0 {
+			v[i] = float32(math.Copysign(0, float64(v[i])))
 		}
+	}
+	return v
+}
+
+// sentinel sets v to a NaN no kernel computes, and returns v.
+func sentinel(v []float32) []float32 {
+	for i := range v {
+		v[i] = math.Float32frombits(0x7fc0dead)
+	}
+	return v
+}
+
+// TestRowKernelsMatchGoLoopsInBounds checks gather2 and scatter2 against
+// gather2Go and scatter2Go, bit for bit, at every level: every row width
+// the vector kernels take (1..16) and one they do not (17), source and
+// destination ending at or starting next to an inaccessible page, and
+// nothing written between the rows (scatter2 leaves the odd elements).
+func TestRowKernelsMatchGoLoopsInBounds(t *testing.T) {
+	for _, l := range cpufeattest.Kernels(t, vectorLevels...) {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			rng := rand.New(rand.NewPCG(3, 4))
+			for wo := 1; wo <= 17; wo++ {
+				for _, rows := range []int{1, 2, 5} {
+					for _, stride := range []int{2*wo - 1, 2*wo + 3} {
+						for _, atEnd := range []bool{true, false} {
+							where := fmt.Sprintf("wo=%d rows=%d stride=%d atEnd=%v", wo, rows, stride, atEnd)
+							n := (rows-1)*stride + 2*wo - 1
+							src := fill(rng, guarded(t, n, atEnd))
+							got, want := sentinel(guarded(t, rows*wo, atEnd)), sentinel(make([]float32, rows*wo))
+							gather2(got, src, rows, wo, stride)
+							gather2Go(want, src, rows, wo, stride)
+							same(t, "gather2 "+where, got, want)
+
+							dst := fill(rng, guarded(t, n, atEnd))
+							ref := append([]float32(nil), dst...)
+							scatter2(dst, got, rows, wo, stride)
+							scatter2Go(ref, got, rows, wo, stride)
+							same(t, "scatter2 "+where, dst, ref)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPlaneKernelsMatchGoLoopsInBounds checks im2col3 and col2im3 against
+// their Go loops, bit for bit, at every level: every row width 1..15, odd
+// and even plane widths, patch rows with and without room between them,
+// and a plane and patch matrix exactly as long as the geometry needs,
+// ending at or starting next to an inaccessible page. im2col3 writes
+// nothing between the nine rows; col2im3 keeps the order of adds (ky, then
+// kx) and leaves every other plane element (other than −0) as it was.
+func TestPlaneKernelsMatchGoLoopsInBounds(t *testing.T) {
+	for _, l := range cpufeattest.Kernels(t, vectorLevels...) {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			rng := rand.New(rand.NewPCG(9, 10))
+			for wo := 1; wo <= 15; wo++ {
+				for _, ho := range []int{1, 2, 3, 7, 15} {
+					for _, pw := range []int{2*wo + 1, 2*wo + 4} {
+						for _, gap := range []int{0, 5} {
+							for _, atEnd := range []bool{true, false} {
+								where := fmt.Sprintf("wo=%d ho=%d pw=%d gap=%d atEnd=%v", wo, ho, pw, gap, atEnd)
+								np := ho*wo + gap
+								plane := fill(rng, guarded(t, 2*ho*pw+2*wo+1, atEnd))
+								got := sentinel(guarded(t, 8*np+ho*wo, atEnd))
+								want := sentinel(make([]float32, len(got)))
+								im2col3(got, np, plane, pw, ho, wo)
+								im2col3Go(want, np, plane, pw, ho, wo)
+								same(t, "im2col3 "+where, got, want)
+
+								// The planes col2im3 gets start cleared and
+								// hold only sums, never −0; the vector kernels
+								// add +0 across each window, which keeps every
+								// value but −0.
+								for i, v := range plane {
+									plane[i] = v + 0
+								}
+								cols := fill(rng, guarded(t, 8*np+ho*wo, atEnd))
+								ref := append([]float32(nil), plane...)
+								col2im3(plane, pw, cols, np, ho, wo)
+								col2im3Go(ref, pw, cols, np, ho, wo)
+								same(t, "col2im3 "+where, plane, ref)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCopyRowsMatchesCopyInBounds checks copyRows against row-by-row
+// copies at every level: every width up to 32 (the vector kernels) and 33
+// and 40 (the Go loop), packed and strided rows, and buffers ending at or
+// starting next to an inaccessible page; nothing between the rows is
+// written.
+func TestCopyRowsMatchesCopyInBounds(t *testing.T) {
+	for _, l := range cpufeattest.Kernels(t, vectorLevels...) {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			rng := rand.New(rand.NewPCG(11, 12))
+			for w := 0; w <= 40; w++ {
+				for _, rows := range []int{1, 2, 5} {
+					for _, strides := range [][2]int{{w, w}, {w + 2, w}, {w, w + 7}} {
+						for _, atEnd := range []bool{true, false} {
+							where := fmt.Sprintf("w=%d rows=%d strides=%v atEnd=%v", w, rows, strides, atEnd)
+							ds, ss := strides[0], strides[1]
+							src := fill(rng, guarded(t, max(0, (rows-1)*ss+w), atEnd))
+							got := sentinel(guarded(t, max(0, (rows-1)*ds+w), atEnd))
+							want := sentinel(make([]float32, len(got)))
+							copyRows(got, ds, src, ss, rows, w)
+							for r := 0; r < rows; r++ {
+								copy(want[r*ds:r*ds+w], src[r*ss:r*ss+w])
+							}
+							same(t, "copyRows "+where, got, want)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -153,7 +256,7 @@ func testPatchRanges(t *testing.T) {
 			}
 			col2imRange(packed, cp, gx, tt.c, tt.n, tt.h, tt.w, tt.k, tt.stride, tt.pad, ho, wo, b0, b1)
 		}
-		same(t, "im2colRange", tt.n, got, want)
-		same(t, "col2imRange", tt.n, gx, wx)
+		same(t, fmt.Sprintf("im2colRange %+v", tt), got, want)
+		same(t, fmt.Sprintf("col2imRange %+v", tt), gx, wx)
 	}
 }
