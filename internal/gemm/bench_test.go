@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -93,5 +94,83 @@ func BenchmarkTile(b *testing.B) {
 			}
 			mt.report(b, 2*float64(r*kern.nr*k))
 		})
+	}
+}
+
+// seedView is one call of the seed model's training step on one view
+// (batch 256), with the operands laid out as internal/nnops lays them out:
+// the convolutions multiply a chunk of images at a time (conv.go's 1 MB
+// patch-matrix chunks) inside matrices NP = 256·Ho·Wo columns wide.
+type seedCall struct {
+	tA, tB           bool
+	m, n, k          int
+	aOff, bOff, cOff int
+	lda, ldb, ldc    int
+	beta             float32
+	aLen, bLen, cLen int
+}
+
+// seedView lists the calls of one view: per convolution (Cout, K = Cin·9,
+// P = Ho·Wo) the forward chunks, the input-gradient chunks (not for the
+// first, whose input is the data) and the weight gradient; then the
+// predictor's two linear layers (2048→64→2048) forward, dX and dW.
+func seedView() []seedCall {
+	const batch = 256
+	var calls []seedCall
+	for li, l := range []struct{ cout, K, P int }{{32, 9, 196}, {64, 288, 49}, {128, 576, 16}} {
+		NP := batch * l.P
+		chunk := max(1, min(batch, (1<<20)/(4*l.K*l.P)))
+		for b0 := 0; b0 < batch; b0 += chunk {
+			cn := (min(b0+chunk, batch) - b0) * l.P
+			calls = append(calls, seedCall{m: l.cout, n: cn, k: l.K, bOff: b0 * l.P, cOff: b0 * l.P,
+				lda: l.K, ldb: NP, ldc: NP, beta: 1, aLen: l.cout * l.K, bLen: l.K * NP, cLen: l.cout * NP})
+		}
+		if li > 0 {
+			for b0 := 0; b0 < batch; b0 += chunk {
+				cn := (min(b0+chunk, batch) - b0) * l.P
+				calls = append(calls, seedCall{tA: true, m: l.K, n: cn, k: l.cout, bOff: b0 * l.P,
+					lda: l.K, ldb: NP, ldc: cn, aLen: l.cout * l.K, bLen: l.cout * NP, cLen: l.K * chunk * l.P})
+			}
+		}
+		calls = append(calls, seedCall{tB: true, m: l.cout, n: l.K, k: NP, lda: NP, ldb: NP, ldc: l.K,
+			aLen: l.cout * NP, bLen: l.K * NP, cLen: l.cout * l.K})
+	}
+	for _, l := range []struct{ in, out int }{{2048, 64}, {64, 2048}} {
+		calls = append(calls,
+			seedCall{tB: true, m: batch, n: l.out, k: l.in, lda: l.in, ldb: l.in, ldc: l.out, aLen: batch * l.in, bLen: l.out * l.in, cLen: batch * l.out},
+			seedCall{m: batch, n: l.in, k: l.out, lda: l.out, ldb: l.in, ldc: l.in, aLen: batch * l.out, bLen: l.out * l.in, cLen: batch * l.in},
+			seedCall{tA: true, m: l.out, n: l.in, k: batch, lda: l.out, ldb: l.in, ldc: l.in, aLen: batch * l.out, bLen: batch * l.in, cLen: l.out * l.in})
+	}
+	return calls
+}
+
+// BenchmarkSeedView runs every product of one view of the seed model's
+// training step, as nnops calls them, with each kernel on one and two
+// threads: the number the train-speed goal depends on.
+func BenchmarkSeedView(b *testing.B) {
+	calls := seedView()
+	var flops float64
+	size := 0
+	for _, c := range calls {
+		flops += 2 * float64(c.m) * float64(c.n) * float64(c.k)
+		size = max(size, c.aLen, c.bLen, c.cLen)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, y, z := randSlice(rng, size), randSlice(rng, size), randSlice(rng, size)
+	for _, fam := range families() {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s-%dt", fam, threads), func(b *testing.B) {
+				useKernel(b, fam)
+				useThreads(b, threads)
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(threads, runtime.GOMAXPROCS(0))))
+				mt := startMeter(b)
+				for b.Loop() {
+					for _, c := range calls {
+						Sgemm(c.tA, c.tB, c.m, c.n, c.k, 1, x[c.aOff:c.aLen], c.lda, y[c.bOff:c.bLen], c.ldb, c.beta, z[c.cOff:c.cLen], c.ldc)
+					}
+				}
+				mt.report(b, flops)
+			})
+		}
 	}
 }

@@ -5,11 +5,12 @@ import (
 	"unsafe"
 )
 
-// A tileFunc computes one r×nr tile of C from a packed row panel of A
-// (k-major, r floats for each p < k) and a packed column panel of B
-// (k-major, nr floats for each p):
+// A tileFunc computes one r×nr tile of C from a packed row tile of A
+// (k-major, a slot of kernel.as floats for each p < k, of which the first
+// r are used) and a packed column panel of B (k-major, nr floats for each
+// p):
 //
-//	acc[i][j] = Σ_p a[p*r+i]·b[p*nr+j]        (p in order)
+//	acc[i][j] = Σ_p a[p*as+i]·b[p*nr+j]        (p in order)
 //	c[i*ldc+j] = alpha·acc[i][j] + beta·c[i*ldc+j]   if load != 0
 //	c[i*ldc+j] = alpha·acc[i][j]                      if load == 0
 //
@@ -22,21 +23,21 @@ type kernel struct {
 	name   string     // for logs, e.g. "avx512 14x32"
 	family string     // "avx512", "avx2" or "go"
 	mr, nr int        // largest tile height; tile width
+	as     int        // floats a packed A tile holds for each p (>= mr)
 	kc     int        // largest k block (the B panel, kc×nr, stays in L1)
 	tiles  []tileFunc // tiles[r] computes an r-row tile, 1 <= r <= mr
 
-	// Packers in assembly, or nil for the Go loops of pack.go (see there
-	// for what each writes).
-	packBN, packBT packFunc // one B panel; the last argument is cols
-	packAN, packAT packFunc // one A tile; the last argument is r
+	// Packing in assembly, or nil for the Go loops of pack.go.
+	// copyRows sets dst[p*dstride+j] = src[p*ld+j] for p < k, j < cols
+	// (cols <= nr), leaving the rest of dst alone.
+	copyRows func(k int, src *float32, ld int, dst *float32, dstride, cols int)
+	// tr8 sets dst[p*dstride+i] = src[min(i, rows-1)*ld+p] for p < 8·k8,
+	// i < 8.
+	tr8 func(k8 int, src *float32, ld, rows int, dst *float32, dstride int)
 }
 
-// A packFunc packs k rows of a panel from src (ld floats a row in the
-// source's own layout) into dst; see pack.go.
-type packFunc func(k int, src *float32, ld int, dst *float32, colsOrRows int)
-
 // goKernel is the portable kernel: plain Go, 4×4 tiles.
-var goKernel = &kernel{name: "go 4x4", family: "go", mr: 4, nr: 4, kc: 512,
+var goKernel = &kernel{name: "go 4x4", family: "go", mr: 4, nr: 4, as: 4, kc: 512,
 	tiles: []tileFunc{nil, goTile1, goTile2, goTile3, goTile4}}
 
 // forceKernel, when set to a family name, makes products use that kernel
@@ -64,14 +65,14 @@ func active() *kernel {
 	panic(fmt.Sprintf("gemm: kernel %q is not available on this CPU or build", forceKernel))
 }
 
-// goTile computes an r×4 tile (the tileFunc contract) in plain Go.
+// goTile computes an r×4 tile (the tileFunc contract, as = 4) in plain Go.
 func goTile(r, k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load int) {
-	as := unsafe.Slice(a, k*r)
+	as := unsafe.Slice(a, k*4)
 	bs := unsafe.Slice(b, k*4)
 	var acc [4][4]float32
 	for p := 0; p < k; p++ {
 		bp := bs[p*4 : p*4+4 : p*4+4]
-		ap := as[p*r : p*r+r : p*r+r]
+		ap := as[p*4 : p*4+r : p*4+4]
 		for i, av := range ap {
 			acc[i][0] += av * bp[0]
 			acc[i][1] += av * bp[1]

@@ -4,13 +4,18 @@
 avx512Tile{r} (r = 1..14, AVX-512F) and avx2Tile{r} (r = 1..6, AVX2+FMA) each
 compute one r x NR tile of C (NR = 32 and 16):
 
-    acc[i][j] = sum over p < k of A[p*r + i] * B[p*NR + j]    (FMA, p in order)
+    acc[i][j] = sum over p < k of A[p*S + i] * B[p*NR + j]    (FMA, p in order)
     C[i*ldc + j] = alpha*acc[i][j] + beta*C[i*ldc + j]         if load != 0
     C[i*ldc + j] = alpha*acc[i][j]                             if load == 0
 
 for i < r and j < cols (cols <= NR; the other columns of C are neither read
-nor written). A is a packed row panel (k-major, r floats per p), B a packed
-column panel (k-major, NR floats per p). The second line is one FMA.
+nor written). A is a packed row tile (k-major, a slot of S floats per p, of
+which the first r are used: S = 16 and 8), B a packed column panel (k-major,
+NR floats per p). The second line is one FMA.
+
+The packers: avx512Copy32 and avx2Copy16 copy rows of up to 32 and 16
+floats (B panels, and A tiles of transposed A); transpose8 transposes 8
+rows at a time (A tiles of A, and B panels of transposed B).
 Go declaration (kernel_amd64.go):
 
     func(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load int)
@@ -33,7 +38,7 @@ def header(name):
     w("\tSHLQ $2, R8")
 
 
-def loop(name, r, vec, nr, breg, bcast, zero):
+def loop(name, r, vec, nr, breg, bcast, zero, aslot):
     vbytes = nr * 2  # two vectors of nr/2 floats
     for i in range(2 * r):
         w(f"\t{zero} {vec}{i}, {vec}{i}, {vec}{i}")
@@ -47,7 +52,7 @@ def loop(name, r, vec, nr, breg, bcast, zero):
         w(f"\tVBROADCASTSS {4*i}(SI), {b}")
         w(f"\tVFMADD231PS {vec}{breg}, {b}, {vec}{2*i}")
         w(f"\tVFMADD231PS {vec}{breg+1}, {b}, {vec}{2*i+1}")
-    w(f"\tADDQ ${4*r}, SI")
+    w(f"\tADDQ ${4*aslot}, SI")
     w(f"\tADDQ ${4*nr}, DI")
     w("\tDECQ CX")
     w(f"\tJNZ loop{name}")
@@ -57,7 +62,7 @@ def loop(name, r, vec, nr, breg, bcast, zero):
 def avx512(r):
     name = f"avx512Tile{r}"
     header(name)
-    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD")
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", 16)
     # column masks: K1 for columns 0..15, K2 for 16..31
     w("\tMOVQ cols+48(FP), CX")
     w("\tMOVQ $1, AX")
@@ -96,7 +101,7 @@ def avx512(r):
 def avx2(r):
     name = f"avx2Tile{r}"
     header(name)
-    loop(name, r, "Y", 16, 12, [14, 15], "VXORPS")
+    loop(name, r, "Y", 16, 12, [14, 15], "VXORPS", 8)
     # column masks from avx2Mask (8 times -1, then 8 times 0): the mask of
     # the first c columns of a vector starts at avx2Mask + 4*(8-c).
     w("\tMOVQ cols+48(FP), CX")
@@ -168,24 +173,14 @@ def mask256(reg_cols, r1, r2):
     w(f"\tSUBQ CX, {r2}")
 
 
-def pack_header(name, ld, last):
-    w(f"// func {name}(k int, src *float32, {ld} int, dst *float32, {last} int)")
-    w(f"TEXT ·{name}(SB), NOSPLIT, $0-40")
-    w("\tMOVQ k+0(FP), R11")
-    w("\tMOVQ src+8(FP), SI")
-    w(f"\tMOVQ {ld}+16(FP), R8")
-    w("\tMOVQ dst+24(FP), DI")
-
-
 def pack_loop(name, body, step_src, step_dst, unroll=4):
-    """Runs body(u) k times, unrolled; body(u) handles the u-th row of an
-    unrolled group with SI, DI at the group's start."""
+    """Runs body() R11 times (unrolled), advancing SI and DI."""
     w("\tMOVQ R11, R12")
     w(f"\tSHRQ ${unroll.bit_length()-1}, R12")
     w(f"\tJZ tail{name}")
     w(f"loop{name}:")
     for u in range(unroll):
-        body(u)
+        body()
         w(f"\tADDQ {step_src}, SI")
         w(f"\tADDQ {step_dst}, DI")
     w("\tDECQ R12")
@@ -194,7 +189,7 @@ def pack_loop(name, body, step_src, step_dst, unroll=4):
     w(f"\tANDQ ${unroll-1}, R11")
     w(f"\tJZ done{name}")
     w(f"tailloop{name}:")
-    body(0)
+    body()
     w(f"\tADDQ {step_src}, SI")
     w(f"\tADDQ {step_dst}, DI")
     w("\tDECQ R11")
@@ -205,139 +200,99 @@ def pack_loop(name, body, step_src, step_dst, unroll=4):
     w("")
 
 
-def packers512():
-    # B, not transposed: dst[p*32+j] = src[p*ldb+j], j < cols, zero beyond.
-    name = "avx512PackBN"
-    pack_header(name, "ldb", "cols")
+def copy_packer(name, isa, width):
+    """copies: dst[p*dstride+j] = src[p*ld+j] for p < k, j < cols <= width;
+    other floats of dst are left alone."""
+    w(f"// func {name}(k int, src *float32, ld int, dst *float32, dstride, cols int)")
+    w(f"TEXT ·{name}(SB), NOSPLIT, $0-48")
+    w("\tMOVQ k+0(FP), R11")
+    w("\tMOVQ src+8(FP), SI")
+    w("\tMOVQ ld+16(FP), R8")
+    w("\tMOVQ dst+24(FP), DI")
+    w("\tMOVQ dstride+32(FP), R13")
     w("\tSHLQ $2, R8")
-    mask512("cols+32(FP)")
-    def body(u):
-        w("\tVMOVUPS.Z (SI), K1, Z0")
-        w("\tVMOVUPS.Z 64(SI), K2, Z1")
-        w("\tVMOVUPS Z0, (DI)")
-        w("\tVMOVUPS Z1, 64(DI)")
-    pack_loop(name, body, "R8", "$128")
+    w("\tSHLQ $2, R13")
+    if isa == "avx512":
+        mask512("cols+40(FP)")
+        def body():
+            w("\tVMOVUPS.Z (SI), K1, Z0")
+            w("\tVMOVUPS.Z 64(SI), K2, Z1")
+            w("\tVMOVUPS Z0, K1, (DI)")
+            w("\tVMOVUPS Z1, K2, 64(DI)")
+    else:
+        mask256("cols+40(FP)", "R9", "R10")
+        w("\tVMOVDQU (R9), Y2")
+        w("\tVMOVDQU (R10), Y3")
+        def body():
+            w("\tVMASKMOVPS (SI), Y2, Y0")
+            w("\tVMASKMOVPS 32(SI), Y3, Y1")
+            w("\tVMASKMOVPS Y0, Y2, (DI)")
+            w("\tVMASKMOVPS Y1, Y3, 32(DI)")
+    pack_loop(name, body, "R8", "R13")
 
-    # B transposed: dst[p*32+j] = src[j*ldb+p], j < cols, zero beyond.
-    name = "avx512PackBT"
-    pack_header(name, "ldb", "cols")
-    mask512("cols+32(FP)")
-    w("\tVPBROADCASTD R8, Z4")
-    w("\tVMOVDQU32 ·iota32(SB), Z2")
-    w("\tVPMULLD Z4, Z2, Z2")  # Z2 = j*ldb, j < 16
-    w("\tSHLQ $4, R8")
-    w("\tVPBROADCASTD R8, Z4")
-    w("\tVPADDD Z4, Z2, Z3")  # Z3 = (16+j)*ldb
-    def body(u):
-        w("\tKMOVW K1, K3")
-        w("\tKMOVW K2, K4")
-        w("\tVPXORD Z0, Z0, Z0")
-        w("\tVPXORD Z1, Z1, Z1")
-        w("\tVGATHERDPS (SI)(Z2*4), K3, Z0")
-        w("\tVGATHERDPS (SI)(Z3*4), K4, Z1")
-        w("\tVMOVUPS Z0, (DI)")
-        w("\tVMOVUPS Z1, 64(DI)")
-    pack_loop(name, body, "$4", "$128")
 
-    # A, not transposed, one tile of r <= 16 rows: dst[p*r+i] = src[i*lda+p].
-    name = "avx512PackAN"
-    pack_header(name, "lda", "r")
-    mask512("r+32(FP)", k2=None)
-    w("\tSHLQ $2, CX")
-    w("\tMOVQ CX, R9")  # 4r
-    w("\tVPBROADCASTD R8, Z4")
-    w("\tVMOVDQU32 ·iota32(SB), Z2")
-    w("\tVPMULLD Z4, Z2, Z2")
-    def body(u):
-        w("\tKMOVW K1, K3")
-        w("\tVPXORD Z0, Z0, Z0")
-        w("\tVGATHERDPS (SI)(Z2*4), K3, Z0")
-        w("\tVMOVUPS Z0, K1, (DI)")
-    pack_loop(name, body, "$4", "R9")
-
-    # A transposed, one tile of r <= 16 rows: dst[p*r+i] = src[p*lda+i].
-    name = "avx512PackAT"
-    pack_header(name, "lda", "r")
+def transpose8():
+    """transpose8(k8 int, src *float32, ld int, rows int, dst *float32, dstride int):
+    for p < 8*k8 and i < 8: dst[p*dstride + i] = src[min(i, rows-1)*ld + p]."""
+    name = "transpose8"
+    w(f"// func {name}(k8 int, src *float32, ld int, rows int, dst *float32, dstride int)")
+    w("// writes the transpose of 8 rows (ld floats apart; rows from rows on repeat")
+    w("// the last one) by 8·k8 columns, dstride floats between rows of dst.")
+    w(f"TEXT ·{name}(SB), NOSPLIT, $0-48")
+    w("\tMOVQ k8+0(FP), CX")
+    w("\tMOVQ src+8(FP), SI")
+    w("\tMOVQ ld+16(FP), R8")
     w("\tSHLQ $2, R8")
-    mask512("r+32(FP)", k2=None)
-    w("\tSHLQ $2, CX")
-    w("\tMOVQ CX, R9")
-    def body(u):
-        w("\tVMOVUPS.Z (SI), K1, Z0")
-        w("\tVMOVUPS Z0, K1, (DI)")
-    pack_loop(name, body, "R8", "R9")
-
-
-def packers256():
-    # B, not transposed, 16 wide.
-    name = "avx2PackBN"
-    pack_header(name, "ldb", "cols")
-    w("\tSHLQ $2, R8")
-    mask256("cols+32(FP)", "R9", "R10")
-    w("\tVMOVDQU (R9), Y2")
-    w("\tVMOVDQU (R10), Y3")
-    def body(u):
-        w("\tVMASKMOVPS (SI), Y2, Y0")
-        w("\tVMASKMOVPS 32(SI), Y3, Y1")
-        w("\tVMOVUPS Y0, (DI)")
-        w("\tVMOVUPS Y1, 32(DI)")
-    pack_loop(name, body, "R8", "$64")
-
-    # B transposed, 16 wide.
-    name = "avx2PackBT"
-    pack_header(name, "ldb", "cols")
-    mask256("cols+32(FP)", "R9", "R10")
-    w("\tVMOVDQU (R9), Y6")
-    w("\tVMOVDQU (R10), Y7")
-    w("\tMOVQ R8, X4")
-    w("\tVPBROADCASTD X4, Y4")
-    w("\tVMOVDQU ·iota32(SB), Y2")
-    w("\tVPMULLD Y4, Y2, Y2")
-    w("\tSHLQ $3, R8")
-    w("\tMOVQ R8, X4")
-    w("\tVPBROADCASTD X4, Y4")
-    w("\tVPADDD Y4, Y2, Y3")
-    def body(u):
-        w("\tVMOVDQU Y6, Y8")
-        w("\tVMOVDQU Y7, Y9")
-        w("\tVXORPS Y0, Y0, Y0")
-        w("\tVXORPS Y1, Y1, Y1")
-        w("\tVGATHERDPS Y8, (SI)(Y2*4), Y0")
-        w("\tVGATHERDPS Y9, (SI)(Y3*4), Y1")
-        w("\tVMOVUPS Y0, (DI)")
-        w("\tVMOVUPS Y1, 32(DI)")
-    pack_loop(name, body, "$4", "$64")
-
-    # A, not transposed, one tile of r <= 8 rows.
-    name = "avx2PackAN"
-    pack_header(name, "lda", "r")
-    mask256("r+32(FP)", "R9", "R10")
-    w("\tVMOVDQU (R9), Y6")
-    w("\tMOVQ r+32(FP), R9")
+    w("\tMOVQ rows+24(FP), DX")
+    w("\tDECQ DX")  # last valid row
+    w("\tMOVQ dst+32(FP), DI")
+    w("\tMOVQ dstride+40(FP), R9")
     w("\tSHLQ $2, R9")
-    w("\tMOVQ R8, X4")
-    w("\tVPBROADCASTD X4, Y4")
-    w("\tVMOVDQU ·iota32(SB), Y2")
-    w("\tVPMULLD Y4, Y2, Y2")
-    def body(u):
-        w("\tVMOVDQU Y6, Y8")
-        w("\tVXORPS Y0, Y0, Y0")
-        w("\tVGATHERDPS Y8, (SI)(Y2*4), Y0")
-        w("\tVMASKMOVPS Y0, Y6, (DI)")
-    pack_loop(name, body, "$4", "R9")
-
-    # A transposed, one tile of r <= 8 rows.
-    name = "avx2PackAT"
-    pack_header(name, "lda", "r")
-    w("\tSHLQ $2, R8")
-    mask256("r+32(FP)", "R9", "R10")
-    w("\tVMOVDQU (R9), Y6")
-    w("\tMOVQ r+32(FP), R9")
-    w("\tSHLQ $2, R9")
-    def body(u):
-        w("\tVMASKMOVPS (SI), Y6, Y0")
-        w("\tVMASKMOVPS Y0, Y6, (DI)")
-    pack_loop(name, body, "R8", "R9")
+    # row bases: row i at SI + min(i, DX)*ld, in R10 R11 R12 R13 BX AX R8? -> use
+    # base registers for rows 0..7; R8 holds ld only while computing them.
+    bases = ["SI", "R10", "R11", "R12", "R13", "BX", "AX", "DX"]
+    # compute bases 1..7 from SI: base_i = SI + min(i, last)*ld
+    # DX is both 'last' and the last base: compute it last.
+    w("\tMOVQ DX, R14")  # R14 = last (R14 is free in ABI0 assembly)
+    for i in range(1, 8):
+        b = bases[i]
+        w(f"\tMOVQ ${i}, {b}")
+        w(f"\tCMPQ R14, {b}")
+        w(f"\tCMOVQLT R14, {b}")
+        w(f"\tIMULQ R8, {b}")
+        w(f"\tADDQ SI, {b}")
+    w("\tXORQ R8, R8")  # R8 = column offset in bytes
+    w("\tLEAQ (R9)(R9*2), R14")  # 3*dstride bytes
+    w(f"loop{name}:")
+    # Y_i (i<4) = row i cols 0-3 | row i+4 cols 0-3; Y_{4+i} = same, cols 4-7
+    for i in range(4):
+        lo, hi = bases[i], bases[i + 4]
+        w(f"\tVMOVUPS ({lo})(R8*1), X{i}")
+        w(f"\tVINSERTF128 $1, ({hi})(R8*1), Y{i}, Y{i}")
+        w(f"\tVMOVUPS 16({lo})(R8*1), X{4+i}")
+        w(f"\tVINSERTF128 $1, 16({hi})(R8*1), Y{4+i}, Y{4+i}")
+    for g in range(2):
+        a, b, c, d = (f"Y{4*g+i}" for i in range(4))
+        w(f"\tVUNPCKLPS {b}, {a}, Y8")
+        w(f"\tVUNPCKHPS {b}, {a}, Y9")
+        w(f"\tVUNPCKLPS {d}, {c}, Y10")
+        w(f"\tVUNPCKHPS {d}, {c}, Y11")
+        w("\tVUNPCKLPD Y10, Y8, Y12")
+        w("\tVUNPCKHPD Y10, Y8, Y13")
+        w("\tVUNPCKLPD Y11, Y9, Y14")
+        w("\tVUNPCKHPD Y11, Y9, Y15")
+        # column 4g+q goes to dst + (4g+q)*dstride
+        w("\tVMOVUPS Y12, (DI)")
+        w("\tVMOVUPS Y13, (DI)(R9*1)")
+        w("\tVMOVUPS Y14, (DI)(R9*2)")
+        w("\tVMOVUPS Y15, (DI)(R14*1)")
+        w("\tLEAQ (DI)(R9*4), DI")
+    w("\tADDQ $32, R8")
+    w("\tDECQ CX")
+    w(f"\tJNZ loop{name}")
+    w("\tVZEROUPPER")
+    w("\tRET")
+    w("")
 
 
 w("//go:build !purego")
@@ -351,13 +306,9 @@ for i in range(16):
     w(f"DATA ·avx2Mask+{4*i}(SB)/4, ${-1 if i < 8 else 0}")
 w("GLOBL ·avx2Mask(SB), RODATA|NOPTR, $64")
 w("")
-w("// iota32: 0, 1, ..., 15 (int32), gather offsets.")
-for i in range(16):
-    w(f"DATA ·iota32+{4*i}(SB)/4, ${i}")
-w("GLOBL ·iota32(SB), RODATA|NOPTR, $64")
-w("")
-packers512()
-packers256()
+copy_packer("avx512Copy32", "avx512", 32)
+copy_packer("avx2Copy16", "avx2", 16)
+transpose8()
 for r in range(1, 15):
     avx512(r)
 for r in range(1, 7):

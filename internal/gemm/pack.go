@@ -1,64 +1,68 @@
 package gemm
 
-// maxGatherLD bounds the leading dimension the gathering packers take: their
-// offsets (row·ld, row < 32) are int32.
-const maxGatherLD = 1 << 26
-
-// packA writes the row tiles t0..t1-1 of op(a), columns pc..pc+kc-1, into
-// dst: tile after tile, each k-major (r floats for each p).
-func packA(dst []float32, o *operands, p *plan, t0, t1, pc, kc int) {
-	kern := p.kern
-	off := 0
-	for t := t0; t < t1; t++ {
-		i := p.tileRow(t)
-		r := p.tileRow(t+1) - i
-		d := dst[off : off+r*kc]
-		switch {
-		case o.tA && kern.packAT != nil:
-			kern.packAT(kc, &o.a[pc*o.lda+i], o.lda, &d[0], r)
-		case o.tA: // op(a)[i][p] = a[p*lda+i]
-			for q := range kc {
-				copy(d[q*r:q*r+r], o.a[(pc+q)*o.lda+i:])
-			}
-		case kern.packAN != nil && o.lda < maxGatherLD:
-			kern.packAN(kc, &o.a[i*o.lda+pc], o.lda, &d[0], r)
-		default: // op(a)[i][p] = a[i*lda+p]
-			for ii := range r {
-				src := o.a[(i+ii)*o.lda+pc:][:kc]
-				for q, v := range src {
-					d[q*r+ii] = v
-				}
-			}
+// packATile packs rows i..i+r-1 of op(a), columns pc..pc+kc-1, into dst as
+// one row tile: k-major, kern.as floats for each p, of which the first r
+// are the rows (the others are left alone and never read).
+func packATile(dst []float32, o *operands, kern *kernel, i, r, pc, kc int) {
+	as := kern.as
+	dst = dst[:kc*as]
+	if o.tA { // op(a)[i][p] = a[p*lda+i]: rows of a are copied
+		if kern.copyRows != nil {
+			kern.copyRows(kc, &o.a[pc*o.lda+i], o.lda, &dst[0], as, r)
+			return
 		}
-		off += r * kc
+		for q := range kc {
+			copy(dst[q*as:q*as+r], o.a[(pc+q)*o.lda+i:][:r])
+		}
+		return
+	}
+	// op(a)[i][p] = a[i*lda+p]: rows of a are transposed
+	q0 := 0
+	if kern.tr8 != nil && kc >= 8 {
+		k8 := kc / 8
+		for b0 := 0; b0 < r; b0 += 8 {
+			kern.tr8(k8, &o.a[(i+b0)*o.lda+pc], o.lda, min(8, r-b0), &dst[b0], as)
+		}
+		q0 = 8 * k8
+	}
+	for ii := range r {
+		src := o.a[(i+ii)*o.lda+pc:][:kc]
+		for q := q0; q < kc; q++ {
+			dst[q*as+ii] = src[q]
+		}
 	}
 }
 
-// packB writes columns j..j+cols-1 of op(b), rows pc..pc+kc-1, into dst as
-// one panel nr floats wide (k-major), zero beyond cols.
-func packB(dst []float32, o *operands, kern *kernel, j, cols, pc, kc int) {
+// packBPanel packs columns j..j+cols-1 of op(b), rows pc..pc+kc-1, into
+// dst as one column panel: k-major, kern.nr floats for each p, of which
+// the first cols are the columns (the others are left alone: the kernels
+// neither store nor depend on them).
+func packBPanel(dst []float32, o *operands, kern *kernel, j, cols, pc, kc int) {
 	nr := kern.nr
-	d := dst[:kc*nr]
-	switch {
-	case !o.tB && kern.packBN != nil:
-		kern.packBN(kc, &o.b[pc*o.ldb+j], o.ldb, &d[0], cols)
-	case !o.tB: // op(b)[p][j] = b[p*ldb+j]
+	dst = dst[:kc*nr]
+	if !o.tB { // op(b)[p][j] = b[p*ldb+j]: rows of b are copied
+		if kern.copyRows != nil {
+			kern.copyRows(kc, &o.b[pc*o.ldb+j], o.ldb, &dst[0], nr, cols)
+			return
+		}
 		for q := range kc {
-			row := d[q*nr : q*nr+nr]
-			copy(row, o.b[(pc+q)*o.ldb+j:][:cols])
-			clear(row[cols:])
+			copy(dst[q*nr:q*nr+cols], o.b[(pc+q)*o.ldb+j:][:cols])
 		}
-	case kern.packBT != nil && o.ldb < maxGatherLD:
-		kern.packBT(kc, &o.b[j*o.ldb+pc], o.ldb, &d[0], cols)
-	default: // op(b)[p][j] = b[j*ldb+p]
-		if cols < nr {
-			clear(d)
+		return
+	}
+	// op(b)[p][j] = b[j*ldb+p]: rows of b are transposed
+	q0 := 0
+	if kern.tr8 != nil && kc >= 8 {
+		k8 := kc / 8
+		for jb := 0; jb < cols; jb += 8 {
+			kern.tr8(k8, &o.b[(j+jb)*o.ldb+pc], o.ldb, min(8, cols-jb), &dst[jb], nr)
 		}
-		for jj := range cols {
-			src := o.b[(j+jj)*o.ldb+pc:][:kc]
-			for q, v := range src {
-				d[q*nr+jj] = v
-			}
+		q0 = 8 * k8
+	}
+	for jj := range cols {
+		src := o.b[(j+jj)*o.ldb+pc:][:kc]
+		for q := q0; q < kc; q++ {
+			dst[q*nr+jj] = src[q]
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // the caller and the helpers it woke.
 type job struct {
 	p      plan
-	phase  int // 1: products, 2: sums of the k groups
+	phase  int // 0: packing A, 1: products, 2: sums of the k groups
 	ntasks int
 	next   atomic.Int64
 	wg     sync.WaitGroup
@@ -26,9 +26,12 @@ func (j *job) work() {
 		if t >= j.ntasks {
 			break
 		}
-		if j.phase == 1 {
+		switch j.phase {
+		case 0:
+			j.p.pack(t)
+		case 1:
 			j.p.product(t, buf)
-		} else {
+		default:
 			j.p.reduce(t)
 		}
 	}
@@ -88,6 +91,9 @@ func run(j *job, nhelp int) {
 func multiply(kern *kernel, nthreads int, o *operands) {
 	j := jobs.Get().(*job)
 	j.p = newPlan(kern, o)
+	ap := workspaces.Get().(*[]float32)
+	*ap = growAligned(*ap, j.p.packedSize())
+	j.p.apack = *ap
 	var ws *[]float32
 	if j.p.groups > 1 {
 		ws = workspaces.Get().(*[]float32)
@@ -98,26 +104,30 @@ func multiply(kern *kernel, nthreads int, o *operands) {
 	if 2*float64(o.m)*float64(o.n)*float64(o.k) < parallelFlops {
 		nhelp = 0
 	}
-	j.phase, j.ntasks = 1, j.p.tasks()
-	j.next.Store(0)
-	run(j, nhelp)
-	if j.p.groups > 1 {
-		j.phase, j.ntasks = 2, j.p.redTasks
-		j.next.Store(0)
-		run(j, nhelp)
+	for phase, n := range []int{j.p.packTasks(), j.p.tasks(), j.p.redTasks} {
+		if n > 0 {
+			j.phase, j.ntasks = phase, n
+			j.next.Store(0)
+			run(j, nhelp)
+		}
+	}
+	workspaces.Put(ap)
+	if ws != nil {
 		workspaces.Put(ws)
 	}
 	j.p = plan{}
 	jobs.Put(j)
 }
 
-// A buffer holds one goroutine's packed panels.
+// A buffer holds one goroutine's packed B panel.
 type buffer struct {
-	a, b []float32 // 64-byte aligned
+	b []float32 // 64-byte aligned
 }
 
 var buffers = sync.Pool{New: func() any { return new(buffer) }}
 
+// workspaces holds the packed A and the k groups' partial products of
+// products under way.
 var workspaces = sync.Pool{New: func() any { return new([]float32) }}
 
 // grow returns s with length n, reallocated if its capacity is short.
