@@ -60,7 +60,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	multiply(active(), Threads(), &operands{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+	multiply(active(), Threads(), operands{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc})
 }
 

@@ -198,6 +198,44 @@ func TestSgemmMatchesFloat64Reference(t *testing.T) {
 	}
 }
 
+// TestSgemmTallReductionsMatchReference checks products whose k is cut
+// into groups summed afterwards, some of them computed transposed, for
+// every kernel and transpose combination.
+func TestSgemmTallReductionsMatchReference(t *testing.T) {
+	shapes := [][3]int{{3, 40, 4100}, {33, 5, 2500}, {9, 9, 8192}, {20, 20, 9000}, {32, 9, 6272}}
+	rng := rand.New(rand.NewPCG(9, 10))
+	var probs []*problem
+	for i, s := range shapes {
+		for _, tA := range []bool{false, true} {
+			for _, tB := range []bool{false, true} {
+				alpha := []float32{1, -0.5, 2}[i%3]
+				beta := []float32{0, 1, -0.5, 2}[(i+b2i(tA)+2*b2i(tB))%4]
+				probs = append(probs, newProblem(rng, tA, tB, s[0], s[1], s[2], alpha, beta, i%2))
+			}
+		}
+	}
+	for _, p := range probs {
+		if pl := newPlan(active(), &operands{tA: p.tA, tB: p.tB, m: p.m, n: p.n, k: p.k}); pl.groups < 2 {
+			t.Fatalf("%s: %d k groups, the test wants a split reduction", p.name, pl.groups)
+		}
+	}
+	for _, fam := range families() {
+		t.Run(fam, func(t *testing.T) {
+			useKernel(t, fam)
+			for _, p := range probs {
+				p.check(t, p.run())
+			}
+		})
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // TestSgemmScalesWithoutProduct checks the paths where a and b are not
 // read: alpha 0 or k 0 give c = beta·c, and beta 0 clears c.
 func TestSgemmScalesWithoutProduct(t *testing.T) {
@@ -353,6 +391,75 @@ func operandsFor(s modelShape) (a []float32, lda int, b []float32, ldb int, c []
 	return a, lda, b, ldb, c
 }
 
+// TestKernelNameFollowsForcedKernel checks the switch the other tests use
+// to run every kernel on this CPU.
+func TestKernelNameFollowsForcedKernel(t *testing.T) {
+	fams := families()
+	if fams[len(fams)-1] != "go" {
+		t.Fatalf("kernels %v do not end with the Go kernel", fams)
+	}
+	for _, fam := range fams {
+		useKernel(t, fam)
+		if got := KernelName(); !strings.HasPrefix(got, fam+" ") {
+			t.Errorf("forced %q: KernelName() = %q", fam, got)
+		}
+	}
+}
+
+// TestSgemmConcurrentCallsAgree runs products from several goroutines at
+// once (sharing the helpers) and compares each with the same product run
+// alone.
+func TestSgemmConcurrentCallsAgree(t *testing.T) {
+	useThreads(t, 3)
+	shapes := []modelShape{modelShapes[4], modelShapes[7], modelShapes[13], modelShapes[15], modelShapes[18]}
+	type result struct{ want, got []float32 }
+	results := make([]result, len(shapes))
+	run := func(i int) []float32 {
+		s := shapes[i]
+		a, lda, b, ldb, c := operandsFor(s)
+		Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n)
+		return c
+	}
+	for i := range shapes {
+		results[i].want = run(i)
+	}
+	done := make(chan int)
+	for i := range shapes {
+		go func() {
+			for range 3 {
+				results[i].got = run(i)
+			}
+			done <- i
+		}()
+	}
+	for range shapes {
+		<-done
+	}
+	for i, r := range results {
+		if string(bytesOf(r.got)) != string(bytesOf(r.want)) {
+			t.Errorf("%s: concurrent result differs", shapes[i].name)
+		}
+	}
+}
+
+func bytesOf(c []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c))), 4*len(c))
+}
+
+// TestSgemmDoesNotAllocate checks that products reuse their buffers once
+// warm, serial and split over helpers.
+func TestSgemmDoesNotAllocate(t *testing.T) {
+	useThreads(t, 2)
+	for _, s := range []modelShape{modelShapes[4], modelShapes[7], {"small", true, true, 5, 7, 9}} {
+		a, lda, b, ldb, c := operandsFor(s)
+		f := func() { Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n) }
+		f()
+		if n := testing.AllocsPerRun(20, f); n != 0 {
+			t.Errorf("%s: %v allocations per product", s.name, n)
+		}
+	}
+}
+
 // TestSgemmSameBytesForAnyThreadCount checks on the model's shapes that
 // the result does not depend on the worker count or on GOMAXPROCS.
 func TestSgemmSameBytesForAnyThreadCount(t *testing.T) {
@@ -371,7 +478,7 @@ func TestSgemmSameBytesForAnyThreadCount(t *testing.T) {
 						c[i] = float32(i % 3)
 					}
 					Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0.5, c, s.n)
-					return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&c[0])), 4*len(c))...)
+					return append([]byte(nil), bytesOf(c)...)
 				}
 				want := run(1, 1)
 				for _, tp := range [][2]int{{2, 2}, {3, 3}, {7, 2}, {0, 1}, {0, 2}, {0, 3}} {
@@ -382,4 +489,19 @@ func TestSgemmSameBytesForAnyThreadCount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzSgemm compares small products of any shape, transposition, leading
+// dimensions and scalars with the float64 reference, on the best kernel.
+func FuzzSgemm(f *testing.F) {
+	f.Add(uint8(3), uint8(5), uint8(7), uint8(0), uint8(0), uint8(0), uint64(1))
+	f.Add(uint8(33), uint8(9), uint8(40), uint8(3), uint8(2), uint8(7), uint64(2))
+	f.Add(uint8(15), uint8(64), uint8(1), uint8(1), uint8(5), uint8(1), uint64(3))
+	f.Fuzz(func(t *testing.T, m, n, k, trans, scalars, pad uint8, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		vals := []float32{0, 1, -0.5, 2}
+		alpha, beta := vals[scalars%4], vals[scalars/4%4]
+		p := newProblem(rng, trans&1 != 0, trans&2 != 0, int(m%80), int(n%80), int(k%100), alpha, beta, int(pad%5))
+		p.check(t, p.run())
+	})
 }

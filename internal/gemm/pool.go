@@ -9,6 +9,7 @@ import (
 // A job is one phase of one product: tasks 0..ntasks-1, claimed in turn by
 // the caller and the helpers it woke.
 type job struct {
+	o      operands
 	p      plan
 	phase  int // 0: packing A, 1: products, 2: sums of the k groups
 	ntasks int
@@ -88,8 +89,10 @@ func run(j *job, nhelp int) {
 
 // multiply computes the product described by o with kern on up to
 // nthreads goroutines.
-func multiply(kern *kernel, nthreads int, o *operands) {
+func multiply(kern *kernel, nthreads int, ops operands) {
 	j := jobs.Get().(*job)
+	j.o = ops
+	o := &j.o
 	j.p = newPlan(kern, o)
 	ap := workspaces.Get().(*[]float32)
 	*ap = growAligned(*ap, j.p.packedSize())
@@ -115,7 +118,7 @@ func multiply(kern *kernel, nthreads int, o *operands) {
 	if ws != nil {
 		workspaces.Put(ws)
 	}
-	j.p = plan{}
+	j.p, j.o = plan{}, operands{}
 	jobs.Put(j)
 }
 
