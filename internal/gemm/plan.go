@@ -47,6 +47,8 @@ const (
 	maxGroups      = 8         // k groups, at most
 	packFloats     = 1 << 16   // floats packed by one phase-0 task, at least
 	maxPackParts   = 16        // k ranges of one tile packed by phase-0 tasks, at most
+	maxPackTasks   = 1024      // phase-0 tasks, at most
+	maxRowBlocks   = 4096      // row blocks, at most (so phase 1 has < 1<<16 tasks)
 	reduceFloats   = 1 << 16   // floats summed by one phase-2 task, at least
 	maxReduceTasks = 16
 	parallelFlops  = 1_000_000 // below this a product runs on the caller alone
@@ -66,10 +68,10 @@ func newPlan(kern *kernel, o *operands) plan {
 	}
 	p.tiles = (m + kern.mr - 1) / kern.mr
 	p.q, p.rem = m/p.tiles, m%p.tiles
-	tilesPerBlock := max(1, maxBlockRows/kern.mr)
+	tilesPerBlock := max(1, maxBlockRows/kern.mr, (p.tiles+maxRowBlocks-1)/maxRowBlocks)
 	p.rowBlocks = (p.tiles + tilesPerBlock - 1) / tilesPerBlock
 	p.panels = (n + kern.nr - 1) / kern.nr
-	p.packTiles, p.packParts = max(1, packFloats/max(1, p.q*k)), 1
+	p.packTiles, p.packParts = max(1, packFloats/max(1, p.q*k), (p.tiles+maxPackTasks-1)/maxPackTasks), 1
 	if p.packTiles == 1 {
 		p.packParts = min(maxPackParts, max(1, p.q*k/packFloats))
 	}

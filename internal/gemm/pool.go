@@ -1,46 +1,116 @@
 package gemm
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// A job is one phase of one product: tasks 0..ntasks-1, claimed in turn by
-// the caller and the helpers it woke.
+// A job is one product under way. It runs in phases (see plan); each phase
+// is a set of tasks that the caller and the helpers it woke claim one at a
+// time. Which goroutine runs a task does not change what the task
+// computes.
+//
+// The claim counter state packs (phase sequence number, task count, next
+// task) into one word, so that a helper holding a token of a phase that
+// has ended (or of an earlier product that used this job) can never claim
+// anything: the caller moves on as soon as every task of a phase is done,
+// without waiting for helpers that have not even woken up.
 type job struct {
-	o      operands
-	p      plan
-	phase  int // 0: packing A, 1: products, 2: sums of the k groups
-	ntasks int
-	next   atomic.Int64
-	wg     sync.WaitGroup
+	o       operands
+	p       plan
+	phase   int           // 0: packing A, 1: products, 2: sums of the k groups
+	state   atomic.Uint64 // seq<<32 | ntasks<<16 | next
+	pending atomic.Int64  // tasks of the phase not finished
+	wake    chan struct{} // signalled when pending reaches 0
 }
 
-var jobs = sync.Pool{New: func() any { return new(job) }}
+// maxPhaseTasks bounds the tasks of one phase (16 bits of state).
+const maxPhaseTasks = 1<<16 - 1
 
-// work runs tasks of j until none is left.
-func (j *job) work() {
-	buf := buffers.Get().(*buffer)
+var jobs = sync.Pool{New: func() any { return &job{wake: make(chan struct{}, 1)} }}
+
+// A token invites a helper to phase seq of job j.
+type token struct {
+	j   *job
+	seq uint32
+}
+
+// work runs tasks of phase seq of j until none is left to claim.
+func (j *job) work(seq uint32) {
+	var buf *buffer
 	for {
-		t := int(j.next.Add(1)) - 1
-		if t >= j.ntasks {
+		v := j.state.Load()
+		next, ntasks := v&0xFFFF, v>>16&0xFFFF
+		if uint32(v>>32) != seq || next >= ntasks {
 			break
 		}
+		if !j.state.CompareAndSwap(v, v+1) {
+			continue
+		}
+		// The phase cannot end before this task is done, so what the
+		// caller set up for it (j.phase, j.p) holds still.
 		switch j.phase {
 		case 0:
-			j.p.pack(t)
+			j.p.pack(int(next))
 		case 1:
-			j.p.product(t, buf)
+			if buf == nil {
+				buf = buffers.Get().(*buffer)
+			}
+			j.p.product(int(next), buf)
 		default:
-			j.p.reduce(t)
+			j.p.reduce(int(next))
+		}
+		if j.pending.Add(-1) == 0 {
+			select {
+			case j.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
-	buffers.Put(buf)
+	if buf != nil {
+		buffers.Put(buf)
+	}
 }
 
-// workq hands jobs to the helper goroutines.
-var workq = make(chan *job, 256)
+// runPhase runs ntasks tasks of the given phase on the caller and up to
+// nhelp helpers, and returns when all are done.
+func (j *job) runPhase(phase, ntasks, nhelp int) {
+	select { // a signal left by the last phase
+	case <-j.wake:
+	default:
+	}
+	j.phase = phase
+	seq := uint32(j.state.Load()>>32) + 1
+	j.pending.Store(int64(ntasks))
+	j.state.Store(uint64(seq)<<32 | uint64(ntasks)<<16)
+	if nhelp = min(nhelp, ntasks-1); nhelp > 0 {
+		startHelpers(nhelp)
+		for range nhelp {
+			select {
+			case workq <- token{j, seq}:
+			default: // the queue is full: do without this helper
+			}
+		}
+	}
+	j.work(seq)
+	for i := 0; j.pending.Load() > 0; i++ {
+		if i < spinWait {
+			runtime.Gosched()
+			continue
+		}
+		<-j.wake
+	}
+}
+
+// spinWait is how many times a goroutine waiting for work yields before it
+// sleeps: waking a sleeping goroutine takes tens of microseconds, the gap
+// between two phases of a product well under one.
+const spinWait = 200
+
+// workq hands tokens to the helper goroutines.
+var workq = make(chan token, 256)
 
 var (
 	helpersMu sync.Mutex
@@ -48,7 +118,7 @@ var (
 )
 
 // startHelpers makes sure n helper goroutines exist. They live as long as
-// the process and sleep on workq when idle.
+// the process, and sleep on workq when idle.
 func startHelpers(n int) {
 	if int(helpers.Load()) >= n {
 		return
@@ -61,33 +131,31 @@ func startHelpers(n int) {
 	}
 }
 
+// helper runs the phases it is invited to. After one, it polls for the
+// next for a while before it sleeps.
 func helper() {
-	for j := range workq {
-		j.work()
-		j.wg.Done()
-	}
-}
-
-// run runs the tasks of j on the caller and up to nhelp helpers, and
-// returns when all are done and no helper holds j any more.
-func run(j *job, nhelp int) {
-	nhelp = min(nhelp, j.ntasks-1)
-	if nhelp > 0 {
-		startHelpers(nhelp)
-		for range nhelp {
-			j.wg.Add(1)
+	for {
+		var t token
+		got := false
+		for range spinWait {
 			select {
-			case workq <- j:
-			default: // the queue is full: do without this helper
-				j.wg.Done()
+			case t = <-workq:
+				got = true
+			default:
+				runtime.Gosched()
+			}
+			if got {
+				break
 			}
 		}
+		if !got {
+			t = <-workq
+		}
+		t.j.work(t.seq)
 	}
-	j.work()
-	j.wg.Wait()
 }
 
-// multiply computes the product described by o with kern on up to
+// multiply computes the product described by ops with kern on up to
 // nthreads goroutines.
 func multiply(kern *kernel, nthreads int, ops operands) {
 	j := jobs.Get().(*job)
@@ -109,9 +177,7 @@ func multiply(kern *kernel, nthreads int, ops operands) {
 	}
 	for phase, n := range []int{j.p.packTasks(), j.p.tasks(), j.p.redTasks} {
 		if n > 0 {
-			j.phase, j.ntasks = phase, n
-			j.next.Store(0)
-			run(j, nhelp)
+			j.runPhase(phase, n, nhelp)
 		}
 	}
 	workspaces.Put(ap)
