@@ -11,6 +11,60 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
+// A sgemmFunc has Sgemm's signature.
+type sgemmFunc func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// A contender is one implementation in the benchmarks' comparison.
+type contender struct {
+	name  string
+	setup func(b *testing.B) // sets it up until b ends
+	sgemm sgemmFunc
+}
+
+// extraContenders are added by bench_openblas_test.go (-tags openblas).
+var extraContenders []contender
+
+// contenders lists, in the order they run for each shape: this package
+// with each kernel on one and two threads, gonum's Sgemm (which splits
+// over GOMAXPROCS goroutines) with GOMAXPROCS 1 and 2, and the extras.
+// GOMAXPROCS is the thread count throughout.
+func contenders() []contender {
+	var cs []contender
+	for _, fam := range families() {
+		for _, threads := range []int{1, 2} {
+			cs = append(cs, contender{fmt.Sprintf("%s-%dt", fam, threads), func(b *testing.B) {
+				useKernel(b, fam)
+				useThreads(b, threads)
+				useProcs(b, threads)
+			}, Sgemm})
+		}
+	}
+	for _, procs := range []int{1, 2} {
+		cs = append(cs, contender{fmt.Sprintf("gonum-%dt", procs), func(b *testing.B) { useProcs(b, procs) }, gonumSgemm(gonum.Implementation{})})
+	}
+	return append(cs, extraContenders...)
+}
+
+// useProcs sets GOMAXPROCS until b ends.
+func useProcs(b *testing.B, n int) {
+	old := runtime.GOMAXPROCS(n)
+	b.Cleanup(func() { runtime.GOMAXPROCS(old) })
+}
+
+// gonumSgemm adapts a gonum BLAS.
+func gonumSgemm(impl blas.Float32) sgemmFunc {
+	return func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		ta, tb := blas.NoTrans, blas.NoTrans
+		if tA {
+			ta = blas.Trans
+		}
+		if tB {
+			tb = blas.Trans
+		}
+		impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
 // A meter measures the speed of a benchmark loop in GFLOP per second of
 // wall time and per second of CPU time (all threads): on a shared machine
 // the second is the steadier, and their ratio shows how many cores worked.
@@ -34,45 +88,25 @@ func (mt meter) report(b *testing.B, flops float64) {
 	}
 }
 
-func shapeFlops(s modelShape) float64 { return 2 * float64(s.m) * float64(s.n) * float64(s.k) }
-
-// BenchmarkSgemm measures the products of one view of the seed model's
-// training step (modelShapes) with each kernel on one and two threads, and
-// gonum's pure-Go Sgemm (which splits over GOMAXPROCS goroutines) with
-// GOMAXPROCS 1 and 2, in one run. bench_openblas_test.go adds OpenBLAS
-// (-tags openblas). Compare GFLOP/s; -count interleaves the contenders.
+// BenchmarkSgemm measures each product of the seed model's training step
+// (modelShapes, one view) with every contender, shape after shape, so
+// that the contenders of a shape run side by side:
+//
+//	go test -run '^$' -bench Sgemm -count 3 ./internal/gemm
+//	go test -tags openblas -run '^$' -bench Sgemm ./internal/gemm   # with OpenBLAS
 func BenchmarkSgemm(b *testing.B) {
+	cs := contenders()
 	for _, s := range modelShapes {
 		a, lda, bb, ldb, c := operandsFor(s)
-		for _, fam := range families() {
-			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%s-%dt", s.name, fam, threads), func(b *testing.B) {
-					useKernel(b, fam)
-					useThreads(b, threads)
-					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(threads, runtime.GOMAXPROCS(0))))
-					mt := startMeter(b)
-					for b.Loop() {
-						Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
-					}
-					mt.report(b, shapeFlops(s))
-				})
-			}
-		}
-		for _, procs := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/gonum-%dt", s.name, procs), func(b *testing.B) {
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-				tA, tB := blas.NoTrans, blas.NoTrans
-				if s.tA {
-					tA = blas.Trans
-				}
-				if s.tB {
-					tB = blas.Trans
-				}
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		for _, ct := range cs {
+			b.Run(s.name+"/"+ct.name, func(b *testing.B) {
+				ct.setup(b)
 				mt := startMeter(b)
 				for b.Loop() {
-					gonum.Implementation{}.Sgemm(tA, tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+					ct.sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
 				}
-				mt.report(b, shapeFlops(s))
+				mt.report(b, flops)
 			})
 		}
 	}
@@ -85,7 +119,7 @@ func BenchmarkTile(b *testing.B) {
 		b.Run(kern.name, func(b *testing.B) {
 			const k = 256
 			r := kern.mr
-			a := growAligned(nil, r*k)
+			a := growAligned(nil, kern.as*k)
 			bp := growAligned(nil, k*kern.nr)
 			c := make([]float32, r*kern.nr)
 			mt := startMeter(b)
@@ -97,10 +131,8 @@ func BenchmarkTile(b *testing.B) {
 	}
 }
 
-// seedView is one call of the seed model's training step on one view
-// (batch 256), with the operands laid out as internal/nnops lays them out:
-// the convolutions multiply a chunk of images at a time (conv.go's 1 MB
-// patch-matrix chunks) inside matrices NP = 256·Ho·Wo columns wide.
+// A seedCall is one product of the seed model's training step, with its
+// operands laid out as internal/nnops lays them out.
 type seedCall struct {
 	tA, tB           bool
 	m, n, k          int
@@ -110,10 +142,13 @@ type seedCall struct {
 	aLen, bLen, cLen int
 }
 
-// seedView lists the calls of one view: per convolution (Cout, K = Cin·9,
-// P = Ho·Wo) the forward chunks, the input-gradient chunks (not for the
-// first, whose input is the data) and the weight gradient; then the
-// predictor's two linear layers (2048→64→2048) forward, dX and dW.
+// seedView lists the calls of one view (batch 256): per convolution (Cout,
+// K = Cin·9, P = Ho·Wo) the forward products a chunk of images at a time
+// (conv.go's 1 MiB patch-matrix chunks, inside matrices 256·P columns
+// wide, bias preloaded so beta 1), the input-gradient products by chunks
+// (not for the first convolution, whose input is the data) and the weight
+// gradient; then the predictor's two linear layers (2048→64→2048) forward,
+// dX and dW.
 func seedView() []seedCall {
 	const batch = 256
 	var calls []seedCall
@@ -145,8 +180,8 @@ func seedView() []seedCall {
 }
 
 // BenchmarkSeedView runs every product of one view of the seed model's
-// training step, as nnops calls them, with each kernel on one and two
-// threads: the number the train-speed goal depends on.
+// training step, as nnops calls them, with every contender: the number the
+// train-speed goal depends on (ms/op is the products' share of a view).
 func BenchmarkSeedView(b *testing.B) {
 	calls := seedView()
 	var flops float64
@@ -157,20 +192,16 @@ func BenchmarkSeedView(b *testing.B) {
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	x, y, z := randSlice(rng, size), randSlice(rng, size), randSlice(rng, size)
-	for _, fam := range families() {
-		for _, threads := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s-%dt", fam, threads), func(b *testing.B) {
-				useKernel(b, fam)
-				useThreads(b, threads)
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(threads, runtime.GOMAXPROCS(0))))
-				mt := startMeter(b)
-				for b.Loop() {
-					for _, c := range calls {
-						Sgemm(c.tA, c.tB, c.m, c.n, c.k, 1, x[c.aOff:c.aLen], c.lda, y[c.bOff:c.bLen], c.ldb, c.beta, z[c.cOff:c.cLen], c.ldc)
-					}
+	for _, ct := range contenders() {
+		b.Run(ct.name, func(b *testing.B) {
+			ct.setup(b)
+			mt := startMeter(b)
+			for b.Loop() {
+				for _, c := range calls {
+					ct.sgemm(c.tA, c.tB, c.m, c.n, c.k, 1, x[c.aOff:c.aLen], c.lda, y[c.bOff:c.bLen], c.ldb, c.beta, z[c.cOff:c.cLen], c.ldc)
 				}
-				mt.report(b, flops)
-			})
-		}
+			}
+			mt.report(b, flops)
+		})
 	}
 }
