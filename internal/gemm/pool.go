@@ -29,7 +29,7 @@ type job struct {
 // maxPhaseTasks bounds the tasks of one phase (16 bits of state).
 const maxPhaseTasks = 1<<16 - 1
 
-var jobs = sync.Pool{New: func() any { return &job{wake: make(chan struct{}, 1)} }}
+var jobs = newFreeList[job]()
 
 // A token invites a helper to phase seq of job j.
 type token struct {
@@ -56,7 +56,7 @@ func (j *job) work(seq uint32) {
 			j.p.pack(int(next))
 		case 1:
 			if buf == nil {
-				buf = buffers.Get().(*buffer)
+				buf = buffers.get()
 			}
 			j.p.product(int(next), buf)
 		default:
@@ -70,7 +70,7 @@ func (j *job) work(seq uint32) {
 		}
 	}
 	if buf != nil {
-		buffers.Put(buf)
+		buffers.put(buf)
 	}
 }
 
@@ -158,18 +158,21 @@ func helper() {
 // multiply computes the product described by ops with kern on up to
 // nthreads goroutines.
 func multiply(kern *kernel, nthreads int, ops operands) {
-	j := jobs.Get().(*job)
+	j := jobs.get()
+	if j.wake == nil {
+		j.wake = make(chan struct{}, 1)
+	}
 	j.o = ops
 	o := &j.o
 	j.p = newPlan(kern, o)
-	ap := workspaces.Get().(*[]float32)
-	*ap = growAligned(*ap, j.p.packedSize())
-	j.p.apack = *ap
-	var ws *[]float32
+	ap := packedAs.get()
+	ap.f = growAligned(ap.f, j.p.packedSize())
+	j.p.apack = ap.f
+	var ws *floats
 	if j.p.groups > 1 {
-		ws = workspaces.Get().(*[]float32)
-		*ws = grow(*ws, j.p.groups*o.m*o.n)
-		j.p.ws = *ws
+		ws = partials.get()
+		ws.f = grow(ws.f, j.p.groups*o.m*o.n)
+		j.p.ws = ws.f
 	}
 	nhelp := nthreads - 1
 	if 2*float64(o.m)*float64(o.n)*float64(o.k) < parallelFlops {
@@ -180,12 +183,12 @@ func multiply(kern *kernel, nthreads int, ops operands) {
 			j.runPhase(phase, n, nhelp)
 		}
 	}
-	workspaces.Put(ap)
+	packedAs.put(ap)
 	if ws != nil {
-		workspaces.Put(ws)
+		partials.put(ws)
 	}
 	j.p, j.o = plan{}, operands{}
-	jobs.Put(j)
+	jobs.put(j)
 }
 
 // A buffer holds one goroutine's packed B panel.
@@ -193,11 +196,41 @@ type buffer struct {
 	b []float32 // 64-byte aligned
 }
 
-var buffers = sync.Pool{New: func() any { return new(buffer) }}
+// floats is a reusable slice.
+type floats struct{ f []float32 }
 
-// workspaces holds the packed A and the k groups' partial products of
-// products under way.
-var workspaces = sync.Pool{New: func() any { return new([]float32) }}
+// The buffers of products under way come from free lists, not from
+// sync.Pools: a trainer collects garbage often, and a sync.Pool drops what
+// it holds within two collections, which would cost megabytes of
+// allocation per product.
+var (
+	buffers  = newFreeList[buffer]() // packed B panels, one per goroutine
+	packedAs = newFreeList[floats]() // packed op(a), one per product
+	partials = newFreeList[floats]() // the k groups' partial products
+)
+
+// A freeList keeps up to 64 values for reuse.
+type freeList[T any] struct{ ch chan *T }
+
+func newFreeList[T any]() *freeList[T] { return &freeList[T]{make(chan *T, 64)} }
+
+// get returns a kept value, or a new zero one.
+func (l *freeList[T]) get() *T {
+	select {
+	case x := <-l.ch:
+		return x
+	default:
+		return new(T)
+	}
+}
+
+// put keeps x for reuse, unless the list is full.
+func (l *freeList[T]) put(x *T) {
+	select {
+	case l.ch <- x:
+	default:
+	}
+}
 
 // grow returns s with length n, reallocated if its capacity is short.
 func grow(s []float32, n int) []float32 {
