@@ -1,13 +1,21 @@
-// Package gemm is a single-precision matrix product for row-major matrices,
-// in pure Go and Go assembly (no cgo): BLIS-style packing and cache
-// blocking around register-blocked micro-kernels (AVX-512, AVX2+FMA, or
-// plain Go), split over the cores.
+// Package gemm is a single-precision matrix product (BLAS sgemm) for
+// row-major matrices in pure Go and Go assembly, without cgo: GotoBLAS/BLIS
+// packing and cache blocking around register-blocked micro-kernels, split
+// over the cores.
 //
-// Results are deterministic: the product is cut into tasks by its shape
-// alone, never by the number of workers, and every element of C is
-// accumulated in the same order whichever worker computes it, so the bytes
-// out are the same for any worker count or GOMAXPROCS. They may differ
-// between kernels (AVX-512, AVX2, Go): the kernels sum in different orders.
+// The micro-kernel is the best the CPU runs (KernelName): AVX-512F tiles of
+// 14×32, AVX2+FMA tiles of 6×16, or plain Go tiles of 4×4 (with the build
+// tag purego, off amd64, or on CPUs without AVX2 and FMA). Transposed
+// operands are handled while packing. A product runs on up to Threads()
+// goroutines, the caller and long-lived helpers; small ones run on the
+// caller alone.
+//
+// Results are deterministic: a product is cut into tasks by its shape
+// alone, never by the number of workers; each element of C is accumulated
+// in the same order whichever goroutine computes it, and a long reduction
+// over k is cut into fixed groups summed in a fixed order. So the bytes out
+// are the same for any SetThreads or GOMAXPROCS. They differ between
+// kernels, which sum in different orders (within float32 rounding).
 package gemm
 
 import (
