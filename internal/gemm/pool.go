@@ -37,8 +37,9 @@ type token struct {
 	seq uint32
 }
 
-// work runs tasks of phase seq of j until none is left to claim.
-func (j *job) work(seq uint32) {
+// work runs tasks of phase seq of j until none is left to claim, and
+// returns how many it ran.
+func (j *job) work(seq uint32) (ran int64) {
 	var buf *buffer
 	for {
 		v := j.state.Load()
@@ -62,6 +63,7 @@ func (j *job) work(seq uint32) {
 		default:
 			j.p.reduce(int(next))
 		}
+		ran++
 		if j.pending.Add(-1) == 0 {
 			select {
 			case j.wake <- struct{}{}:
@@ -72,6 +74,7 @@ func (j *job) work(seq uint32) {
 	if buf != nil {
 		buffers.put(buf)
 	}
+	return ran
 }
 
 // runPhase runs ntasks tasks of the given phase on the caller and up to
@@ -151,9 +154,13 @@ func helper() {
 		if !got {
 			t = <-workq
 		}
-		t.j.work(t.seq)
+		helperTasks.Add(t.j.work(t.seq))
 	}
 }
+
+// helperTasks counts the tasks helpers have run (tests check that they
+// do).
+var helperTasks atomic.Int64
 
 // multiply computes the product described by ops with kern on up to
 // nthreads goroutines.
