@@ -28,19 +28,20 @@ import (
 var threads atomic.Int64
 
 // SetThreads sets how many goroutines (the caller included) share one
-// product; n <= 0 means runtime.GOMAXPROCS(0), read at every call (the
-// default). It returns the previous setting. The results do not depend on
-// it.
+// product, at most GOMAXPROCS; n <= 0 means runtime.GOMAXPROCS(0), read at
+// every call (the default). It returns the previous setting. The results
+// do not depend on it.
 func SetThreads(n int) int {
 	return int(threads.Swap(int64(max(n, 0))))
 }
 
 // Threads reports how many goroutines a product may use now.
 func Threads() int {
+	procs := runtime.GOMAXPROCS(0)
 	if n := int(threads.Load()); n > 0 {
-		return n
+		return min(n, procs)
 	}
-	return runtime.GOMAXPROCS(0)
+	return procs
 }
 
 // KernelName names the micro-kernel the products run, for logs: e.g.

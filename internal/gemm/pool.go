@@ -1,9 +1,9 @@
 package gemm
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -12,16 +12,19 @@ import (
 // time. Which goroutine runs a task does not change what the task
 // computes.
 //
-// The claim counter state packs (phase sequence number, task count, next
-// task) into one word, so that a helper holding a token of a phase that
-// has ended (or of an earlier product that used this job) can never claim
-// anything: the caller moves on as soon as every task of a phase is done,
-// without waiting for helpers that have not even woken up.
+// The claim counter state packs (phase sequence number, end, next) into one
+// word: the caller claims tasks from the front (next), the helpers from the
+// back (end), so that a product repeated with the same shape leaves each
+// part of C with the same core, in its cache, as far as the load allows.
+// A helper holding a token of a phase that has ended (or of an earlier
+// product that used this job) can never claim anything, as the sequence
+// number differs: the caller moves on as soon as every task of a phase is
+// done, without waiting for helpers that have not even woken up.
 type job struct {
 	o       operands
 	p       plan
 	phase   int           // 0: packing A, 1: products, 2: sums of the k groups
-	state   atomic.Uint64 // seq<<32 | ntasks<<16 | next
+	state   atomic.Uint64 // seq<<32 | end<<16 | next: tasks next..end-1 are unclaimed
 	pending atomic.Int64  // tasks of the phase not finished
 	wake    chan struct{} // signalled when pending reaches 0
 }
@@ -37,31 +40,36 @@ type token struct {
 	seq uint32
 }
 
-// work runs tasks of phase seq of j until none is left to claim, and
-// returns how many it ran.
-func (j *job) work(seq uint32) (ran int64) {
+// work runs tasks of phase seq of j until none is left to claim, taking
+// them from the front (the caller) or the back (helpers), and returns how
+// many it ran.
+func (j *job) work(seq uint32, fromBack bool) (ran int64) {
 	var buf *buffer
 	for {
 		v := j.state.Load()
-		next, ntasks := v&0xFFFF, v>>16&0xFFFF
-		if uint32(v>>32) != seq || next >= ntasks {
+		next, end := v&0xFFFF, v>>16&0xFFFF
+		if uint32(v>>32) != seq || next >= end {
 			break
 		}
-		if !j.state.CompareAndSwap(v, v+1) {
+		t, claimed := next, v+1
+		if fromBack {
+			t, claimed = end-1, v-1<<16
+		}
+		if !j.state.CompareAndSwap(v, claimed) {
 			continue
 		}
 		// The phase cannot end before this task is done, so what the
 		// caller set up for it (j.phase, j.p) holds still.
 		switch j.phase {
 		case 0:
-			j.p.pack(int(next))
+			j.p.pack(int(t))
 		case 1:
 			if buf == nil {
 				buf = buffers.get()
 			}
-			j.p.product(int(next), buf)
+			j.p.product(int(t), buf)
 		default:
-			j.p.reduce(int(next))
+			j.p.reduce(int(t))
 		}
 		ran++
 		if j.pending.Add(-1) == 0 {
@@ -97,20 +105,43 @@ func (j *job) runPhase(phase, ntasks, nhelp int) {
 			}
 		}
 	}
-	j.work(seq)
-	for i := 0; j.pending.Load() > 0; i++ {
-		if i < spinWait {
-			runtime.Gosched()
-			continue
+	j.work(seq, false)
+	if !spinUntil(func() bool { return j.pending.Load() == 0 }) {
+		for j.pending.Load() > 0 {
+			<-j.wake
 		}
-		<-j.wake
 	}
 }
 
-// spinWait is how many times a goroutine waiting for work yields before it
-// sleeps: waking a sleeping goroutine takes tens of microseconds, the gap
-// between two phases of a product well under one.
-const spinWait = 200
+// spinTime is how long a goroutine waiting for work keeps polling before
+// it sleeps. Waking a sleeping goroutine on an idle core takes tens of
+// microseconds (more in a virtual machine), while the phases of a product,
+// and the products of one layer, follow each other within a few: a helper
+// that slept between them would join every phase late. A helper idles at
+// most this long on its core after the last product of a burst.
+const spinTime = 200 * time.Microsecond
+
+// spinUntil polls done for up to spinTime and reports whether it became
+// true. It does not yield to the scheduler: a yielding goroutine goes to
+// the global run queue, and the runtime does not wake an idle processor
+// for it, so a yielding helper can end up sharing one processor with the
+// caller.
+func spinUntil(done func() bool) bool {
+	var deadline time.Time
+	for i := 0; ; i++ {
+		if done() {
+			return true
+		}
+		if i%64 == 0 {
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinTime)
+			} else if now.After(deadline) {
+				return false
+			}
+		}
+	}
+}
 
 // workq hands tokens to the helper goroutines.
 var workq = make(chan token, 256)
@@ -139,22 +170,18 @@ func startHelpers(n int) {
 func helper() {
 	for {
 		var t token
-		got := false
-		for range spinWait {
+		got := spinUntil(func() bool {
 			select {
 			case t = <-workq:
-				got = true
+				return true
 			default:
-				runtime.Gosched()
+				return false
 			}
-			if got {
-				break
-			}
-		}
+		})
 		if !got {
 			t = <-workq
 		}
-		helperTasks.Add(t.j.work(t.seq))
+		helperTasks.Add(t.j.work(t.seq, true))
 	}
 }
 
