@@ -16,14 +16,18 @@ func packATile(dst []float32, o *operands, kern *kernel, i, r, pc, kc int) {
 		}
 		return
 	}
-	// op(a)[i][p] = a[i*lda+p]: rows of a are transposed
+	// op(a)[i][p] = a[i*lda+p]: rows of a are transposed, 8 at a time, in
+	// bands of columns that keep the band of dst in L1 (each 8 rows write
+	// half of a slot).
 	q0 := 0
 	if kern.tr8 != nil && kc >= 8 {
-		k8 := kc / 8
-		for b0 := 0; b0 < r; b0 += 8 {
-			kern.tr8(k8, &o.a[(i+b0)*o.lda+pc], o.lda, min(8, r-b0), &dst[b0], as)
+		for ; q0+8 <= kc; q0 += trBand {
+			k8 := min(trBand, kc-q0) / 8
+			for b0 := 0; b0 < r; b0 += 8 {
+				kern.tr8(k8, &o.a[(i+b0)*o.lda+pc+q0], o.lda, min(8, r-b0), &dst[q0*as+b0], as)
+			}
 		}
-		q0 = 8 * k8
+		q0 = kc / 8 * 8
 	}
 	for ii := range r {
 		src := o.a[(i+ii)*o.lda+pc:][:kc]
@@ -32,6 +36,10 @@ func packATile(dst []float32, o *operands, kern *kernel, i, r, pc, kc int) {
 		}
 	}
 }
+
+// trBand is the width of the bands of A that packATile transposes at a
+// time (a multiple of 8).
+const trBand = 256
 
 // packBPanel packs columns j..j+cols-1 of op(b), rows pc..pc+kc-1, into
 // dst as one column panel: k-major, kern.nr floats for each p, of which
