@@ -1,0 +1,107 @@
+package gemm
+
+// A plan cuts one product into tasks by its shape and the kernel's tile
+// sizes alone (never by the worker count), so that every element of C is
+// computed by the same sequence of operations whoever runs its task:
+//
+//   - rows of C go in tiles of at most kernel.mr rows, of balanced heights
+//     (ceil or floor of m/tiles), and consecutive tiles make row blocks;
+//   - columns go in panels of kernel.nr, and consecutive panels make
+//     column blocks;
+//   - a tall reduction (k much larger than m and n) is cut into k groups,
+//     whose partial products go to a workspace and are then summed in
+//     group order; such a product may be computed transposed (Cᵀ = op(b)ᵀ
+//     op(a)ᵀ) when that fills the tiles better, the sums transposing back;
+//   - within a task, k goes in blocks of at most kernel.kc.
+//
+// A product runs in up to three phases, each a set of tasks: 0 packs all
+// of op(a) into row tiles (shared by the tasks of phase 1); 1 computes,
+// task by task, one (k group, row block, column block) of C (or of the
+// workspace); 2 sums the k groups.
+type plan struct {
+	o    *operands // the call
+	po   operands  // what phase 1 computes: o, or its transpose if swap
+	kern *kernel
+	swap bool
+
+	tiles, q, rem int // row tiles: tile t has q+1 rows if t < rem, else q
+	rowBlocks     int
+	panels        int // column panels of kern.nr
+	colBlocks     int
+	groups        int       // k groups; > 1 uses ws
+	ws            []float32 // groups × m × n partial products (n × m if swap)
+	apack         []float32 // op(a) packed: tile t at t·k·kern.as, k-major
+	packTiles     int       // tiles packed by one phase-0 task
+	packParts     int       // k ranges of a tile packed by phase-0 tasks
+	redTasks      int       // tasks of phase 2 (groups > 1)
+}
+
+// Tuning constants. They shape the plan, so changing one changes the
+// rounding of some products (never their dependence on the worker count).
+const (
+	maxBlockRows   = 640       // rows of a row block (its packed A block stays in L2)
+	taskFlops      = 1_000_000 // a task's work, at least, when there is enough
+	maxTasks       = 32        // tasks of phase 1, at most
+	tallRatio      = 4         // k >= tallRatio·max(m, n) makes a reduction tall
+	groupK         = 1024      // k per group of a tall reduction, at least
+	maxGroups      = 8         // k groups, at most
+	packFloats     = 1 << 16   // floats packed by one phase-0 task, at least
+	maxPackParts   = 16        // k ranges of one tile packed by phase-0 tasks, at most
+	maxPackTasks   = 1024      // phase-0 tasks, at most
+	maxRowBlocks   = 4096      // row blocks, at most (so phase 1 has < 1<<16 tasks)
+	reduceFloats   = 1 << 16   // floats summed by one phase-2 task, at least
+	maxReduceTasks = 16
+	parallelFlops  = 1_000_000 // below this a product runs on the caller alone
+)
+
+func newPlan(kern *kernel, o *operands) plan {
+	p := plan{o: o, po: *o, kern: kern}
+	m, n, k := o.m, o.n, o.k
+	p.groups = 1
+	if k >= tallRatio*max(m, n) {
+		p.groups = min(maxGroups, max(1, k/groupK))
+	}
+	if p.groups > 1 && fill(n, kern.nr) < fill(m, kern.nr) {
+		p.swap = true
+		p.po = operands{tA: !o.tB, tB: !o.tA, m: n, n: m, k: k, alpha: 1, a: o.b, lda: o.ldb, b: o.a, ldb: o.lda}
+		m, n = n, m
+	}
+	p.tiles = (m + kern.mr - 1) / kern.mr
+	p.q, p.rem = m/p.tiles, m%p.tiles
+	tilesPerBlock := max(1, maxBlockRows/kern.mr, (p.tiles+maxRowBlocks-1)/maxRowBlocks)
+	p.rowBlocks = (p.tiles + tilesPerBlock - 1) / tilesPerBlock
+	p.panels = (n + kern.nr - 1) / kern.nr
+	p.packTiles, p.packParts = max(1, packFloats/max(1, p.q*k), (p.tiles+maxPackTasks-1)/maxPackTasks), 1
+	if p.packTiles == 1 {
+		p.packParts = min(maxPackParts, max(1, p.q*k/packFloats))
+	}
+
+	flops := 2 * float64(m) * float64(n) * float64(k)
+	target := min(maxTasks, max(1, int(flops/taskFlops)))
+	want := (target + p.rowBlocks*p.groups - 1) / (p.rowBlocks * p.groups)
+	p.colBlocks = min(p.panels, max(1, want))
+	if p.groups > 1 {
+		p.redTasks = min(maxReduceTasks, o.m, max(1, p.groups*m*n/reduceFloats))
+	}
+	return p
+}
+
+// fill is the fraction of nr-wide panels that n columns fill.
+func fill(n, nr int) float64 {
+	return float64(n) / float64((n+nr-1)/nr*nr)
+}
+
+// packTasks is the number of phase-0 tasks.
+func (p *plan) packTasks() int { return (p.tiles + p.packTiles - 1) / p.packTiles * p.packParts }
+
+// packedSize is the length of the packed op(a).
+func (p *plan) packedSize() int { return p.tiles * p.kern.as * p.po.k }
+
+// tasks is the number of phase-1 tasks.
+func (p *plan) tasks() int { return p.groups * p.rowBlocks * p.colBlocks }
+
+// tileRow returns the first row of tile t (t == p.tiles gives m).
+func (p *plan) tileRow(t int) int { return t*p.q + min(t, p.rem) }
+
+// span returns the b-th of parts balanced slices of [0, n).
+func span(b, parts, n int) (lo, hi int) { return b * n / parts, (b + 1) * n / parts }
