@@ -179,28 +179,14 @@ stages=(fetch augment train embed eval reduce plot)
 bin="$root/bin"
 gobuild() { (cd "$root" && go build -trimpath -buildvcs=false "$@"); }
 
-# train and OpenBLAS, in this block only: train links OpenBLAS when it is
-# there (2-3x faster steps); everything else is pure Go (embed, eval and
-# reduce carry their own SIMD kernels).
-train_tags=""
-have_openblas() { echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null 2>/dev/null; }
-if ! have_openblas && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-  log "installing libopenblas-dev for a faster train"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev >/dev/null 2>&1 || true
-fi
-have_openblas && train_tags="openblas"
+# Every stage is plain Go (no cgo): train's matrix products run on
+# internal/gemm's own kernels on all cores, as fast as OpenBLAS here.
 build_stages() {
   mkdir -p "$bin" && rm -f "$bin/.stamp"
-  if [ -z "$train_tags" ]; then
-    gobuild -o "$bin/" ./stages/...
-    return
-  fi
-  local s others=()
-  for s in "${stages[@]}"; do [ "$s" = train ] || others+=("./stages/$s"); done
-  gobuild -o "$bin/" "${others[@]}" && gobuild -tags "$train_tags" -o "$bin/train" ./stages/train
+  CGO_ENABLED=0 gobuild -o "$bin/" ./stages/...
 }
 
-log "building ${stages[*]} into $bin (go build: only what changed)${train_tags:+; train with -tags $train_tags}"
+log "building ${stages[*]} into $bin (go build: only what changed)"
 build_stages || die "build failed (is Go 1.26 installed?)"
 declare -A ver
 for s in "${stages[@]}"; do ver[$s]=$(sha256sum "$bin/$s" | cut -c1-16); done
