@@ -2,12 +2,12 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import "github.com/siampipe/siampipe/internal/cpufeat"
 
-// hasAVX512 and hasAVX2FMA report what the kernels need from the CPU (and
-// the operating system, which must save the wider registers). This is the
-// one place that asks.
+// hasAVX512 and hasAVX2FMA report which assembly kernels this CPU (and the
+// operating system, which must save the wider registers) runs: cpufeat, the
+// one place that asks, decides for every kernel package.
 var (
-	hasAVX512  = cpu.X86.HasAVX512F
-	hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512  = cpufeat.Detected() >= cpufeat.AVX512
+	hasAVX2FMA = cpufeat.Detected() >= cpufeat.AVX2
 )

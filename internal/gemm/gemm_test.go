@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -523,4 +524,18 @@ func FuzzSgemm(f *testing.F) {
 		p := newProblem(rng, trans&1 != 0, trans&2 != 0, int(m%80), int(n%80), int(k%100), alpha, beta, int(pad%5))
 		p.check(t, p.run())
 	})
+}
+
+// TestKernelFollowsTheSIMDLevel: lowering cpufeat's level (SIAMPIPE_SIMD,
+// or Set in tests) lowers the kernel the products run on.
+func TestKernelFollowsTheSIMDLevel(t *testing.T) {
+	want := map[cpufeat.Level]string{cpufeat.Generic: "go", cpufeat.AVX2: "avx2", cpufeat.AVX512: "avx512"}
+	for _, l := range cpufeat.Levels() {
+		restore := cpufeat.Set(l)
+		got := active().family
+		restore()
+		if got != want[l] {
+			t.Errorf("at level %s the products run the %s kernel, want %s", l, got, want[l])
+		}
+	}
 }

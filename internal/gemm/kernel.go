@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"github.com/siampipe/siampipe/internal/cpufeat"
 	"unsafe"
 )
 
@@ -20,12 +21,13 @@ type tileFunc func(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, 
 
 // A kernel is a family of micro-kernels for one instruction set.
 type kernel struct {
-	name   string     // for logs, e.g. "avx512 14x32"
-	family string     // "avx512", "avx2" or "go"
-	mr, nr int        // largest tile height; tile width
-	as     int        // floats a packed A tile holds for each p (>= mr)
-	kc     int        // largest k block (the B panel, kc×nr, stays in L1)
-	tiles  []tileFunc // tiles[r] computes an r-row tile, 1 <= r <= mr
+	name   string        // for logs, e.g. "avx512 14x32"
+	family string        // "avx512", "avx2" or "go"
+	level  cpufeat.Level // the SIMD level it needs
+	mr, nr int           // largest tile height; tile width
+	as     int           // floats a packed A tile holds for each p (>= mr)
+	kc     int           // largest k block (the B panel, kc×nr, stays in L1)
+	tiles  []tileFunc    // tiles[r] computes an r-row tile, 1 <= r <= mr
 
 	// Packing in assembly, or nil for the Go loops of pack.go.
 	// copyRows sets dst[p*dstride+j] = src[p*ld+j] for p < k, j < cols
@@ -37,7 +39,7 @@ type kernel struct {
 }
 
 // goKernel is the portable kernel: plain Go, 4×4 tiles.
-var goKernel = &kernel{name: "go 4x4", family: "go", mr: 4, nr: 4, as: 4, kc: 512,
+var goKernel = &kernel{name: "go 4x4", family: "go", level: cpufeat.Generic, mr: 4, nr: 4, as: 4, kc: 512,
 	tiles: []tileFunc{nil, goTile1, goTile2, goTile3, goTile4}}
 
 // forceKernel, when set to a family name, makes products use that kernel
@@ -52,10 +54,17 @@ var allKernels = append(hwKernels(), goKernel)
 // kernels lists the kernels this build and CPU run, best first.
 func kernels() []*kernel { return allKernels }
 
-// active returns the kernel products use now.
+// active returns the kernel products use now: the best one at or below
+// cpufeat's level in effect (lowered by SIAMPIPE_SIMD), or the forced one.
 func active() *kernel {
 	if forceKernel == "" {
-		return allKernels[0]
+		lvl := cpufeat.Current()
+		for _, k := range allKernels {
+			if k.level <= lvl {
+				return k
+			}
+		}
+		return goKernel
 	}
 	for _, k := range allKernels {
 		if k.family == forceKernel {
