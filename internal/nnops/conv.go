@@ -77,13 +77,6 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
 	b := data(in[2])
-	for c := 0; c < s.cout; c++ {
-		row := yd[c*NP : (c+1)*NP]
-		bc := b[c]
-		for j := range row {
-			row[j] = bc
-		}
-	}
 	// The patch matrix is built and multiplied a chunk of images at a
 	// time, so the product reads what im2col has just written from L2.
 	// Chunks own disjoint columns of cols and y: they run on all cores,
@@ -92,6 +85,12 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	chunk := s.chunk()
 	par.For(par.Blocks(s.n, chunk), func(i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
+		for c := 0; c < s.cout; c++ { // the bias, which the product adds to
+			row := yd[c*NP+b0*P : c*NP+b1*P]
+			for j := range row {
+				row[j] = b[c]
+			}
+		}
 		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 		sgemmSerial(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
 	})

@@ -2,6 +2,7 @@ package nnops
 
 import (
 	"fmt"
+	"github.com/siampipe/siampipe/internal/par"
 	"math"
 
 	G "gorgonia.org/gorgonia"
@@ -131,18 +132,29 @@ func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) {
 	r := o.out(n, d)
 	rd := r.Data().([]float32)
 	scale := -up / float64(o.k*n)
-	for i := 0; i < n; i++ {
-		pr, zr, dst := p[i*d:(i+1)*d], z[i*d:(i+1)*d], rd[i*d:(i+1)*d]
-		c, np, nz, _ := cosRow(pr, zr)
-		den := math.Max(np*nz, 1e-8)
-		a := scale / den
-		b := 0.0
-		if np > 0 {
-			b = scale * c / (np * np)
+	// Rows are independent: blocks of rows run on all cores.
+	par.For(par.Blocks(n, lossRows), func(bi int) {
+		lo, hi := par.Block(bi, n, lossRows)
+		for i := lo; i < hi; i++ {
+			o.row(p[i*d:(i+1)*d], z[i*d:(i+1)*d], rd[i*d:(i+1)*d], scale)
 		}
-		for j := range dst {
-			dst[j] = float32(a*float64(zr[j]) - b*float64(pr[j]))
-		}
-	}
+	})
 	return r, nil
+}
+
+// lossRows is how many rows of the loss gradient one core takes at a time.
+const lossRows = 32
+
+// row sets dst to the gradient of one row's negative cosine, times scale.
+func (o *negCosGrad) row(pr, zr, dst []float32, scale float64) {
+	c, np, nz, _ := cosRow(pr, zr)
+	den := math.Max(np*nz, 1e-8)
+	a := scale / den
+	b := 0.0
+	if np > 0 {
+		b = scale * c / (np * np)
+	}
+	for j := range dst {
+		dst[j] = float32(a*float64(zr[j]) - b*float64(pr[j]))
+	}
 }
