@@ -1,10 +1,10 @@
 package gemm
 
 import (
-	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
+
+	"github.com/siampipe/siampipe/internal/par"
 )
 
 // A job is one product under way. It runs in phases (see plan); each phase
@@ -34,11 +34,9 @@ const maxPhaseTasks = 1<<16 - 1
 
 var jobs = newFreeList[job]()
 
-// A token invites a helper to phase seq of job j.
-type token struct {
-	j   *job
-	seq uint32
-}
+// Work implements par.Job: a helper invited to phase seq runs its tasks,
+// from the back.
+func (j *job) Work(seq uint32) { helperTasks.Add(j.work(seq, true)) }
 
 // work runs tasks of phase seq of j until none is left to claim, taking
 // them from the front (the caller) or the back (helpers), and returns how
@@ -97,91 +95,13 @@ func (j *job) runPhase(phase, ntasks, nhelp int) {
 	j.pending.Store(int64(ntasks))
 	j.state.Store(uint64(seq)<<32 | uint64(ntasks)<<16)
 	if nhelp = min(nhelp, ntasks-1); nhelp > 0 {
-		startHelpers(nhelp)
-		for range nhelp {
-			select {
-			case workq <- token{j, seq}:
-			default: // the queue is full: do without this helper
-			}
-		}
+		par.Invite(j, seq, nhelp)
 	}
 	j.work(seq, false)
-	if !spinUntil(func() bool { return j.pending.Load() == 0 }) {
+	if !par.SpinUntil(func() bool { return j.pending.Load() == 0 }) {
 		for j.pending.Load() > 0 {
 			<-j.wake
 		}
-	}
-}
-
-// spinTime is how long a goroutine waiting for work keeps polling before
-// it sleeps. Waking a sleeping goroutine on an idle core takes tens of
-// microseconds (more in a virtual machine), while the phases of a product,
-// and the products of one layer, follow each other within a few: a helper
-// that slept between them would join every phase late. A helper idles at
-// most this long on its core after the last product of a burst.
-const spinTime = 200 * time.Microsecond
-
-// spinUntil polls done for up to spinTime and reports whether it became
-// true. It does not yield to the scheduler: a yielding goroutine goes to
-// the global run queue, and the runtime does not wake an idle processor
-// for it, so a yielding helper can end up sharing one processor with the
-// caller.
-func spinUntil(done func() bool) bool {
-	var deadline time.Time
-	for i := 0; ; i++ {
-		if done() {
-			return true
-		}
-		if i%64 == 0 {
-			now := time.Now()
-			if deadline.IsZero() {
-				deadline = now.Add(spinTime)
-			} else if now.After(deadline) {
-				return false
-			}
-		}
-	}
-}
-
-// workq hands tokens to the helper goroutines.
-var workq = make(chan token, 256)
-
-var (
-	helpersMu sync.Mutex
-	helpers   atomic.Int64 // helper goroutines started
-)
-
-// startHelpers makes sure n helper goroutines exist. They live as long as
-// the process, and sleep on workq when idle.
-func startHelpers(n int) {
-	if int(helpers.Load()) >= n {
-		return
-	}
-	helpersMu.Lock()
-	defer helpersMu.Unlock()
-	for int(helpers.Load()) < n {
-		go helper()
-		helpers.Add(1)
-	}
-}
-
-// helper runs the phases it is invited to. After one, it polls for the
-// next for a while before it sleeps.
-func helper() {
-	for {
-		var t token
-		got := spinUntil(func() bool {
-			select {
-			case t = <-workq:
-				return true
-			default:
-				return false
-			}
-		})
-		if !got {
-			t = <-workq
-		}
-		helperTasks.Add(t.j.work(t.seq, true))
 	}
 }
 

@@ -8,18 +8,14 @@
 // reproducible on any machine size.
 package par
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
+import "runtime"
 
 // Workers returns how many goroutines For uses at most: GOMAXPROCS.
 func Workers() int { return runtime.GOMAXPROCS(0) }
 
 // For calls body(i) once for every i in [0, n), on up to Workers()
-// goroutines (the calling one included), and returns when all calls have
-// returned. The calls run in no particular order and concurrently, so body
+// goroutines (the calling one and the shared helpers), and returns when all
+// calls have returned. The calls run in no particular order and concurrently, so body
 // must only write what item i owns. With one worker, or n < 2, everything
 // runs on the caller's goroutine.
 func For(n int, body func(i int)) {
@@ -32,13 +28,16 @@ func ForWorkers(n, w int, body func(i int)) {
 }
 
 // ForScratch is For for items that need scratch space: body(worker, i) is
-// told which of the Workers() goroutines runs it, so that it can use
-// scratch[worker]. Which worker runs an item varies from run to run, so an
-// item must not leave anything in its scratch that another item reads.
+// told which of at most Workers() participants runs it (0 <= worker <
+// Workers()), so that it can use scratch[worker]. Which worker runs an item
+// varies from run to run, so an item must not leave anything in its scratch
+// that another item reads.
 func ForScratch(n int, body func(worker, i int)) {
 	forWorkers(n, Workers(), body)
 }
 
+// forWorkers runs body for every item on the caller and up to w-1 of the
+// shared helper goroutines (see Invite).
 func forWorkers(n, w int, body func(worker, i int)) {
 	if w > n {
 		w = n
@@ -49,26 +48,13 @@ func forWorkers(n, w int, body func(worker, i int)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	run := func(worker int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			body(worker, i)
-		}
+	l := &loop{n: int64(n), body: body, done: make(chan struct{})}
+	l.pending.Store(int64(n))
+	Invite(l, 0, w-1)
+	l.run()
+	if !SpinUntil(func() bool { return l.pending.Load() == 0 }) {
+		<-l.done
 	}
-	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	for k := 1; k < w; k++ {
-		go func() {
-			defer wg.Done()
-			run(k)
-		}()
-	}
-	run(0)
-	wg.Wait()
 }
 
 // Blocks returns the number of blocks of at most size items that n items
