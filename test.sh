@@ -37,10 +37,12 @@ go vet -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./in
 go test -count=1 -tags openblas ./internal/openblas ./internal/nnops ./internal/infer ./internal/simsiam ./stages/train
 # The Go loops that the assembly kernels replace, on their own (no assembly
 # linked), and the AVX2 level on a CPU with AVX-512 (see internal/cpufeat).
-kernels=(./internal/cpufeat/... ./internal/nnops ./internal/infer ./internal/knn ./internal/probe ./internal/neighbors)
+kernels=(./internal/cpufeat/... ./internal/gemm ./internal/nnops ./internal/infer ./internal/knn ./internal/probe ./internal/neighbors)
 go vet -tags purego "${kernels[@]}"
 go test -count=1 -tags purego "${kernels[@]}" ./internal/simsiam
-SIAMPIPE_SIMD=avx2 go test -count=1 "${kernels[@]}"
+SIAMPIPE_SIMD=avx2 go test -count=1 "${kernels[@]}" ./internal/simsiam
+# The helper pool and the products under the race detector.
+go test -count=1 -race -short ./internal/par ./internal/gemm
 
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
