@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/contract"
 )
 
 // TestCutStreamKeepsTheStepsDone: a pairs stream cut in the middle of a
@@ -38,8 +40,8 @@ func TestCutStreamKeepsTheStepsDone(t *testing.T) {
 		t.Fatalf("checkpoints after the cut: %v, want one step-*.arrows", saved)
 	}
 	meta, _ := readModel(t, saved[0])
-	if meta["siampipe.step"] == "0" || meta["siampipe.step"] == "" {
-		t.Fatalf("the checkpoint records step %q, want the steps done before the cut", meta["siampipe.step"])
+	if meta[contract.MetaStep] == "0" || meta[contract.MetaStep] == "" {
+		t.Fatalf("the checkpoint records step %q, want the steps done before the cut", meta[contract.MetaStep])
 	}
 	r = run(t, append(small, "-i", in, "--resume", saved[0], "--checkpoint-dir", ckpt, "-o", filepath.Join(dir, "model.arrows"), "--quiet")...)
 	if r.code != 0 {
