@@ -86,10 +86,7 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	par.For(par.Blocks(s.n, chunk), func(i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
 		for c := 0; c < s.cout; c++ { // the bias, which the product adds to
-			row := yd[c*NP+b0*P : c*NP+b1*P]
-			for j := range row {
-				row[j] = b[c]
-			}
+			fillValue(yd[c*NP+b0*P:c*NP+b1*P], b[c])
 		}
 		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 		sgemmSerial(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
@@ -165,6 +162,18 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	dw := o.out(s.cout, s.cin, s.k, s.k)
 	sgemm(false, true, s.cout, K, NP, 1, data(in[0]), NP, s.cols, NP, 0, dw.Data().([]float32), K)
 	return dw, nil
+}
+
+// fillValue sets every element of dst to v, by doubling copies (memmove's
+// vector loop) rather than one store at a time.
+func fillValue(dst []float32, v float32) {
+	if len(dst) == 0 {
+		return
+	}
+	dst[0] = v
+	for n := 1; n < len(dst); n *= 2 {
+		copy(dst[n:], dst[:n])
+	}
 }
 
 // validRange returns the output columns [lo, hi) whose input column

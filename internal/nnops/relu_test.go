@@ -25,3 +25,19 @@ func TestBranchFreeReLUMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+func TestFillValueSetsEveryElement(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 8, 9, 100, 1023, 1025} {
+		dst := make([]float32, n+2)
+		fillValue(dst[1:n+1], 2.5)
+		for i, v := range dst {
+			want := float32(2.5)
+			if i == 0 || i == n+1 {
+				want = 0
+			}
+			if v != want {
+				t.Fatalf("n %d: element %d is %v, want %v", n, i, v, want)
+			}
+		}
+	}
+}
