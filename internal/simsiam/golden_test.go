@@ -150,6 +150,15 @@ func TestGoldenForwardBackwardAndSGDMatchPyTorch(t *testing.T) {
 					t.Errorf("grad %s: relative error %.3g", p.Name, e)
 				}
 			}
+			// The weights after SGD steps: NT-Xent's gradients grow as 1/t, and
+			// with them the float32 rounding differences between kernels that
+			// sum in different orders (AVX-512, AVX2, Go, PyTorch's); below
+			// t = 0.5 the weights' tolerance grows as 0.5/t (1.5e-4 at t 0.1,
+			// where AVX2 measured 3.8e-5). SimSiam's cases keep tol.
+			wtol := tol
+			if c.Temperature > 0 && c.Temperature < 0.5 {
+				wtol = tol * 0.5 / c.Temperature
+			}
 			sgd := optim.SGD{Momentum: c.Momentum, WeightDecay: c.WeightDecay}
 			step := func(after map[string][]float32, label string) {
 				ws := make([][]float32, len(gr.Trainable()))
@@ -159,7 +168,7 @@ func TestGoldenForwardBackwardAndSGDMatchPyTorch(t *testing.T) {
 				}
 				sgd.Step(ws, gr.Grads, lrs)
 				for _, p := range m.Params {
-					if e := relErr(p.Value, after[p.Name]); e > tol {
+					if e := relErr(p.Value, after[p.Name]); e > wtol {
 						t.Errorf("%s: %s: relative error %.3g", label, p.Name, e)
 					}
 				}
