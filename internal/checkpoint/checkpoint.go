@@ -200,6 +200,32 @@ func (h *Header) check() error {
 	return nil
 }
 
+// CheckTraining reports, wrapping ErrHeader, hyperparameters that training
+// cannot resume with: a learning rate that is not positive and finite, a
+// momentum outside [0, 1), a weight decay or warm-up that is negative or
+// not finite, a batch of fewer than 2 pairs, BatchNorm constants out of
+// range (when recorded). Read does not check them, since embed needs none
+// of them.
+func (h Header) CheckTraining() error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch t := h.Train; {
+	case !(t.LR > 0) || !finite(t.LR):
+		return fmt.Errorf("%w: learning rate %v: want a positive finite number", ErrHeader, t.LR)
+	case !(t.Momentum >= 0 && t.Momentum < 1):
+		return fmt.Errorf("%w: momentum %v: want [0, 1)", ErrHeader, t.Momentum)
+	case !(t.WeightDecay >= 0) || !finite(t.WeightDecay):
+		return fmt.Errorf("%w: weight decay %v: want a finite number >= 0", ErrHeader, t.WeightDecay)
+	case !(t.WarmupEpochs >= 0) || !finite(t.WarmupEpochs):
+		return fmt.Errorf("%w: warm-up %v epochs: want a finite number >= 0", ErrHeader, t.WarmupEpochs)
+	case t.BatchSize < 2:
+		return fmt.Errorf("%w: batch size %d: want at least 2", ErrHeader, t.BatchSize)
+	case h.Has(contract.MetaTrainBNEps) && (!(h.BN.Eps > 0) || !finite(h.BN.Eps)),
+		h.Has(contract.MetaTrainBNMomentum) && !(h.BN.Momentum >= 0 && h.BN.Momentum <= 1):
+		return fmt.Errorf("%w: BatchNorm eps %v, momentum %v", ErrHeader, h.BN.Eps, h.BN.Momentum)
+	}
+	return nil
+}
+
 // meta returns the metadata that records h (every field; Absent is not
 // recorded).
 func (h Header) meta() contract.Meta {

@@ -285,3 +285,30 @@ func FuzzHeaderOf(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckTrainingRefusesUnusableHyperparameters: a checkpoint whose
+// metadata was edited (or written by something else) must not resume into
+// a NaN model.
+func TestCheckTrainingRefusesUnusableHyperparameters(t *testing.T) {
+	good := Header{Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3}, BN: BN{Momentum: 0.1, Eps: 1e-5}}
+	if err := good.CheckTraining(); err != nil {
+		t.Fatalf("a usable header: %v", err)
+	}
+	for name, edit := range map[string]func(*Header){
+		"NaN lr":          func(h *Header) { h.Train.LR = math.NaN() },
+		"infinite lr":     func(h *Header) { h.Train.LR = math.Inf(1) },
+		"zero lr":         func(h *Header) { h.Train.LR = 0 },
+		"momentum 1":      func(h *Header) { h.Train.Momentum = 1 },
+		"negative decay":  func(h *Header) { h.Train.WeightDecay = -1 },
+		"NaN warm-up":     func(h *Header) { h.Train.WarmupEpochs = math.NaN() },
+		"batch of one":    func(h *Header) { h.Train.BatchSize = 1 },
+		"infinite BN eps": func(h *Header) { h.BN.Eps = math.Inf(1) },
+		"BN momentum 1.5": func(h *Header) { h.BN.Momentum = 1.5 },
+	} {
+		h := good
+		edit(&h)
+		if err := h.CheckTraining(); !errors.Is(err, ErrHeader) {
+			t.Errorf("%s: %v, want an error wrapping ErrHeader", name, err)
+		}
+	}
+}

@@ -90,6 +90,9 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 	if h.Train.Method == arch.MethodSimCLR && !h.Has(contract.MetaTrainTemperature) {
 		return nil, fmt.Errorf("resume %s: a simclr checkpoint whose metadata lacks %s (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, contract.MetaTrainTemperature)
 	}
+	if err := h.CheckTraining(); err != nil {
+		return nil, fmt.Errorf("resume %s: %w (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, err)
+	}
 	if err := samePairs(path, h, stream, flagCfg.Model.Height, flagCfg.Model.Width, logf); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +47,31 @@ func TestCutStreamKeepsTheStepsDone(t *testing.T) {
 	r = run(t, append(small, "-i", in, "--resume", saved[0], "--checkpoint-dir", ckpt, "-o", filepath.Join(dir, "model.arrows"), "--quiet")...)
 	if r.code != 0 {
 		t.Fatalf("resume from the cut's checkpoint: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestResumeRefusesAnEditedCheckpoint: a checkpoint whose learning rate was
+// edited to NaN is refused in one line, not resumed into a NaN model.
+func TestResumeRefusesAnEditedCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 2, 64)
+	ckpt := filepath.Join(dir, "ckpt")
+	if r := run(t, append(small, "-i", in, "--checkpoint-dir", ckpt, "--save-every", "1", "-o", filepath.Join(dir, "m.arrows"), "--quiet")...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	meta, ts := readModel(t, filepath.Join(ckpt, "epoch-0001.arrows"))
+	meta[contract.MetaTrainLR] = "NaN"
+	var b bytes.Buffer
+	if err := contract.WriteModel(&b, meta, ts, contract.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(dir, "edited.arrows")
+	if err := os.WriteFile(edited, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, append(small, "-i", in, "--resume", edited, "--checkpoint-dir", ckpt, "-o", filepath.Join(dir, "r.arrows"), "--quiet")...)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "learning rate NaN") {
+		t.Fatalf("exit %d, stderr %q: want exit 1 and one line naming the learning rate", r.code, r.stderr)
 	}
 }
