@@ -61,22 +61,18 @@ func KernelName() string { return active().name }
 // is too short for its matrix. It may be called from several goroutines at
 // once.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	multiply(active(), Threads(), operands{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc})
+	sgemm(Threads(), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmSerial is Sgemm on the calling goroutine alone, for callers that
 // already split their work over the cores (one product per chunk). Its
 // results are the same bytes as Sgemm's.
 func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm on up to threads goroutines.
+func sgemm(threads int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -85,7 +81,7 @@ func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, 
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	multiply(active(), 1, operands{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+	multiply(active(), threads, operands{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc})
 }
 
