@@ -232,6 +232,12 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewToRows(), in...) }},
 		{"NegCos two pairs", []input{{shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNegCos(2), in...) }},
+		{"NegCos constant targets", []input{{shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}}, {shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+				op := NewNegCos(2)
+				op.ConstTargets = true
+				return apply(op, in...)
+			}},
 		{"NTXent temperature 0.5", []input{{shape: []int{4, 6}, diff: true}, {shape: []int{4, 6}, diff: true, shift: 0.5}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewNTXent(0.5), in...) }},
 		{"NTXent temperature 0.1 large rows", []input{{shape: []int{3, 5}, diff: true, scale: 4}, {shape: []int{3, 5}, diff: true, scale: 4, shift: 1}},

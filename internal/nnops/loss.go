@@ -19,6 +19,9 @@ import (
 type NegCos struct {
 	base
 	k int
+	// ConstTargets says the z inputs are constants (stop-gradient outputs,
+	// as in SimSiam): their gradients are then neither built nor computed.
+	ConstTargets bool
 }
 
 // NewNegCos returns the loss over k pairs.
@@ -90,7 +93,7 @@ func dot3Go(p, z []float32) (pp, zz, pz float64) {
 func (o *NegCos) DiffWRT(n int) []bool {
 	r := make([]bool, n)
 	for i := range r {
-		r[i] = true
+		r[i] = !o.ConstTargets || i%2 == 0
 	}
 	return r
 }
@@ -100,6 +103,9 @@ func (o *NegCos) SymDiff(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 	res := make(G.Nodes, len(in))
 	for i := 0; i < o.k; i++ {
 		for w := 0; w < 2; w++ {
+			if w == 1 && o.ConstTargets {
+				continue
+			}
 			op := &negCosGrad{base: newBase("NegCosGrad", 2, 2, 2, 0), k: o.k, wrtZ: w == 1}
 			n, err := apply(op, in[2*i], in[2*i+1], g)
 			if err != nil {

@@ -10,7 +10,8 @@ import (
 // reports no differentiable input, so gorgonia sends no gradient through.
 type StopGrad struct {
 	base
-	// Capture, when set, keeps a copy of the last forward value (Last).
+	// Capture, when set, keeps the last forward value (Last): the Op's own
+	// output, which no later Op of the step writes.
 	Capture bool
 	last    []float32
 }
@@ -18,7 +19,8 @@ type StopGrad struct {
 // NewStopGrad returns the Op for inputs of rank dims.
 func NewStopGrad(dims int) *StopGrad { return &StopGrad{base: newBase("StopGrad", dims, dims)} }
 
-// Last returns the value copied by the last forward pass with Capture set.
+// Last returns the value of the last forward pass with Capture set (valid
+// until the next one).
 func (o *StopGrad) Last() []float32 { return o.last }
 
 // InferShape implements gorgonia.Op.
@@ -28,10 +30,10 @@ func (o *StopGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (o *StopGrad) Do(in ...G.Value) (G.Value, error) {
 	r := o.out(shapeOf(in[0])...)
-	src := data(in[0])
-	copy(r.Data().([]float32), src)
+	dst := r.Data().([]float32)
+	copy(dst, data(in[0]))
 	if o.Capture {
-		o.last = append(o.last[:0], src...)
+		o.last = dst
 	}
 	return r, nil
 }

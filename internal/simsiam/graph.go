@@ -220,7 +220,9 @@ func (gr *Graph) addLoss(z, p [2]*G.Node, temperature float64, mode targetMode, 
 		}
 	}
 	gr.zView1 = gr.zTap[0].Last
-	loss, err := G.ApplyOp(nnops.NewNegCos(2), p[0], sg[1], p[1], sg[0])
+	neg := nnops.NewNegCos(2)
+	neg.ConstTargets = mode != targetPlain
+	loss, err := G.ApplyOp(neg, p[0], sg[1], p[1], sg[0])
 	if err != nil {
 		return nil, fmt.Errorf("simsiam: loss: %w", err)
 	}
