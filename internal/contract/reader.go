@@ -453,3 +453,31 @@ func guardFile(ras ipc.ReadAtSeeker) error {
 	}
 	return checkFileBlocks(ras, footer, size)
 }
+
+// AllImages is a whole images stream in memory.
+type AllImages struct {
+	ImagesBatch
+	Height, Width int
+	Meta          Meta
+}
+
+// ReadImages reads a whole images stream (or file) into memory.
+func ReadImages(in io.Reader) (*AllImages, error) {
+	r, err := NewReader(in, KindImages)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	im := &AllImages{Height: r.Height(), Width: r.Width(), Meta: r.Meta().Clone()}
+	for r.Next() {
+		b := r.Images()
+		im.N += b.N
+		im.Index = append(im.Index, b.Index...)
+		im.Label = append(im.Label, b.Label...)
+		im.Pixels = append(im.Pixels, b.Pixels...)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return im, nil
+}

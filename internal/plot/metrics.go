@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/siampipe/siampipe/internal/trainlog"
 	gplot "gonum.org/v1/plot"
@@ -17,13 +18,17 @@ import (
 // Curves writes a PNG of the training loss and the z_std of each step,
 // side by side, against the optimiser step (the line number when the
 // metrics carry no steps), with the mean of each epoch drawn over the
-// per-step values.
+// per-step values; and, when the metrics hold kNN monitor scores, a third
+// panel with their curve.
 func Curves(w io.Writer, ms []trainlog.Record, opt PNGOptions) error {
 	if len(ms) == 0 {
 		return trainlog.ErrNoMetrics
 	}
 	if opt.Width == 0 {
 		opt.Width = 1400
+		if slices.ContainsFunc(ms, func(m trainlog.Record) bool { return m.KNN != nil }) {
+			opt.Width = 2000 // three panels
+		}
 	}
 	if opt.Height == 0 {
 		opt.Height = 520
@@ -89,7 +94,7 @@ func Curves(w io.Writer, ms []trainlog.Record, opt PNGOptions) error {
 		}
 		return pl, nil
 	}
-	loss, err := panel("training loss", "loss (negative cosine, -1 best)", func(m trainlog.Record) float64 { return m.Loss }, false)
+	loss, err := panel("training loss", "loss (lower is better)", func(m trainlog.Record) float64 { return m.Loss }, false)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
@@ -97,16 +102,54 @@ func Curves(w io.Writer, ms []trainlog.Record, opt PNGOptions) error {
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
+	row := []*gplot.Plot{loss, zstd}
+	if knn, err := knnPanel(ms, x); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	} else if knn != nil {
+		row = append(row, knn)
+	}
 	img := vgimg.NewWith(vgimg.UseWH(pixels(opt.Width), pixels(opt.Height)), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 	dc := draw.New(img)
 	if opt.Title != "" {
 		dc = titled(dc, opt.Title)
 	}
-	row := []*gplot.Plot{loss, zstd}
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 8, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
+	tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Millimeter * 8, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
 	canvases := gplot.Align([][]*gplot.Plot{row}, tiles, dc)
 	for k, pl := range row {
 		pl.Draw(canvases[0][k])
 	}
 	return writePNG(w, img)
+}
+
+// knnPanel returns the plot of the kNN monitor's scores (nil when the
+// metrics hold none), at the steps x gives.
+func knnPanel(ms []trainlog.Record, x func(int) float64) (*gplot.Plot, error) {
+	var xy plotter.XYs
+	for i, m := range ms {
+		if m.KNN != nil {
+			xy = append(xy, plotter.XY{X: x(i), Y: *m.KNN})
+		}
+	}
+	if len(xy) == 0 {
+		return nil, nil
+	}
+	pl := gplot.New()
+	pl.Title.Text = "kNN monitor (top-1 accuracy, higher is better)"
+	pl.X.Label.Text = "step"
+	pl.Y.Label.Text = "kNN top-1"
+	pl.Add(plotter.NewGrid())
+	l, p, err := plotter.NewLinePoints(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = ClassColor(2)
+	l.Width = vg.Points(2)
+	p.Color = l.Color
+	p.Shape = draw.CircleGlyph{}
+	pl.Add(l, p)
+	last := xy[len(xy)-1]
+	pl.Legend.Add(fmt.Sprintf("last %.4f", last.Y), l, p)
+	pl.Legend.Top = true
+	pl.Legend.Left = false
+	return pl, nil
 }

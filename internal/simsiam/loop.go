@@ -21,6 +21,9 @@ type Source interface {
 type RunConfig struct {
 	SaveEvery int // checkpoint every SaveEvery epochs; 0 never
 	LogEvery  int // metrics every LogEvery steps; 0 means 10
+	// MonitorEvery: Hooks.Monitor after every MonitorEvery-th epoch and
+	// after the last; 0 never.
+	MonitorEvery int
 }
 
 // Hooks are Run's side effects, all optional.
@@ -33,6 +36,10 @@ type Hooks struct {
 	Log func(trainlog.Record) error
 	// Stepped is called after every step (progress).
 	Stepped func()
+	// Monitor measures the model at the end of an epoch (the kNN
+	// monitor); its result goes into that step's metrics line (KNN),
+	// which is then written whatever LogEvery says.
+	Monitor func(epoch int) (float64, error)
 	// Collapse is called once per Run, after the first step whose z_std
 	// (Graph.ZStd, taken after every step) is under threshold
 	// (CollapseThreshold of the output's size).
@@ -146,9 +153,19 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 					h.Collapse(t.Step, zstd, threshold)
 				}
 			}
-			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total) {
+			var knn *float64
+			if epoch := t.Step / spe; h.Monitor != nil && rc.MonitorEvery > 0 && t.Step%spe == 0 && (epoch%rc.MonitorEvery == 0 || t.Step == total) {
+				switch acc, err := h.Monitor(epoch); {
+				case err == nil:
+					knn = &acc
+				case ctx.Err() != nil: // interrupted: the checkpoint below matters, not the measurement
+				default:
+					return fmt.Errorf("monitor after epoch %d: %w", epoch, err)
+				}
+			}
+			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total || knn != nil) {
 				ms := float64(elapsed.Microseconds()) / 1000 / float64(sinceLog)
-				m := trainlog.Record{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: zstd, StepMS: ms, ImagesPerS: float64(B) / (ms / 1000)}
+				m := trainlog.Record{Epoch: (t.Step-1)/spe + 1, Step: t.Step, Loss: res.Loss, LR: res.LR, ZStd: zstd, StepMS: ms, ImagesPerS: float64(B) / (ms / 1000), KNN: knn}
 				if err := h.Log(m); err != nil {
 					return fmt.Errorf("metrics: %w", err)
 				}

@@ -25,6 +25,9 @@ type Record struct {
 	ZStd       float64 `json:"z_std"`        // collapse monitor: std of the l2-normalised z
 	StepMS     float64 `json:"step_ms"`      // mean wall time per step since the last line
 	ImagesPerS float64 `json:"images_per_s"` // pairs (source images) per second over that time
+	// KNN is the kNN monitor's top-1 accuracy (internal/monitor) after this
+	// step, the last of an epoch; absent on other lines.
+	KNN *float64 `json:"knn,omitempty"`
 }
 
 // Errors a LineError wraps, for errors.Is.

@@ -180,3 +180,24 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestKNNIsOptionalAndReadsBack(t *testing.T) {
+	acc := 0.8125
+	var b bytes.Buffer
+	enc := NewEncoder(&b)
+	for _, r := range []Record{{Epoch: 1, Step: 10, Loss: -0.5}, {Epoch: 1, Step: 20, Loss: -0.6, KNN: &acc}} {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first, _, _ := strings.Cut(b.String(), "\n"); strings.Contains(first, "knn") {
+		t.Errorf("a line without a score names knn: %s", first)
+	}
+	rs, err := Read(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].KNN != nil || rs[1].KNN == nil || *rs[1].KNN != acc {
+		t.Errorf("read back %+v, %+v", rs[0], rs[1])
+	}
+}

@@ -135,26 +135,16 @@ func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, o
 
 // readImages loads a whole images stream.
 func readImages(in io.Reader) (*augment.Images, contract.Meta, error) {
-	r, err := contract.NewReader(in, contract.KindImages)
+	all, err := contract.ReadImages(in)
 	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Release()
-	im := &augment.Images{Height: r.Height(), Width: r.Width()}
-	for r.Next() {
-		b := r.Images()
-		im.Index = append(im.Index, b.Index...)
-		im.Label = append(im.Label, b.Label...)
-		im.Pixels = append(im.Pixels, b.Pixels...)
-	}
-	if err := r.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read images: %w", err)
 	}
-	if im.Len() == 0 {
+	if all.N == 0 {
 		return nil, nil, fmt.Errorf("input images stream has no images (check fetch's --split and --limit)")
 	}
+	im := &augment.Images{Height: all.Height, Width: all.Width, Index: all.Index, Label: all.Label, Pixels: all.Pixels}
 	if err := im.Check(); err != nil {
 		return nil, nil, fmt.Errorf("read images: %w", err)
 	}
-	return im, r.Meta().Clone(), nil
+	return im, all.Meta, nil
 }

@@ -35,7 +35,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	page := s.Flags.String("html", "", "write the interactive 3-D scatter of the coords to `FILE`")
 	metrics := s.Flags.String("metrics", "", "draw the loss and z_std curves of train's metrics `FILE` (JSON lines) to --png")
 	title := s.Flags.String("title", "", "title of the picture (default: from the stream's metadata)")
-	width := s.Flags.Int("width", 0, fmt.Sprintf("PNG width in pixels, %d..%d (0: 1800 for coords, 1400 for metrics)", minSide, maxSide))
+	width := s.Flags.Int("width", 0, fmt.Sprintf("PNG width in pixels, %d..%d (0: 1800 for coords, 1400 for metrics, 2000 with a kNN curve)", minSide, maxSide))
 	height := s.Flags.Int("height", 0, fmt.Sprintf("PNG height in pixels, %d..%d (0: 640 for coords, 520 for metrics)", minSide, maxSide))
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if err := cli.FirstError(checkSide("width", *width), checkSide("height", *height)); err != nil {

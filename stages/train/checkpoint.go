@@ -32,11 +32,16 @@ func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
 
 // writeCheckpoint writes the trainer's checkpoint to w.
 func writeCheckpoint(w io.Writer, t *simsiam.Trainer, p checkpoint.Pairs, opt contract.Options) error {
+	return checkpoint.Write(w, checkpoint.Checkpoint{Header: header(t, p), Tensors: tensorsOf(t)}, opt)
+}
+
+// tensorsOf returns the trainer's checkpoint tensors (aliasing its state).
+func tensorsOf(t *simsiam.Trainer) []contract.Tensor {
 	var ts []contract.Tensor
 	for _, x := range t.Tensors() {
 		ts = append(ts, contract.Tensor{Name: x.Name, Shape: x.Shape, Values: x.Value})
 	}
-	return checkpoint.Write(w, checkpoint.Checkpoint{Header: header(t, p), Tensors: ts}, opt)
+	return ts
 }
 
 // save writes a checkpoint atomically (temporary file + rename).

@@ -58,6 +58,11 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
 	metrics := f.String("metrics", "", "append JSON lines of training metrics to `FILE`")
 	logEvery := f.Int("log-every", 10, fmt.Sprintf("metrics every N steps, 1..%d", maxLogEvery))
+	var mf monitorFlags
+	f.StringVar(&mf.query, "monitor", "", "kNN monitor: score the backbone on the labelled images stream `FILE` (e.g. fetch --split test) after every --monitor-every epochs, into the metrics (field knn)")
+	f.StringVar(&mf.bank, "monitor-bank", "", "the monitor's labelled bank: images stream `FILE` of training images (e.g. fetch --split train)")
+	f.IntVar(&mf.bankSize, "monitor-bank-size", 10000, fmt.Sprintf("images of --monitor-bank in the bank, a fixed subset chosen by --seed, 0..%d (0: all)", maxMonitorBank))
+	f.IntVar(&mf.every, "monitor-every", 1, fmt.Sprintf("epochs between monitor scores, 1..%d (the last epoch is always scored)", maxEpochs))
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if !arch.Known(*archFlag) {
 			return cli.Usagef("--arch %q: use %s or %s", *archFlag, arch.SimSiam, arch.Seed)
@@ -74,6 +79,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			cli.Int("pred-hidden", *predHidden, 0, maxWidth, fmt.Sprintf("0: %d", arch.DefaultPredHidden)),
 			cli.Int("save-every", *saveEvery, 0, maxEpochs, "0: never"),
 			cli.Int("log-every", *logEvery, 1, maxLogEvery),
+			checkMonitorFlags(mf),
 		); err != nil {
 			return err
 		}
@@ -157,9 +163,17 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
 		hooks.Collapse = collapseWarning(stderr)
+		rc := simsiam.RunConfig{SaveEvery: *saveEvery, LogEvery: *logEvery}
+		if mf.query != "" {
+			mf.seed = t.Cfg.Seed
+			if hooks.Monitor, err = newMonitor(ctx, mf, t, s.Logf); err != nil {
+				return err
+			}
+			rc.MonitorEvery = mf.every
+		}
 		p := s.Progress("train", int64(t.TotalSteps()-t.Step), "steps")
 		hooks.Stepped = func() { p.Add(1) }
-		err = t.Run(ctx, &source{r: r}, simsiam.RunConfig{SaveEvery: *saveEvery, LogEvery: *logEvery}, hooks)
+		err = t.Run(ctx, &source{r: r}, rc, hooks)
 		if errors.Is(err, simsiam.ErrInterrupted) {
 			return cli.ErrInterrupted
 		}

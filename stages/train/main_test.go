@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -672,6 +673,10 @@ func TestBadFlagsExit2WithOneLine(t *testing.T) {
 		{[]string{"--checkpoint-dir", in}, "--checkpoint-dir " + in + " is not a directory"},
 		{[]string{"--arch", "nonsense"}, "--arch \"nonsense\": use simsiam or seed"},
 		{[]string{"--arch", "seed", "--proj-dims", "64,64"}, "--proj-dims: the seed architecture has no projector"},
+		{[]string{"--monitor", in}, "--monitor needs --monitor-bank"},
+		{[]string{"--monitor-bank", in}, "--monitor-bank without --monitor"},
+		{[]string{"--monitor", in, "--monitor-bank", in, "--monitor-every", "0"}, "--monitor-every 0: want an integer in 1..100000"},
+		{[]string{"--monitor", in, "--monitor-bank", in, "--monitor-bank-size", "-1"}, "--monitor-bank-size -1"},
 	}
 	for _, c := range cases {
 		r := run(t, append([]string{"-i", in, "--batch-size", "8", "-o", filepath.Join(dir, "out.arrows"), "--checkpoint-dir", filepath.Join(dir, "ck")}, c.args...)...)
@@ -730,5 +735,51 @@ func TestMetricsToADescriptorAppend(t *testing.T) {
 	b, _ := os.ReadFile(logPath)
 	if !strings.HasPrefix(string(b), "earlier lines\n{") || strings.Count(string(b), "\"step\"") != 2 {
 		t.Fatalf("log holds %q; want the earlier lines, then 2 metrics lines", b)
+	}
+}
+
+// TestMonitorWritesKNNAtEpochEnds runs the kNN monitor every other epoch of
+// a 3-epoch run: lines at the ends of epochs 2 and 3 (the last) carry knn,
+// others do not, and a pairs stream given as the monitor's images is
+// refused in one line.
+func TestMonitorWritesKNNAtEpochEnds(t *testing.T) {
+	dir := t.TempDir()
+	in := pairs(t, dir, 3, 32) // 4 steps of 8 per epoch
+	test, train := images(t, dir, "test", 40), images(t, dir, "train", 100)
+	metrics := filepath.Join(dir, "m.jsonl")
+	args := append([]string{"-i", in, "--monitor", test, "--monitor-bank", train, "--monitor-bank-size", "50",
+		"--monitor-every", "2", "--log-every", "3", "--metrics", metrics, "--checkpoint-dir", filepath.Join(dir, "ck"),
+		"-o", filepath.Join(dir, "model.arrows")}, small...)
+	r := run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	f, err := os.Open(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := trainlog.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var knnSteps []int
+	for _, m := range recs {
+		if m.KNN != nil {
+			knnSteps = append(knnSteps, m.Step)
+			if !(*m.KNN >= 0 && *m.KNN <= 1) {
+				t.Errorf("step %d: knn %v is not an accuracy", m.Step, *m.KNN)
+			}
+		}
+	}
+	if !slices.Equal(knnSteps, []int{8, 12}) {
+		t.Errorf("knn at steps %v, want [8 12] (ends of epochs 2 and 3)", knnSteps)
+	}
+	if strings.Count(r.stderr, "kNN-200 monitor") != 2 {
+		t.Errorf("stderr does not log the two scores: %s", r.stderr)
+	}
+	bad := run(t, append([]string{"-i", in, "--monitor", in, "--monitor-bank", train, "-o", filepath.Join(dir, "bad.arrows"), "--quiet"}, small...)...)
+	if bad.code == 0 || strings.Count(strings.TrimSpace(bad.stderr), "\n") != 0 || !strings.Contains(bad.stderr, "--monitor "+in) {
+		t.Errorf("pairs as monitor images: exit %d, stderr %q", bad.code, bad.stderr)
 	}
 }
