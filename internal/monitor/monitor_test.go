@@ -154,3 +154,27 @@ func TestNewRefusesBadSets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKNN is one monitor score at the pipeline's sizes: the 10,000
+// test images against a bank of 5,000, the default model's backbone.
+func BenchmarkKNN(b *testing.B) {
+	bank, query := stripes(5000, 1), stripes(10000, 2)
+	m, err := simsiam.New(simsiam.Config{Arch: arch.SimSiam}, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ts []contract.Tensor
+	for _, p := range m.Params {
+		ts = append(ts, contract.Tensor{Name: p.Name, Shape: p.Shape, Values: p.Value})
+	}
+	mon, err := New(bank, query, knn.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := mon.KNN(context.Background(), arch.SimSiam, ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -494,6 +495,48 @@ func TestSummaryNamesTheCPUKind(t *testing.T) {
 	want := fmt.Sprintf("  cpu                 %s, SIMD %s\n", name, simd)
 	if !strings.Contains(summary, want) {
 		t.Errorf("summary lacks %q:\n%s", want, summary)
+	}
+}
+
+// TestMonitorScoresWhatEvalScores: with a bank that holds every train image
+// (--limit under the bank's 5,000), the kNN monitor's score after the last
+// epoch is eval's kNN-200 of the final model, which embed computes from the
+// checkpoint file; --monitor 0 turns it off.
+func TestMonitorScoresWhatEvalScores(t *testing.T) {
+	needData(t)
+	out, _, runDirs := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "2", "--monitor", "1"}, runDirs)...)
+	var last *float64
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(read(t, filepath.Join(out, "metrics.jsonl")))), "\n") {
+		var r struct {
+			KNN *float64 `json:"knn"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.KNN != nil {
+			last, n = r.KNN, n+1
+		}
+	}
+	if n != 2 || last == nil {
+		t.Fatalf("%d lines with knn, want one per epoch (2)", n)
+	}
+	var rep struct {
+		KNN struct {
+			Top1 float64 `json:"top1"`
+		} `json:"knn"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join(out, "report.json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(*last-rep.KNN.Top1) > 1e-9 {
+		t.Errorf("monitor's last kNN %v, eval's %v", *last, rep.KNN.Top1)
+	}
+	out2, _, runDirs2 := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "1", "--monitor", "0"}, runDirs2)...)
+	if m := string(read(t, filepath.Join(out2, "metrics.jsonl"))); strings.Contains(m, "knn") {
+		t.Errorf("--monitor 0 still scored: %s", m)
 	}
 }
 
