@@ -28,6 +28,10 @@
 #   --seed N         seed of every random stage (default 0)
 #   --arch A         seed | simsiam (default: train's default)
 #   --method M       simsiam | simclr (default: train's default)
+#   --preset P       the recipe: default (20 epochs, crop + flip + RandAugment, train's
+#                    defaults), article (the reference article: --arch seed, lr 1e-4,
+#                    wd 1e-4, RandAugment 5 ops only, 100 epochs) or long (60 epochs of the default recipe);
+#                    --epochs, --arch and --method given as flags win over the preset
 #   --monitor N      kNN monitor every N epochs: train scores the backbone on the
 #                    test split against 5,000 train images, into the metrics and
 #                    loss.png (default 4, a few % of train's time; 0: off)
@@ -45,6 +49,7 @@ limit=${SIAMPIPE_LIMIT:-0}
 seed=${SIAMPIPE_SEED:-0}
 arch=${SIAMPIPE_ARCH:-}
 method=${SIAMPIPE_METHOD:-}
+preset=${SIAMPIPE_PRESET:-default}
 monitor=${SIAMPIPE_MONITOR:-4}
 out=${SIAMPIPE_OUT:-out}
 cache=${SIAMPIPE_CACHE:-.cache}
@@ -63,6 +68,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
     --arch) arch=${2:?--arch needs a value}; shift 2 ;;
     --method) method=${2:?--method needs a value}; shift 2 ;;
+    --preset) preset=${2:?--preset needs a value}; shift 2 ;;
     --monitor) monitor=${2:?--monitor needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --cache) cache=${2:?--cache needs a value}; shift 2 ;;
@@ -76,6 +82,25 @@ if [ "$smoke" = 1 ]; then
   [ "$limit" != 0 ] || limit=2000
   [ -n "$epochs" ] || epochs=1
 fi
+# The recipes. augflags go to augment, trainflags to train; both are part of
+# train's cache key.
+case $preset in
+  default)
+    # RandAugment as the article, after a random resized crop of 0.4-1 of
+    # the area and a flip (kNN-200 after 20 epochs with train's defaults:
+    # 0.866 with a crop of 0.2-1, 0.877 with 0.4-1; bench/train.md).
+    augflags=(--crop-scale 0.4 --flip) trainflags=() ;;
+  article)
+    # The reference article: its model, lr and length; augment's defaults
+    # are its RandAugment (5 ops at magnitude 9), drawn per image rather
+    # than per batch.
+    augflags=() trainflags=(--lr 1e-4 --weight-decay 1e-4)
+    epochs=${epochs:-100} arch=${arch:-seed} ;;
+  long)
+    augflags=(--crop-scale 0.4 --flip) trainflags=()
+    epochs=${epochs:-60} ;;
+  *) echo "pipeline: --preset $preset: unknown preset (use default, article or long)" >&2; exit 2 ;;
+esac
 epochs=${epochs:-20}
 for v in epochs batch limit seed monitor; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "pipeline: --${v/batch/batch-size} ${!v}: want a whole number" >&2; exit 2; }
@@ -264,7 +289,7 @@ run() {
   took[$name]="$((SECONDS - t0)) s"
 }
 
-log "epochs=$epochs batch-size=$batch limit=$limit seed=$seed arch=${arch:-default} method=${method:-default} monitor=$monitor out=$out cache=$cache"
+log "preset=$preset epochs=$epochs batch-size=$batch limit=$limit seed=$seed arch=${arch:-default} method=${method:-default} monitor=$monitor out=$out cache=$cache"
 
 # fetch: both splits.
 declare -A images
@@ -285,11 +310,7 @@ archarg=()
 # (about 2 s a score on 2 cores; bench/train.md).
 monargs=()
 [ "$monitor" = 0 ] || monargs=(--monitor "${images[test]}" --monitor-bank "${images[train]}" --monitor-bank-size 5000 --monitor-every "$monitor")
-# The recipe's augmentation: RandAugment as the article, after a random
-# resized crop of 0.4-1 of the area and a flip (kNN-200 after 20 epochs with
-# train's defaults: 0.866 with a crop of 0.2-1, 0.877 with 0.4-1; bench/train.md).
-augflags=(--crop-scale 0.4 --flip)
-k=$(key train "${ver[augment]}" "${ver[train]}" "${images[train]}" "$epochs" "$seed" "$batch" "$arch" "${augflags[*]}" "${archarg[*]}" "${monargs[*]}")
+k=$(key train "${ver[augment]}" "${ver[train]}" "${images[train]}" "$epochs" "$seed" "$batch" "$arch" "${augflags[*]}" "${archarg[*]}" "${monargs[*]}" "${trainflags[*]}")
 model="$cache/model-$k.arrows"
 metrics="$cache/metrics-$k.jsonl"
 # train's checkpoints (epoch-NNNN.arrows every 10 epochs, step-NNNNNNN.arrows
@@ -368,7 +389,7 @@ train_stage() {
   # run's "||" context, so errexit is off here and PIPESTATUS holds both
   # exit codes.
   setsid -w "$bin/augment" --epochs "$epochs" --seed "$seed" "${augflags[@]}" -i "${images[train]}" \
-    | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" "${monargs[@]}" "${resume[@]}" --metrics "$partial" \
+    | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" "${trainflags[@]}" "${monargs[@]}" "${resume[@]}" --metrics "$partial" \
         --checkpoint-dir "$ckdir" -o "$model"
   st=("${PIPESTATUS[@]}")
   seal_checkpoints "$ckdir"
@@ -429,7 +450,7 @@ top1() { grep -o "\"$2\": *{[^}]*\"top1\": *[0-9.]*" "$1" | grep -o '[0-9.]*$' |
 probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | sed -E 's/"label_fraction": *([0-9.]*).*"top1": *([0-9.]*)/\1:\2/' | tr '\n' ' '; }
 {
   echo
-  echo "siampipe: $epochs epochs, batch $batch, seed $seed${arch:+, arch $arch}${method:+, method $method}$([ "$limit" = 0 ] || echo ", limit $limit")"
+  echo "siampipe: preset $preset, $epochs epochs, batch $batch, seed $seed${arch:+, arch $arch}${method:+, method $method}$([ "$limit" = 0 ] || echo ", limit $limit")"
   printf '  kNN-200 top-1       %s   (raw pixels %s)\n' "$(top1 "$out/report.json" knn)" "$(top1 "$out/report-pixels.json" knn)"
   printf '  linear probe        %s  (label fraction:top-1)\n' "$(probes "$out/report.json")"
   printf '  raw-pixel probe     %s\n' "$(probes "$out/report-pixels.json")"

@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siampipe/siampipe/internal/contract"
 )
 
 // repo is a copy of the repository's build inputs and pipeline.sh in a
@@ -537,6 +539,36 @@ func TestMonitorScoresWhatEvalScores(t *testing.T) {
 	mustRun(t, repo, args(small, []string{"--epochs", "1", "--monitor", "0"}, runDirs2)...)
 	if m := string(read(t, filepath.Join(out2, "metrics.jsonl"))); strings.Contains(m, "knn") {
 		t.Errorf("--monitor 0 still scored: %s", m)
+	}
+}
+
+// TestPresetArticleTrainsTheArticlesRecipe: --preset article trains the
+// seed architecture at lr 1e-4 on RandAugment-only pairs, says so in the
+// summary, and an unknown preset is refused before any work.
+func TestPresetArticleTrainsTheArticlesRecipe(t *testing.T) {
+	needData(t)
+	out, _, runDirs := dirs(t)
+	mustRun(t, repo, args(small, []string{"--preset", "article", "--epochs", "1", "--monitor", "0"}, runDirs)...)
+	if summary := string(read(t, filepath.Join(out, "summary.txt"))); !strings.Contains(summary, "preset article, 1 epochs") {
+		t.Errorf("summary does not name the preset:\n%s", summary)
+	}
+	f, err := os.Open(filepath.Join(out, "model.arrows"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	meta, _, err := contract.ReadModel(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{contract.MetaArch: "seed", contract.MetaTrainLR: "0.0001", contract.MetaTrainPairsFlip: "false"} {
+		if meta[k] != want {
+			t.Errorf("checkpoint %s = %q, want %q", k, meta[k], want)
+		}
+	}
+	r := runIn(t, repo, args(small, []string{"--preset", "best"}, runDirs)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--preset best: unknown preset") {
+		t.Errorf("unknown preset: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
