@@ -15,6 +15,10 @@ the SimCLR cases ("method": "simclr", with their "temperature") train the
 simsiam architecture's backbone and projector, without predictor or
 stop-gradient, on the NT-Xent loss over the 2N views (nt_xent below), each
 view through the model on its own as in the SimSiam cases.
+
+The deep cases ("depth": 2) have two convolutions per backbone stage: the
+stride-2 one, then a stride-1 one of the same width (3x3, padding 1), each
+followed by ReLU and BatchNorm; cases without the key have depth 1.
 """
 import json
 
@@ -23,34 +27,44 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def backbone(chans):
+def backbone(chans, depth):
     layers, cin = [], 1
     for c in chans:
-        layers += [nn.Conv2d(cin, c, 3, 2, 1), nn.ReLU(), nn.BatchNorm2d(c)]
-        cin = c
+        for j in range(depth):
+            layers += [nn.Conv2d(cin, c, 3, 2 if j == 0 else 1, 1), nn.ReLU(), nn.BatchNorm2d(c)]
+            cin = c
     return nn.Sequential(*layers, nn.Flatten())
 
 
+def zdim(chans):
+    s = 28
+    for _ in chans:
+        s = (s - 1) // 2 + 1  # 3x3, stride 2, padding 1; the stride-1 convolutions keep it
+    return chans[-1] * s * s
+
+
 class Seed(nn.Module):
-    def __init__(self, chans, hidden):
+    def __init__(self, chans, hidden, depth):
         super().__init__()
-        self.backbone = backbone(chans)
-        zdim = chans[-1] * 4 * 4
+        self.depth = depth
+        self.backbone = backbone(chans, depth)
+        d = zdim(chans)
         self.predictor = nn.Sequential()
-        self.predictor.add_module("fc1", nn.Linear(zdim, hidden))
+        self.predictor.add_module("fc1", nn.Linear(d, hidden))
         self.predictor.add_module("bn1", nn.BatchNorm1d(hidden))
         self.predictor.add_module("relu1", nn.ReLU())
-        self.predictor.add_module("fc2", nn.Linear(hidden, zdim))
+        self.predictor.add_module("fc2", nn.Linear(hidden, d))
 
     def target(self, x):
         return self.backbone(x)
 
 
 class SimSiam(nn.Module):
-    def __init__(self, chans, proj, hidden):
+    def __init__(self, chans, proj, hidden, depth):
         super().__init__()
-        self.backbone = backbone(chans)
-        d = chans[-1] * 4 * 4
+        self.depth = depth
+        self.backbone = backbone(chans, depth)
+        d = zdim(chans)
         self.projector = nn.Sequential()
         for i, o in enumerate(proj):
             last = i == len(proj) - 1
@@ -72,10 +86,11 @@ class SimSiam(nn.Module):
 class SimCLR(nn.Module):
     """The simsiam architecture's backbone and projector, no predictor."""
 
-    def __init__(self, chans, proj):
+    def __init__(self, chans, proj, depth):
         super().__init__()
-        self.backbone = backbone(chans)
-        d = chans[-1] * 4 * 4
+        self.depth = depth
+        self.backbone = backbone(chans, depth)
+        d = zdim(chans)
         self.projector = nn.Sequential()
         for i, o in enumerate(proj):
             last = i == len(proj) - 1
@@ -99,14 +114,17 @@ def nt_xent(z1, z2, t):
     return F.cross_entropy(s, target)
 
 
-def rename(name):
-    # nn.Sequential indices -> the agreed checkpoint names
+def rename(name, depth):
+    # nn.Sequential indices -> the agreed checkpoint names: backbone.conv<i>
+    # and backbone.bn<i> for stage i's first convolution, backbone.conv<i>_<j>
+    # and backbone.bn<i>_<j> for its j-th (j >= 2)
     parts = name.split(".")
     if parts[0] == "backbone":
         idx = int(parts[1])
-        layer = idx // 3 + 1
+        layer = idx // 3
+        stage, j = layer // depth + 1, layer % depth + 1
         kind = "conv" if idx % 3 == 0 else "bn"
-        return "backbone.%s%d.%s" % (kind, layer, parts[2])
+        return "backbone.%s%d%s.%s" % (kind, stage, "" if j == 1 else "_%d" % j, parts[2])
     return name
 
 
@@ -125,18 +143,18 @@ def flat(t):
 
 
 def state(model):
-    return {rename(k): flat(v)
+    return {rename(k, model.depth): flat(v)
             for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def case(arch, chans, hidden, proj, seed, temperature=None):
+def case(arch, chans, hidden, proj, seed, temperature=None, depth=1):
     torch.manual_seed(seed)
     if temperature is not None:
-        model = SimCLR(chans, proj)
+        model = SimCLR(chans, proj, depth)
     elif arch == "seed":
-        model = Seed(chans, hidden)
+        model = Seed(chans, hidden, depth)
     else:
-        model = SimSiam(chans, proj, hidden)
+        model = SimSiam(chans, proj, hidden, depth)
     # make BatchNorm scale/shift non-trivial so their gradients are tested
     with torch.no_grad():
         for m in model.modules():
@@ -151,20 +169,22 @@ def case(arch, chans, hidden, proj, seed, temperature=None):
     out = {
         "arch": arch, "channels": chans, "pred_hidden": hidden, "proj_dims": proj, "n": n,
         "view1": v1.reshape(-1).tolist(), "view2": v2.reshape(-1).tolist(),
-        "shapes": {rename(k): list(v.shape) for k, v in model.state_dict().items()
+        "shapes": {rename(k, depth): list(v.shape) for k, v in model.state_dict().items()
                    if not k.endswith("num_batches_tracked")},
         "params": state(model),
         "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4,
     }
     if temperature is not None:
         out["method"], out["temperature"] = "simclr", temperature
+    if depth != 1:
+        out["depth"] = depth
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
     model.train()
     loss = loss_fn(model, x1, x2, temperature)
     opt.zero_grad()
     loss.backward()
     out["loss"] = loss.item()
-    out["grads"] = {rename(k): flat(p.grad) for k, p in model.named_parameters()}
+    out["grads"] = {rename(k, depth): flat(p.grad) for k, p in model.named_parameters()}
     opt.step()
     out["after_step1"] = state(model)
     loss2 = loss_fn(model, x1, x2, temperature)
@@ -181,5 +201,7 @@ if __name__ == "__main__":
     cases = [case("seed", [3, 6, 8], 8, [], 1),
              case("simsiam", [3, 6, 8], 8, [24, 16], 2),
              case("simsiam", [3, 6, 8], 0, [24, 16], 3, temperature=0.5),
-             case("simsiam", [3, 6, 8], 0, [16, 16, 12], 4, temperature=0.1)]
+             case("simsiam", [3, 6, 8], 0, [16, 16, 12], 4, temperature=0.1),
+             case("simsiam", [3, 6, 8], 8, [24, 16], 5, depth=2),
+             case("simsiam", [3, 6, 8], 0, [16, 12], 6, temperature=0.5, depth=2)]
     print(json.dumps({"torch": torch.__version__, "cases": cases}))
