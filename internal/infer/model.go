@@ -108,6 +108,7 @@ type Model struct {
 	arch          string
 	layer         string
 	height, width int
+	depth         int   // backbone convolutions per stage
 	convs         []*op // backbone, in order
 	dense         []*op // projector and predictor layers up to the output layer
 	zdim          int   // backbone output width
@@ -147,6 +148,10 @@ func (m *Model) Layer() string { return m.layer }
 
 // Dim returns the width of the feature vector of one image.
 func (m *Model) Dim() int { return m.dim }
+
+// Depth returns the backbone's convolutions per stage (1 for the seed
+// backbone).
+func (m *Model) Depth() int { return m.depth }
 
 // Size returns the image height and width the model takes.
 func (m *Model) Size() (height, width int) { return m.height, m.width }
@@ -263,6 +268,7 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 	for ts.has(arch.ConvName(1, depth+1) + ".weight") {
 		depth++
 	}
+	m.depth = depth
 	for i := 1; i == 1 || ts.has(arch.ConvName(i, 1)+".weight"); i++ {
 		for j := 1; j <= depth; j++ {
 			name := arch.ConvName(i, j)
