@@ -44,18 +44,57 @@ func KnownMethod(name string) bool { return name == MethodSimSiam || name == Met
 // kNN points on average, and 0.1, 0.3 and 1.0 once each.
 const DefaultTemperature = 0.2
 
-// The backbone's convolution geometry: every block is a Kernel×Kernel
-// convolution with stride Stride and zero padding Pad, then ReLU, then
-// BatchNorm.
+// The backbone's convolution geometry: every stage (one per conv width) is
+// a Kernel×Kernel convolution with stride Stride and zero padding Pad, then
+// depth−1 more at stride InnerStride (which keep the size) and the same
+// width, each followed by ReLU, then BatchNorm.
 const (
-	Kernel = 3
-	Stride = 2
-	Pad    = 1
+	Kernel      = 3
+	Stride      = 2
+	InnerStride = 1
+	Pad         = 1
 )
 
-// ConvOut returns the output height (or width) of a backbone convolution
-// whose input has that height (or width): (n + 2·Pad − Kernel)/Stride + 1.
+// The backbone's depth, its convolutions per stage: DefaultDepth when none
+// is given (the seed backbone, one convolution per stage), at most
+// MaxDepth.
+const (
+	DefaultDepth = 1
+	MaxDepth     = 4
+)
+
+// ConvOut returns the output height (or width) of a stage's first
+// convolution whose input has that height (or width):
+// (n + 2·Pad − Kernel)/Stride + 1. The stage's other convolutions keep it.
 func ConvOut(n int) int { return (n+2*Pad-Kernel)/Stride + 1 }
+
+// ConvStride returns the stride of convolution j (1..depth) of a stage:
+// Stride for the first, InnerStride for the others.
+func ConvStride(j int) int {
+	if j == 1 {
+		return Stride
+	}
+	return InnerStride
+}
+
+// ConvName returns the tensor-name prefix (PyTorch state_dict style) of
+// convolution j (1..depth) of backbone stage i (1-based): "backbone.conv2"
+// for a stage's first convolution, the only one at depth 1, and
+// "backbone.conv2_3" for its third. Its .weight is [Cout,Cin,3,3], its
+// .bias [Cout].
+func ConvName(i, j int) string { return backboneName("conv", i, j) }
+
+// BNName returns the tensor-name prefix of the BatchNorm after convolution
+// j of stage i: "backbone.bn2", "backbone.bn2_3".
+func BNName(i, j int) string { return backboneName("bn", i, j) }
+
+func backboneName(kind string, i, j int) string {
+	s := "backbone." + kind + strconv.Itoa(i)
+	if j > 1 {
+		s += "_" + strconv.Itoa(j)
+	}
+	return s
+}
 
 // Default sizes (chosen by kNN accuracy, bench/train.md).
 const (
@@ -65,7 +104,7 @@ const (
 	DefaultInChannels = 1  // image channels when none are recorded (grey)
 )
 
-// DefaultChannels returns the backbone's conv widths, one per stride-2 block:
+// DefaultChannels returns the backbone's conv widths, one per stage:
 // 32, 64, 128 (a fresh slice each call).
 func DefaultChannels() []int { return []int{32, 64, 128} }
 

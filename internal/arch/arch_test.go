@@ -14,6 +14,30 @@ func TestConvOutHalvesRoundingUp(t *testing.T) {
 	}
 }
 
+func TestBackboneNamesTellStageAndPlace(t *testing.T) {
+	for _, c := range []struct {
+		i, j     int
+		conv, bn string
+		stride   int
+	}{
+		{1, 1, "backbone.conv1", "backbone.bn1", 2}, // the names of depth 1, as before depth existed
+		{3, 1, "backbone.conv3", "backbone.bn3", 2},
+		{1, 2, "backbone.conv1_2", "backbone.bn1_2", 1},
+		{2, 4, "backbone.conv2_4", "backbone.bn2_4", 1},
+		{12, 3, "backbone.conv12_3", "backbone.bn12_3", 1},
+	} {
+		if got := ConvName(c.i, c.j); got != c.conv {
+			t.Errorf("ConvName(%d, %d) = %q, want %q", c.i, c.j, got, c.conv)
+		}
+		if got := BNName(c.i, c.j); got != c.bn {
+			t.Errorf("BNName(%d, %d) = %q, want %q", c.i, c.j, got, c.bn)
+		}
+		if got := ConvStride(c.j); got != c.stride {
+			t.Errorf("ConvStride(%d) = %d, want %d", c.j, got, c.stride)
+		}
+	}
+}
+
 func TestDefaultSizesAreFreshSlices(t *testing.T) {
 	a := DefaultChannels()
 	a[0] = 1

@@ -9,6 +9,10 @@
 // are listed in Header.Absent and their fields keep their zero value (input
 // channels: 1, the only images there were; training method: simsiam, the
 // only one there was).
+//
+// The one exception is the backbone's depth, recorded only when it is not
+// 1: a depth-1 checkpoint has the bytes it had before depth existed, and a
+// file without the key, of any version, has depth 1.
 package checkpoint
 
 import (
@@ -36,7 +40,11 @@ type Checkpoint struct {
 
 // Header is what a checkpoint records besides its tensors.
 type Header struct {
-	Arch  string // arch.Seed or arch.SimSiam
+	Arch string // arch.Seed or arch.SimSiam
+	// Depth is the backbone's convolutions per stage, 1..arch.MaxDepth
+	// (siampipe.depth); Read gives 1 for a file without the key, and Write
+	// takes 0 for 1.
+	Depth int
 	Epoch int    // epochs completed
 	Step  int    // optimiser steps completed
 	Seed  uint64 // seed of the weight initialisation
@@ -50,6 +58,7 @@ type Header struct {
 	// Absent lists, sorted, the metadata keys of the full format that the
 	// file lacks (checkpoints of older versions, or written by other
 	// tools); nil for a checkpoint written by Write. Write ignores it.
+	// contract.MetaDepth is never listed: its absence records depth 1.
 	Absent []string
 }
 
@@ -86,15 +95,18 @@ type BN struct {
 	Eps      float64 // added to the variance
 }
 
-// field ties a header field to its metadata key.
+// field ties a header field to its metadata key. A field with an implicit
+// value is not written when it has that value, and takes it when the key
+// is absent.
 type field struct {
-	key string
-	get func(*Header) string
-	set func(*Header, string) error
+	key      string
+	get      func(*Header) string
+	set      func(*Header, string) error
+	implicit string
 }
 
 func str(key string, p func(*Header) *string) field {
-	return field{key, func(h *Header) string { return *p(h) }, func(h *Header, v string) error { *p(h) = v; return nil }}
+	return field{key, func(h *Header) string { return *p(h) }, func(h *Header, v string) error { *p(h) = v; return nil }, ""}
 }
 
 func num(key string, p func(*Header) *int) field {
@@ -105,7 +117,7 @@ func num(key string, p func(*Header) *int) field {
 		}
 		*p(h) = n
 		return nil
-	}}
+	}, ""}
 }
 
 func flt(key string, p func(*Header) *float64) field {
@@ -116,7 +128,7 @@ func flt(key string, p func(*Header) *float64) field {
 		}
 		*p(h) = x
 		return nil
-	}}
+	}, ""}
 }
 
 func u64(key string, p func(*Header) *uint64) field {
@@ -127,7 +139,7 @@ func u64(key string, p func(*Header) *uint64) field {
 		}
 		*p(h) = x
 		return nil
-	}}
+	}, ""}
 }
 
 func boolean(key string, p func(*Header) *bool) field {
@@ -138,13 +150,27 @@ func boolean(key string, p func(*Header) *bool) field {
 		}
 		*p(h) = x
 		return nil
-	}}
+	}, ""}
 }
+
+// depthField is Header.Depth: written only above 1 (0 means 1), and a
+// count of at least 1 when read.
+var depthField = field{contract.MetaDepth,
+	func(h *Header) string { return strconv.Itoa(max(h.Depth, 1)) },
+	func(h *Header, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errors.New("not a depth (1 or more)")
+		}
+		h.Depth = n
+		return nil
+	}, "1"}
 
 // fields are the header's fields in the file, one metadata key each.
 var fields = func() []field {
 	fs := []field{
 		str(contract.MetaArch, func(h *Header) *string { return &h.Arch }),
+		depthField,
 		num(contract.MetaEpoch, func(h *Header) *int { return &h.Epoch }),
 		num(contract.MetaStep, func(h *Header) *int { return &h.Step }),
 		u64(contract.MetaSeed, func(h *Header) *uint64 { return &h.Seed }),
@@ -180,6 +206,8 @@ func (h *Header) check() error {
 	switch {
 	case !arch.Known(h.Arch):
 		return fmt.Errorf("%w: architecture %q (want %s or %s)", ErrHeader, h.Arch, arch.Seed, arch.SimSiam)
+	case h.Depth < 0 || h.Depth > arch.MaxDepth:
+		return fmt.Errorf("%w: depth %d: want 1..%d convolutions per stage", ErrHeader, h.Depth, arch.MaxDepth)
 	case !arch.KnownMethod(h.Train.Method):
 		return fmt.Errorf("%w: training method %q (want %s or %s)", ErrHeader, h.Train.Method, arch.MethodSimSiam, arch.MethodSimCLR)
 	case h.Train.Method == arch.MethodSimCLR && h.Arch != arch.SimSiam:
@@ -226,19 +254,22 @@ func (h Header) CheckTraining() error {
 	return nil
 }
 
-// meta returns the metadata that records h (every field; Absent is not
-// recorded).
+// meta returns the metadata that records h (every field but one at its
+// implicit value; Absent is not recorded).
 func (h Header) meta() contract.Meta {
 	m := contract.Meta{}
 	for _, fl := range fields {
-		m[fl.key] = fl.get(&h)
+		if v := fl.get(&h); fl.implicit == "" || v != fl.implicit {
+			m[fl.key] = v
+		}
 	}
 	return m
 }
 
 // Write writes c to w as a model stream. It refuses (ErrHeader) a header
 // without a known architecture and training method that fit each other (a
-// positive finite temperature for simclr, 0 for simsiam), positive input
+// positive finite temperature for simclr, 0 for simsiam), a depth in
+// 0..arch.MaxDepth (0 is 1), positive input
 // sizes, batch size, epochs and rows per epoch, or a checkpoint without
 // tensors.
 func Write(w io.Writer, c Checkpoint, opt contract.Options) error {
@@ -255,7 +286,8 @@ func Write(w io.Writer, c Checkpoint, opt contract.Options) error {
 }
 
 // Read reads a checkpoint from r. A key the file lacks leaves its field at
-// the zero value (input channels at 1) and is listed in Header.Absent; a
+// the zero value (input channels at 1; depth 1, not listed: see
+// Header.Absent) and is listed in Header.Absent; a
 // key that does not parse is an error wrapping ErrHeader and naming it.
 // Errors of the model stream itself are contract's (contract.ErrWrongKind,
 // contract.ErrNotArrow, ...).
@@ -276,6 +308,9 @@ func headerOf(meta contract.Meta) (Header, error) {
 	var h Header
 	for _, fl := range fields {
 		v, ok := meta[fl.key]
+		if !ok && fl.implicit != "" {
+			v, ok = fl.implicit, true
+		}
 		if !ok {
 			h.Absent = append(h.Absent, fl.key)
 			continue

@@ -23,7 +23,7 @@ func tensors() []contract.Tensor {
 // full is a header as train writes it.
 func full() Header {
 	return Header{
-		Arch: arch.SimSiam, Epoch: 3, Step: 30, Seed: 7,
+		Arch: arch.SimSiam, Depth: 1, Epoch: 3, Step: 30, Seed: 7,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: arch.Input},
 		Train: Train{BatchSize: 256, LR: 0.2, Momentum: 0.9, WeightDecay: 1e-3, WarmupEpochs: 0.5, FixedPredictorLR: true,
 			Method: arch.MethodSimSiam, PeakLR: 0.2, StepsPerEpoch: 234},
@@ -56,6 +56,8 @@ func TestWriteThenReadGivesTheSameCheckpoint(t *testing.T) {
 		{"step 0", edit(func(h *Header) { h.Epoch, h.Step = 0, 0 })},
 		{"simclr", edit(func(h *Header) { h.Train.Method, h.Train.Temperature = arch.MethodSimCLR, 0.5 })},
 		{"simclr at an odd temperature", edit(func(h *Header) { h.Train.Method, h.Train.Temperature = arch.MethodSimCLR, 1.0/7 })},
+		{"depth 2", edit(func(h *Header) { h.Depth = 2 })},
+		{"the deepest simclr", edit(func(h *Header) { h.Depth, h.Train.Method, h.Train.Temperature = arch.MaxDepth, arch.MethodSimCLR, 0.2 })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -103,6 +105,46 @@ func TestWriteRecordsTheKeysReadersOfTheMetadataKnow(t *testing.T) {
 	}
 }
 
+// TestDepthIsRecordedOnlyAboveOne: a depth-1 checkpoint (Depth 1, or 0)
+// has no siampipe.depth, so its bytes are those of a checkpoint written
+// before depth existed, and reads back as depth 1 with nothing absent; a
+// deeper one records its depth.
+func TestDepthIsRecordedOnlyAboveOne(t *testing.T) {
+	var want []byte
+	for _, tc := range []struct {
+		depth, read int
+		key         string // "" when not recorded
+	}{{1, 1, ""}, {0, 1, ""}, {2, 2, "2"}, {arch.MaxDepth, arch.MaxDepth, "4"}} {
+		h := full()
+		h.Depth = tc.depth
+		var b bytes.Buffer
+		if err := Write(&b, Checkpoint{Header: h, Tensors: tensors()}, contract.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.depth <= 1 {
+			if want == nil {
+				want = slices.Clone(b.Bytes())
+			} else if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("depth %d: other bytes than depth 1", tc.depth)
+			}
+		}
+		meta, _, err := contract.ReadModel(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := meta[contract.MetaDepth]; v != tc.key || ok != (tc.key != "") {
+			t.Errorf("depth %d: %s = %q (recorded: %v), want %q", tc.depth, contract.MetaDepth, v, ok, tc.key)
+		}
+		c, err := Read(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Depth != tc.read || c.Absent != nil || !c.Has(contract.MetaDepth) {
+			t.Errorf("depth %d: read back as depth %d, absent %v", tc.depth, c.Depth, c.Absent)
+		}
+	}
+}
+
 func TestWriteRefusesAHeaderThatDescribesNoModel(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -116,6 +158,8 @@ func TestWriteRefusesAHeaderThatDescribesNoModel(t *testing.T) {
 		{"no batch size", func(c *Checkpoint) { c.Train.BatchSize = 0 }, "batch size 0"},
 		{"no schedule", func(c *Checkpoint) { c.Pairs.Epochs = 0 }, "0 epochs"},
 		{"negative step", func(c *Checkpoint) { c.Step = -1 }, "step -1"},
+		{"depth beyond the deepest", func(c *Checkpoint) { c.Depth = arch.MaxDepth + 1 }, "depth 5"},
+		{"negative depth", func(c *Checkpoint) { c.Depth = -1 }, "depth -1"},
 		{"no method", func(c *Checkpoint) { c.Train.Method = "" }, `method ""`},
 		{"unknown method", func(c *Checkpoint) { c.Train.Method = "byol" }, `"byol"`},
 		{"simclr on the seed architecture", func(c *Checkpoint) {
@@ -167,7 +211,7 @@ func TestCheckpointsOfTheOldFormatStillRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Header{
-		Arch: arch.SimSiam, Epoch: 1, Step: 2, Seed: 3,
+		Arch: arch.SimSiam, Depth: 1, Epoch: 1, Step: 2, Seed: 3,
 		Input: Input{Height: 28, Width: 28, Channels: 1, Scaling: "pixels/255"},
 		Train: Train{BatchSize: 8, LR: 0.2, Momentum: 0.9, WeightDecay: 0.001, FixedPredictorLR: true, Method: arch.MethodSimSiam, PeakLR: 0.00625, StepsPerEpoch: 2},
 		BN:    BN{Momentum: 0.1, Eps: 1e-5},
@@ -226,6 +270,9 @@ func TestReadRefusesAFieldThatDoesNotParse(t *testing.T) {
 		{contract.MetaChannels, ""},
 		{contract.MetaTrainRowsPerEpoch, " 16"},
 		{contract.MetaTrainTemperature, "warm"},
+		{contract.MetaDepth, "0"},
+		{contract.MetaDepth, "-2"},
+		{contract.MetaDepth, "two"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			m := oldMeta()
@@ -274,7 +321,11 @@ func FuzzHeaderOf(f *testing.F) {
 		m := h.meta()
 		for _, fl := range fields {
 			if v, ok := map[string]string{k1: v1, k2: v2}[fl.key]; ok && h.Has(fl.key) {
-				h2, err := headerOf(contract.Meta{fl.key: m[fl.key]})
+				rewrite := contract.Meta{}
+				if mv, ok := m[fl.key]; ok { // a field at its implicit value is written as no key
+					rewrite[fl.key] = mv
+				}
+				h2, err := headerOf(rewrite)
 				if err != nil {
 					t.Fatalf("%s=%q read, but its rewrite %q does not: %v", fl.key, v, m[fl.key], err)
 				}

@@ -34,6 +34,7 @@ const (
 	MetaLayer        = "siampipe.layer"          // model layer the features come from
 	MetaModel        = "siampipe.model"          // digest of the checkpoint the features come from
 	MetaArch         = "siampipe.arch"           // model architecture (model)
+	MetaDepth        = "siampipe.depth"          // backbone convolutions per stage (model; 1 when absent, and absent when 1)
 	MetaEpoch        = "siampipe.epoch"          // epochs completed (model)
 	MetaStep         = "siampipe.step"           // optimiser steps completed (model)
 	MetaStage        = "siampipe.stage"          // the stage that wrote the stream

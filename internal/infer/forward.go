@@ -125,9 +125,10 @@ func im2colImage(cols, pad []float32, pixels []uint8, gi int, o *op) {
 
 // im2col writes the rows of conv o's product for gi images of in (channels
 // last, ldin floats a pixel): row (img, oy, ox) holds the 3x3 patch around
-// input pixel (2oy, 2ox), zero-padded, in (ky, kx, cin) order.
+// input pixel (s·oy, s·ox) for o's stride s, zero-padded, in (ky, kx, cin)
+// order.
 func im2col(cols, in []float32, ldin, gi int, o *op) {
-	c, h, wd, k := o.cin, o.hin, o.win, o.k
+	c, h, wd, k, s := o.cin, o.hin, o.win, o.k, o.stride
 	r := 0
 	for img := range gi {
 		base := img * h * wd
@@ -136,20 +137,20 @@ func im2col(cols, in []float32, ldin, gi int, o *op) {
 				row := cols[r*k : (r+1)*k]
 				r++
 				for ky := range 3 {
-					iy := 2*oy - 1 + ky
+					iy := s*oy - 1 + ky
 					seg := row[ky*3*c : (ky+1)*3*c]
 					if iy < 0 || iy >= h {
 						clear(seg)
 						continue
 					}
-					if ix := 2*ox - 1; ldin == c && ix >= 0 && ix+2 < wd {
+					if ix := s*ox - 1; ldin == c && ix >= 0 && ix+2 < wd {
 						// the three pixels are adjacent: one copy
 						p := (base + iy*wd + ix) * c
 						copy(seg, in[p:p+3*c])
 						continue
 					}
 					for kx := range 3 {
-						ix := 2*ox - 1 + kx
+						ix := s*ox - 1 + kx
 						s := seg[kx*c : (kx+1)*c]
 						if ix < 0 || ix >= wd {
 							clear(s)

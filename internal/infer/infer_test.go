@@ -432,3 +432,79 @@ func TestASimSiamModelWithoutPredictorIsSimCLRs(t *testing.T) {
 		t.Errorf("simsiam checkpoint with neither head: error %v, want ErrMissingTensor naming projector.fc1.weight", err)
 	}
 }
+
+// deepGolden returns the golden model with two convolutions per backbone
+// stage.
+func deepGolden(t *testing.T) golden {
+	t.Helper()
+	for _, g := range loadGolden(t) {
+		if _, ok := contract.FindTensor(g.tensors, "backbone.conv1_2.weight"); ok {
+			return g
+		}
+	}
+	t.Fatal("testdata/golden.json has no model of depth 2")
+	return golden{}
+}
+
+// TestADeepBackboneNeedsEveryStageAlike: the depth is read from stage 1's
+// names; a later stage that lacks one of its convolutions, or has one
+// more, is refused, naming the tensor.
+func TestADeepBackboneNeedsEveryStageAlike(t *testing.T) {
+	g := deepGolden(t)
+	if _, err := New("", g.tensors, 28, 28, Backbone); err != nil {
+		t.Fatalf("the deep model itself: %v", err)
+	}
+	without := func(prefix string) []contract.Tensor {
+		return slices.DeleteFunc(slices.Clone(g.tensors), func(t contract.Tensor) bool { return strings.HasPrefix(t.Name, prefix+".") })
+	}
+	extra := slices.Clone(g.tensors)
+	for _, tt := range g.tensors {
+		if strings.HasPrefix(tt.Name, "backbone.conv3_2.") || strings.HasPrefix(tt.Name, "backbone.bn3_2.") {
+			tt.Name = strings.Replace(strings.Replace(tt.Name, "conv3_2", "conv3_3", 1), "bn3_2", "bn3_3", 1)
+			extra = append(extra, tt)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		ts   []contract.Tensor
+		is   error
+		want string
+	}{
+		{"a stage without its second convolution", without("backbone.conv2_2"), ErrMissingTensor, "backbone.conv2_2.weight"},
+		{"a second convolution without its BatchNorm", without("backbone.bn3_2"), ErrMissingTensor, "backbone.bn3_2.running_mean"},
+		{"a stage with a third convolution", extra, ErrShape, "backbone.conv3_3.weight, but stage 1 has 2 convolutions"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := New(arch.SimSiam, c.ts, 28, 28, Backbone)
+			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %v naming %q", err, c.is, c.want)
+			}
+		})
+	}
+}
+
+// TestDeepForwardIsTheSameBytesWhateverTheBatch: the stride-1 convolutions
+// keep each image's features independent of its batch, bit for bit.
+func TestDeepForwardIsTheSameBytesWhateverTheBatch(t *testing.T) {
+	g := deepGolden(t)
+	const n = 29
+	px := randomImages(n, 28*28, 6)
+	for _, eng := range engines() {
+		t.Run(eng.name(), func(t *testing.T) {
+			m, err := newModel(g.arch, g.tensors, 28, 28, Predictor, eng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := m.NewWorker()
+			all := make([]float32, n*m.Dim())
+			w.Forward(px, n, all)
+			one := make([]float32, m.Dim())
+			for _, i := range []int{0, 13, n - 1} {
+				w.Forward(px[i*784:(i+1)*784], 1, one)
+				if !slices.Equal(one, all[i*m.Dim():(i+1)*m.Dim()]) {
+					t.Fatalf("image %d alone differs from image %d in a batch of %d", i, i, n)
+				}
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 // the convolutional backbone and the projector and predictor heads, with
 // BatchNorm in inference mode (running statistics).
 //
-// Convolutions (kernel 3, stride 2, padding 1) are lowered to matrix products
+// Convolutions (kernel 3, stride 2 or 1, padding 1) are lowered to matrix products
 // by im2col over channels-last activations; every product and its per-channel
 // epilogue (bias, ReLU, BatchNorm) runs in one pass of a register-tiled
 // float32 micro-kernel (AVX-512 or AVX2 assembly on amd64, as cpufeat's level
@@ -18,8 +18,14 @@
 // checkpoints siampipe's train writes:
 //
 //	backbone.conv{i}.weight [Cout,Cin,3,3], .bias [Cout]; backbone.bn{i}.* [Cout]   conv -> ReLU -> BN
+//	backbone.conv{i}_{j}.*, backbone.bn{i}_{j}.* (j = 2..depth)                    the same at stride 1
 //	projector.fc{i}.weight [out,in], .bias [out]; projector.bn{i}.*                 fc -> BN (-> ReLU but last)
 //	predictor.fc{i}.weight, .bias; predictor.bn{i}.* for all but the last fc        fc -> BN -> ReLU ... -> fc
+//
+// Stage i of the backbone is its stride-2 conv{i}, then, in a deeper
+// backbone, the stride-1 conv{i}_2 ... conv{i}_{depth} (arch.ConvName), each
+// followed by ReLU and BN; the depth is read from the names of stage 1, and
+// every stage must have as many convolutions.
 //
 // A simsiam-architecture checkpoint without any predictor tensor is a model
 // trained with SimCLR (backbone and projector only); it has no Predictor
@@ -102,6 +108,7 @@ type Model struct {
 	arch          string
 	layer         string
 	height, width int
+	depth         int   // backbone convolutions per stage
 	convs         []*op // backbone, in order
 	dense         []*op // projector and predictor layers up to the output layer
 	zdim          int   // backbone output width
@@ -115,6 +122,7 @@ type op struct {
 	name string
 	// conv geometry (conv ops only)
 	cin, hin, win, hout, wout int
+	stride                    int
 	k, n, npad                int       // inner size, outputs, outputs padded to whole kernel panels
 	w                         []float32 // [n][k] row-major (conv k in (ky,kx,cin) order)
 	mul, add, lo, s, t        []float32 // epilogue per output: max(v*mul+add, lo)*s + t
@@ -140,6 +148,10 @@ func (m *Model) Layer() string { return m.layer }
 
 // Dim returns the width of the feature vector of one image.
 func (m *Model) Dim() int { return m.dim }
+
+// Depth returns the backbone's convolutions per stage (1 for the seed
+// backbone).
+func (m *Model) Depth() int { return m.depth }
 
 // Size returns the image height and width the model takes.
 func (m *Model) Size() (height, width int) { return m.height, m.width }
@@ -247,45 +259,59 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 	}
 	m := &Model{arch: archName, layer: layer, height: height, width: width, eng: eng}
 
-	// Backbone: conv -> ReLU -> BN blocks. The im2col below is written for
-	// arch.Kernel 3, arch.Stride 2 and arch.Pad 1.
+	// Backbone: stages of conv -> ReLU -> BN blocks, the first of each at
+	// stride 2, the others at stride 1. The im2col below is written for
+	// arch.Kernel 3 and arch.Pad 1.
 	const k, kk = arch.Kernel, arch.Kernel * arch.Kernel
 	c, h, w := arch.DefaultInChannels, height, width
-	for i := 1; i == 1 || ts.has(fmt.Sprintf("backbone.conv%d.weight", i)); i++ {
-		name := fmt.Sprintf("backbone.conv%d", i)
-		t, ok := ts[name+".weight"]
-		if !ok {
-			return nil, fmt.Errorf("%w: checkpoint has no tensor %s.weight (not a siampipe model?)", ErrMissingTensor, name)
-		}
-		if len(t.Shape) != 4 || t.Shape[1] != c || t.Shape[2] != k || t.Shape[3] != k || t.Shape[0] < 1 {
-			return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v, expected [Cout %d %d %d] (corrupt checkpoint?)", ErrShape, name, t.Shape, c, k, k)
-		}
-		cout := t.Shape[0]
-		wt, err := ts.get(name+".weight", cout, c, k, k)
-		if err != nil {
-			return nil, err
-		}
-		bias, err := ts.get(name+".bias", cout)
-		if err != nil {
-			return nil, err
-		}
-		scale, shift, err := ts.bn(fmt.Sprintf("backbone.bn%d", i), cout)
-		if err != nil {
-			return nil, err
-		}
-		o := &op{name: name, cin: c, hin: h, win: w, hout: arch.ConvOut(h), wout: arch.ConvOut(w), k: kk * c, n: cout}
-		// PyTorch [co][ci][ky][kx] -> [co][(ky*3+kx)*cin + ci], the order im2col writes.
-		o.w = make([]float32, cout*o.k)
-		for co := range cout {
-			for ci := range c {
-				for p := range kk {
-					o.w[co*o.k+p*c+ci] = wt[(co*c+ci)*kk+p]
+	depth := 1
+	for ts.has(arch.ConvName(1, depth+1) + ".weight") {
+		depth++
+	}
+	m.depth = depth
+	for i := 1; i == 1 || ts.has(arch.ConvName(i, 1)+".weight"); i++ {
+		for j := 1; j <= depth; j++ {
+			name := arch.ConvName(i, j)
+			t, ok := ts[name+".weight"]
+			if !ok {
+				return nil, fmt.Errorf("%w: checkpoint has no tensor %s.weight (not a siampipe model?)", ErrMissingTensor, name)
+			}
+			if len(t.Shape) != 4 || t.Shape[1] != c || t.Shape[2] != k || t.Shape[3] != k || t.Shape[0] < 1 {
+				return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v, expected [Cout %d %d %d] (corrupt checkpoint?)", ErrShape, name, t.Shape, c, k, k)
+			}
+			cout := t.Shape[0]
+			wt, err := ts.get(name+".weight", cout, c, k, k)
+			if err != nil {
+				return nil, err
+			}
+			bias, err := ts.get(name+".bias", cout)
+			if err != nil {
+				return nil, err
+			}
+			scale, shift, err := ts.bn(arch.BNName(i, j), cout)
+			if err != nil {
+				return nil, err
+			}
+			o := &op{name: name, cin: c, hin: h, win: w, hout: h, wout: w, stride: arch.ConvStride(j), k: kk * c, n: cout}
+			if j == 1 {
+				o.hout, o.wout = arch.ConvOut(h), arch.ConvOut(w)
+			}
+			// PyTorch [co][ci][ky][kx] -> [co][(ky*3+kx)*cin + ci], the order im2col writes.
+			o.w = make([]float32, cout*o.k)
+			for co := range cout {
+				for ci := range c {
+					for p := range kk {
+						o.w[co*o.k+p*c+ci] = wt[(co*c+ci)*kk+p]
+					}
 				}
 			}
+			o.mul, o.add, o.lo, o.s, o.t = ones(cout), slices.Clone(bias), make([]float32, cout), scale, shift
+			m.convs = append(m.convs, o)
+			c, h, w = cout, o.hout, o.wout
 		}
-		o.mul, o.add, o.lo, o.s, o.t = ones(cout), slices.Clone(bias), make([]float32, cout), scale, shift
-		m.convs = append(m.convs, o)
-		c, h, w = cout, o.hout, o.wout
+		if extra := arch.ConvName(i, depth+1); ts.has(extra + ".weight") {
+			return nil, fmt.Errorf("%w: checkpoint has %s.weight, but stage 1 has %d convolutions (corrupt checkpoint?)", ErrShape, extra, depth)
+		}
 	}
 	m.zdim = c * h * w
 	backboneShape := fmt.Sprintf("%d = %dx%dx%d", m.zdim, c, h, w)

@@ -82,6 +82,34 @@ func TestKNNSeparatesWhatTheFeaturesSeparate(t *testing.T) {
 	}
 }
 
+// TestKNNScoresADeepBackbone: the monitor runs the trainer's deeper
+// backbones (through infer, which reads the depth from the tensor names),
+// and they tell the stripes apart as the shallow one does.
+func TestKNNScoresADeepBackbone(t *testing.T) {
+	bank, query := stripes(200, 1), stripes(60, 2)
+	for _, depth := range []int{2, 3} {
+		sm, err := simsiam.New(simsiam.Config{Arch: arch.SimSiam, Channels: []int{8, 16}, Depth: depth}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []contract.Tensor
+		for _, p := range sm.Params {
+			ts = append(ts, contract.Tensor{Name: p.Name, Shape: p.Shape, Values: p.Value})
+		}
+		m, err := New(bank, query, knn.Config{K: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, err := m.KNN(context.Background(), arch.SimSiam, ts)
+		if err != nil {
+			t.Fatalf("depth %d: %v", depth, err)
+		}
+		if acc < 0.95 {
+			t.Errorf("depth %d: kNN accuracy %.3f on two classes a random backbone separates, want >= 0.95", depth, acc)
+		}
+	}
+}
+
 func TestKNNIsTheSameOnAnyCoreCount(t *testing.T) {
 	bank, query := stripes(300, 3), stripes(90, 4)
 	// Harder: flip a third of the query labels so the score is not 1.

@@ -202,6 +202,10 @@ func im2colRange(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0, 
 		im2colStride2(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1)
 		return
 	}
+	if stride1Fits(stride, ho, wo, h, w, k, pad) {
+		im2colStride1(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1)
+		return
+	}
 	im2colGeneric(x, cols, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1)
 }
 
@@ -255,6 +259,10 @@ func Col2Im(cols, x []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 func col2imRange(cols []float32, ld int, x []float32, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
 	if stride2Fits(stride, ho, wo, h, w, k, pad) {
 		col2imStride2(cols, ld, x, c, n, h, w, k, pad, ho, wo, b0, b1)
+		return
+	}
+	if stride1Fits(stride, ho, wo, h, w, k, pad) {
+		col2imStride1(cols, ld, x, c, n, h, w, k, pad, ho, wo, b0, b1)
 		return
 	}
 	col2imGeneric(cols, ld, x, c, n, h, w, k, stride, pad, ho, wo, b0, b1)

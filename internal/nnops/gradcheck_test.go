@@ -198,6 +198,8 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(2, 1, false), in...) }},
 		{"Conv stride 1 pad 0 data input", []input{{shape: []int{1, 2, 5, 5}}, {shape: []int{3, 1, 3, 3}, diff: true}, {shape: []int{3}, diff: true, scale: 0.3}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(1, 0, true), in...) }},
+		{"Conv stride 1 pad 1", []input{{shape: []int{3, 2, 5, 6}, diff: true}, {shape: []int{4, 3, 3, 3}, diff: true}, {shape: []int{4}, diff: true, scale: 0.3}},
+			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(1, 1, false), in...) }},
 		{"Conv stride 2 pad 1 even size", []input{{shape: []int{3, 2, 8, 8}, diff: true}, {shape: []int{2, 3, 3, 3}, diff: true}, {shape: []int{2}, diff: true}},
 			func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return apply(NewConv(2, 1, false), in...) }},
 		{"BN channel-major PreReLU affine", []input{{shape: []int{3, 4, 3, 3}, diff: true, shift: 0.3}, {shape: []int{3}, diff: true, shift: 1}, {shape: []int{3}, diff: true}},

@@ -4,7 +4,9 @@ package nnops
 // with the padding materialised, every (ky, kx) row of the patch matrix is
 // a plain strided gather (and its adjoint a strided add) with no edge cases,
 // which vector kernels do a row of output at a time (patch_amd64.s with
-// AVX-512, patch_avx2_amd64.s with AVX2).
+// AVX-512, patch_avx2_amd64.s with AVX2). At stride 1 the same plane makes
+// every row of the patch matrix a block of row copies (copyRows) and its
+// adjoint a block of row adds.
 
 // gather2Go sets dst[r·wo+j] = src[r·sstride+2j] for r < rows, j < wo.
 func gather2Go(dst, src []float32, rows, wo, sstride int) {
@@ -219,4 +221,100 @@ func copyIntoPlane(plane, img []float32, h, w, pad int) {
 func copyFromPlane(img, plane []float32, h, w, pad int) {
 	pw := w + 2*pad
 	copyRows(img, w, plane[pad*pw+pad:], pw, h, w)
+}
+
+// stride1Fits reports whether the stride-1 padded-plane path handles the
+// geometry: stride 1 and every window inside the padded plane (true of
+// every output size the convolution computes).
+func stride1Fits(stride, ho, wo, h, w, k, pad int) bool {
+	return stride == 1 && ho >= 1 && wo >= 1 && ho-1+k <= h+2*pad && wo-1+k <= w+2*pad
+}
+
+// im2colStride1 is im2colRange for stride 1 (see stride1Fits): row (ci, ky,
+// kx) of an image's patch matrix is the ho×wo block of its padded plane at
+// (ky, kx), copied a row at a time.
+func im2colStride1(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+	P := ho * wo
+	pw := w + 2*pad
+	var plane []float32
+	if pad > 0 {
+		plane = make([]float32, (h+2*pad)*pw)
+	}
+	for ci := 0; ci < c; ci++ {
+		for b := b0; b < b1; b++ {
+			src := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
+			if pad > 0 {
+				copyIntoPlane(plane, src, h, w, pad)
+				src = plane
+			}
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					r := (ci*k+ky)*k + kx
+					copyRows(cols[r*ld+(b-b0)*P:], wo, src[ky*pw+kx:], pw, ho, wo)
+				}
+			}
+		}
+	}
+}
+
+// col2imStride1 is col2imRange for stride 1 (see stride1Fits): the adjoint
+// of im2colStride1, summed into a cleared padded plane whose interior is
+// then copied out. Each element gets its terms in the order of
+// col2imGeneric (by ky, then kx), so the two give the same bits.
+func col2imStride1(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+	P := ho * wo
+	pw := w + 2*pad
+	plane := make([]float32, (h+2*pad)*pw)
+	for ci := 0; ci < c; ci++ {
+		for b := b0; b < b1; b++ {
+			clear(plane)
+			row := func(ky, kx int) []float32 {
+				r := (ci*k+ky)*k + kx
+				return cols[r*ld+(b-b0)*P : r*ld+(b-b0+1)*P]
+			}
+			for ky := 0; ky < k; ky++ {
+				if k == 3 && wo >= 3 {
+					add3Rows(plane[ky*pw:], pw, row(ky, 0), row(ky, 1), row(ky, 2), ho, wo)
+					continue
+				}
+				for kx := 0; kx < k; kx++ {
+					addRows(plane[ky*pw+kx:], pw, row(ky, kx), wo, ho, wo)
+				}
+			}
+			copyFromPlane(x[(ci*n+b)*h*w:(ci*n+b+1)*h*w], plane, h, w, pad)
+		}
+	}
+}
+
+// addRows adds rows of w elements between strided layouts:
+// dst[r·dstride+j] += src[r·sstride+j] for r < rows, j < w. It panics if
+// dst or src is too short.
+func addRows(dst []float32, dstride int, src []float32, sstride, rows, w int) {
+	for r := 0; r < rows; r++ {
+		d := dst[r*dstride : r*dstride+w]
+		for j, v := range src[r*sstride : r*sstride+w] {
+			d[j] += v
+		}
+	}
+}
+
+// add3Rows is addRows of the three kx rows a, b, c (each rows×wo, packed)
+// of one ky of a 3-wide window, at column offsets 0, 1 and 2 of dst, in one
+// pass: dst[r·dstride+x] += a[r·wo+x] + b[r·wo+x−1] + c[r·wo+x−2], the
+// terms that exist, added in that order (as three addRows calls would).
+// It needs wo >= 3 and panics if dst, a, b or c is too short.
+func add3Rows(dst []float32, dstride int, a, b, c []float32, rows, wo int) {
+	for r := 0; r < rows; r++ {
+		d := dst[r*dstride : r*dstride+wo+2]
+		ar, br, cr := a[r*wo:(r+1)*wo], b[r*wo:(r+1)*wo], c[r*wo:(r+1)*wo]
+		d[0] += ar[0]
+		d[1] = d[1] + ar[1] + br[0]
+		mid := d[2:wo]
+		ar, bm, cm := ar[2:wo], br[1:wo-1], cr[:wo-2]
+		for x := range mid {
+			mid[x] = mid[x] + ar[x] + bm[x] + cm[x]
+		}
+		d[wo] = d[wo] + br[wo-1] + cr[wo-2]
+		d[wo+1] += cr[wo-1]
+	}
 }

@@ -81,6 +81,62 @@ func testPatchStride2(t *testing.T) {
 	}
 }
 
+// TestPatchStride1 checks the stride-1 padded-plane Im2Col and Col2Im (row
+// copies, and row adds fused by three for a 3-wide window) against the
+// generic loops, bit for bit, at every SIMD level (copyRows' vector
+// kernels, and its Go loop for rows over 32).
+func TestPatchStride1(t *testing.T) {
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			testPatchStride1(t)
+		})
+	}
+}
+
+func testPatchStride1(t *testing.T) {
+	type geom struct{ c, n, h, w, k, pad int }
+	tests := []geom{
+		{4, 3, 14, 14, 3, 1}, // the deeper backbone's stride-1 convolutions
+		{3, 2, 7, 7, 3, 1},
+		{2, 3, 4, 4, 3, 1},
+		{2, 2, 9, 5, 3, 1},   // odd, and not square
+		{1, 2, 2, 2, 3, 1},   // wo = 2: the unfused adds
+		{2, 1, 1, 1, 3, 1},   // wo = 1, every tap but the centre in the padding
+		{1, 2, 3, 3, 3, 1},   // wo = 3, the narrowest fused row
+		{1, 2, 5, 40, 3, 1},  // rows over 32: copyRows' Go loop
+		{2, 2, 6, 7, 3, 0},   // no padding: the image is the plane
+		{2, 2, 5, 5, 3, 2},   // more padding than the window needs
+		{3, 2, 6, 6, 1, 0},   // 1×1
+		{1, 2, 8, 9, 5, 2},   // 5×5
+		{2, 2, 33, 33, 3, 1}, // wo = 33
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, tt := range tests {
+		ho, wo := tt.h+2*tt.pad-tt.k+1, tt.w+2*tt.pad-tt.k+1
+		if !stride1Fits(1, ho, wo, tt.h, tt.w, tt.k, tt.pad) {
+			t.Errorf("%+v: not taken by the stride-1 path", tt)
+			continue
+		}
+		x := fill(rng, make([]float32, tt.c*tt.n*tt.h*tt.w))
+		K, NP := tt.c*tt.k*tt.k, tt.n*ho*wo
+		got, want := sentinel(make([]float32, K*NP)), make([]float32, K*NP)
+		Im2Col(x, got, tt.c, tt.n, tt.h, tt.w, tt.k, 1, tt.pad, ho, wo)
+		im2colGeneric(x, want, NP, tt.c, tt.n, tt.h, tt.w, tt.k, 1, tt.pad, ho, wo, 0, tt.n)
+		same(t, fmt.Sprintf("Im2Col %+v", tt), got, want)
+		cols := fill(rng, make([]float32, K*NP))
+		gx, wx := sentinel(make([]float32, len(x))), make([]float32, len(x))
+		Col2Im(cols, gx, tt.c, tt.n, tt.h, tt.w, tt.k, 1, tt.pad, ho, wo)
+		col2imGeneric(cols, NP, wx, tt.c, tt.n, tt.h, tt.w, tt.k, 1, tt.pad, ho, wo, 0, tt.n)
+		same(t, fmt.Sprintf("Col2Im %+v", tt), gx, wx)
+	}
+	// Stride 2 is not the stride-1 path's, nor is a window wider than the
+	// padded image.
+	if stride1Fits(2, 7, 7, 14, 14, 3, 1) || stride1Fits(1, 1, 1, 1, 1, 5, 1) {
+		t.Error("stride1Fits takes a geometry the stride-1 path cannot do")
+	}
+}
+
 // fill sets v to values in [−1, 1) with some ±0 among them, and returns
 // v.
 func fill(rng *rand.Rand, v []float32) []float32 {
@@ -217,7 +273,8 @@ func TestCopyRowsMatchesCopyInBounds(t *testing.T) {
 
 // TestPatchRanges checks that building the patch matrix and its adjoint a
 // chunk of images at a time (as the convolution does) gives the whole-batch
-// result, on the stride-2 path and the generic one, at every SIMD level.
+// result, on the stride-2 and stride-1 paths and the generic one, at every
+// SIMD level.
 func TestPatchRanges(t *testing.T) {
 	for _, l := range cpufeat.Levels() {
 		t.Run(l.String(), func(t *testing.T) {
@@ -231,7 +288,8 @@ func testPatchRanges(t *testing.T) {
 	tests := []struct{ c, n, h, w, k, stride, pad, chunk int }{
 		{2, 5, 14, 14, 3, 2, 1, 2},
 		{3, 4, 7, 7, 3, 2, 1, 3},
-		{2, 5, 9, 8, 3, 1, 1, 2}, // stride 1: the generic loops
+		{2, 5, 9, 8, 3, 1, 1, 2}, // stride 1: the row copies and adds
+		{2, 5, 9, 8, 3, 3, 1, 2}, // stride 3: the generic loops
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package simsiam
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -11,7 +12,9 @@ import (
 )
 
 // TestStepsGiveTheSameBytesOnAnyCoreCount trains both architectures with
-// SimSiam and the simsiam architecture with SimCLR for three steps with GOMAXPROCS 1, 2 and 3: every parameter, running
+// SimSiam, the simsiam architecture with SimCLR, and a backbone of depth 2
+// (its stride-1 convolutions in several chunks of images) for three steps
+// with GOMAXPROCS 1, 2 and 3: every parameter, running
 // statistic and momentum buffer must be the same bytes, since every Op
 // splits its work by the data's shape, never by the number of cores.
 func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
@@ -27,8 +30,9 @@ func TestStepsGiveTheSameBytesOnAnyCoreCount(t *testing.T) {
 			}
 		}
 	}
-	for _, cfg := range []Config{{Arch: arch.Seed}, {Arch: arch.SimSiam}, {Arch: arch.SimSiam, Method: arch.MethodSimCLR}} {
-		name := cfg.Arch + " " + cfg.Method
+	for _, cfg := range []Config{{Arch: arch.Seed}, {Arch: arch.SimSiam}, {Arch: arch.SimSiam, Method: arch.MethodSimCLR},
+		{Arch: arch.SimSiam, Channels: []int{8, 16, 32}, Depth: 2}} {
+		name := fmt.Sprintf("%s %s depth %d", cfg.Arch, cfg.Method, cfg.Depth)
 		var want []byte
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)

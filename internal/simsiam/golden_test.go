@@ -18,6 +18,7 @@ type goldenCase struct {
 	Method      string               `json:"method"`      // "" (simsiam) or "simclr"
 	Temperature float64              `json:"temperature"` // simclr's
 	Channels    []int                `json:"channels"`
+	Depth       int                  `json:"depth"` // 0 (absent): 1
 	PredHidden  int                  `json:"pred_hidden"`
 	ProjDims    []int                `json:"proj_dims"`
 	N           int                  `json:"n"`
@@ -85,7 +86,7 @@ func maxAbs(v []float32) float64 {
 
 func goldenModel(t *testing.T, c goldenCase) *Model {
 	t.Helper()
-	cfg := Config{Arch: c.Arch, Method: c.Method, Channels: c.Channels, PredHidden: c.PredHidden, ProjDims: c.ProjDims}
+	cfg := Config{Arch: c.Arch, Method: c.Method, Channels: c.Channels, Depth: c.Depth, PredHidden: c.PredHidden, ProjDims: c.ProjDims}
 	if len(c.ProjDims) == 0 {
 		cfg.ProjDims = nil
 	}
@@ -109,20 +110,27 @@ func goldenModel(t *testing.T, c goldenCase) *Model {
 	return m
 }
 
-// name is the case's subtest name: its architecture, and its method and
-// temperature for SimCLR.
+// name is the case's subtest name: its architecture, its method and
+// temperature for SimCLR, and its depth above 1.
 func (c goldenCase) name() string {
-	if c.Method == "" {
-		return c.Arch
+	s := c.Arch
+	if c.Method != "" {
+		s = fmt.Sprintf("%s-%s-t%g", c.Arch, c.Method, c.Temperature)
 	}
-	return fmt.Sprintf("%s-%s-t%g", c.Arch, c.Method, c.Temperature)
+	if c.Depth > 1 {
+		s += fmt.Sprintf("-depth%d", c.Depth)
+	}
+	return s
 }
 
 func TestGoldenForwardBackwardAndSGDMatchPyTorch(t *testing.T) {
 	const tol = 3e-5
-	methods := map[string]bool{}
+	methods, deep := map[string]bool{}, map[string]bool{}
 	for _, c := range loadGolden(t) {
 		methods[c.Method] = true
+		if c.Depth > 1 {
+			deep[c.Method] = true
+		}
 		t.Run(c.name(), func(t *testing.T) {
 			m := goldenModel(t, c)
 			gr, err := m.NewGraph(c.N, c.Temperature)
@@ -186,5 +194,8 @@ func TestGoldenForwardBackwardAndSGDMatchPyTorch(t *testing.T) {
 	}
 	if !methods[""] || !methods[arch.MethodSimCLR] {
 		t.Errorf("golden.json has cases of methods %v: want SimSiam's and SimCLR's", methods)
+	}
+	if !deep[""] || !deep[arch.MethodSimCLR] {
+		t.Errorf("golden.json has cases of depth above 1 for methods %v: want SimSiam's and SimCLR's", deep)
 	}
 }

@@ -118,14 +118,16 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 		h := G.NewTensor(g, G.Float32, 4, G.WithShape(1, n, m.Cfg.Height, m.Cfg.Width), G.WithValue(gr.x[v]), G.WithName(fmt.Sprintf("x%d", v+1)))
 		var err error
 		for i := range m.Cfg.Channels {
-			c := fmt.Sprintf("backbone.conv%d", i+1)
-			conv := nnops.NewConv(arch.Stride, arch.Pad, i == 0)
-			conv.ShareScratch(&gr.scratch)
-			if h, err = G.ApplyOp(conv, h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
-				return nil, fmt.Errorf("simsiam: %s: %w", c, err)
-			}
-			if h, err = applyBN(fmt.Sprintf("backbone.bn%d", i+1), h, 4, false); err != nil {
-				return nil, fmt.Errorf("simsiam: bn%d: %w", i+1, err)
+			for j := 1; j <= m.Cfg.Depth; j++ {
+				c := arch.ConvName(i+1, j)
+				conv := nnops.NewConv(arch.ConvStride(j), arch.Pad, i == 0 && j == 1)
+				conv.ShareScratch(&gr.scratch)
+				if h, err = G.ApplyOp(conv, h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
+					return nil, fmt.Errorf("simsiam: %s: %w", c, err)
+				}
+				if h, err = applyBN(arch.BNName(i+1, j), h, 4, false); err != nil {
+					return nil, fmt.Errorf("simsiam: %s: %w", arch.BNName(i+1, j), err)
+				}
 			}
 		}
 		if h, err = G.ApplyOp(nnops.NewToRows(), h); err != nil {

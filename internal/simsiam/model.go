@@ -32,7 +32,11 @@ type Config struct {
 	// without its predictor.
 	Method        string
 	Height, Width int   // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
-	Channels      []int // backbone conv channels; nil means arch.DefaultChannels
+	Channels      []int // backbone conv channels, one per stage; nil means arch.DefaultChannels
+	// Depth is the backbone's convolutions per stage: the stride-2 one,
+	// then Depth−1 stride-1 ones of the same width (1..arch.MaxDepth; 0
+	// means arch.DefaultDepth, 1).
+	Depth int
 	// PredHidden is the predictor's hidden width; 0 means
 	// arch.DefaultPredHidden (both architectures; simclr has no predictor
 	// and takes 0 only).
@@ -58,6 +62,9 @@ func (c Config) withDefaults() Config {
 	if c.Channels == nil {
 		c.Channels = arch.DefaultChannels()
 	}
+	if c.Depth == 0 {
+		c.Depth = arch.DefaultDepth
+	}
 	if c.PredHidden == 0 && c.Method == arch.MethodSimSiam {
 		c.PredHidden = arch.DefaultPredHidden
 	}
@@ -74,6 +81,8 @@ var (
 	ErrNeedsProjector = errors.New("method simclr needs a projector, which the seed architecture lacks")
 	// ErrNoPredictor: simclr has no predictor, so no predictor width.
 	ErrNoPredictor = errors.New("method simclr has no predictor")
+	// ErrDepth: the backbone's depth is outside 1..arch.MaxDepth.
+	ErrDepth = fmt.Errorf("backbone depth must be 1..%d convolutions per stage", arch.MaxDepth)
 )
 
 // Param is one named tensor of the model (weights or running statistics).
@@ -103,7 +112,8 @@ type Model struct {
 // shift 0, running mean 0 and variance 1) drawn from seed. A simclr model
 // has the backbone and projector of the simsiam architecture and no
 // predictor; asking for it on the seed architecture is ErrNeedsProjector,
-// with a predictor width ErrNoPredictor.
+// with a predictor width ErrNoPredictor. A depth outside 1..arch.MaxDepth
+// is ErrDepth.
 func New(cfg Config, seed uint64) (*Model, error) {
 	cfg = cfg.withDefaults()
 	if !arch.Known(cfg.Arch) {
@@ -119,6 +129,9 @@ func New(cfg Config, seed uint64) (*Model, error) {
 		if cfg.PredHidden != 0 {
 			return nil, fmt.Errorf("simsiam: %w (predictor width %d given)", ErrNoPredictor, cfg.PredHidden)
 		}
+	}
+	if cfg.Depth < 1 || cfg.Depth > arch.MaxDepth {
+		return nil, fmt.Errorf("simsiam: %w: %d", ErrDepth, cfg.Depth)
 	}
 	m := &Model{Cfg: cfg, byName: map[string]*Param{}}
 	rng := rand.New(rand.NewPCG(seed, 0x5157))
@@ -158,15 +171,20 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	}
 	const k = arch.Kernel
 	cin, h, w := arch.DefaultInChannels, cfg.Height, cfg.Width
+	// Each stage in the order of the forward pass (PyTorch's module order):
+	// conv, its BN, the next conv, its BN...; at depth 1 the names and
+	// draws of the seed backbone.
 	for i, c := range cfg.Channels {
-		b := 1 / math.Sqrt(float64(cin*k*k))
-		name := fmt.Sprintf("backbone.conv%d", i+1)
-		add(name+".weight", true, uni(c*cin*k*k, b), c, cin, k, k)
-		add(name+".bias", true, uni(c, b), c)
-		bn(fmt.Sprintf("backbone.bn%d", i+1), c, true)
+		for j := 1; j <= cfg.Depth; j++ {
+			b := 1 / math.Sqrt(float64(cin*k*k))
+			name := arch.ConvName(i+1, j)
+			add(name+".weight", true, uni(c*cin*k*k, b), c, cin, k, k)
+			add(name+".bias", true, uni(c, b), c)
+			bn(arch.BNName(i+1, j), c, true)
+			cin = c
+		}
 		h, w = arch.ConvOut(h), arch.ConvOut(w)
 		m.convOut = append(m.convOut, [2]int{h, w})
-		cin = c
 	}
 	m.ZDim = cin * h * w
 	d := m.ZDim

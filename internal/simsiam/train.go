@@ -189,7 +189,9 @@ func (t *Trainer) Tensors() []Param {
 
 // ConfigFromTensors infers the configuration of a model of architecture
 // archName trained with method ("" means simsiam) from a checkpoint's tensor
-// shapes.
+// names and shapes: the stages' widths from the shapes of
+// backbone.conv<i>.weight, the depth from the names backbone.conv<i>_<j>
+// (arch.ConvName), which every stage must have alike.
 func ConfigFromTensors(archName, method string, ts []Param) (Config, error) {
 	by := map[string]Param{}
 	for _, p := range ts {
@@ -197,17 +199,32 @@ func ConfigFromTensors(archName, method string, ts []Param) (Config, error) {
 	}
 	cfg := Config{Arch: archName, Method: method}
 	for i := 1; ; i++ {
-		w, ok := by[fmt.Sprintf("backbone.conv%d.weight", i)]
+		name := arch.ConvName(i, 1) + ".weight"
+		w, ok := by[name]
 		if !ok {
 			break
 		}
 		if len(w.Shape) != 4 {
-			return cfg, fmt.Errorf("simsiam: backbone.conv%d.weight has shape %v, want 4 dimensions", i, w.Shape)
+			return cfg, fmt.Errorf("simsiam: %s has shape %v, want 4 dimensions", name, w.Shape)
 		}
 		cfg.Channels = append(cfg.Channels, w.Shape[0])
 	}
 	if len(cfg.Channels) == 0 {
 		return cfg, fmt.Errorf("simsiam: checkpoint has no backbone.conv1.weight (is it a siampipe model?)")
+	}
+	has := func(i, j int) bool { _, ok := by[arch.ConvName(i, j)+".weight"]; return ok }
+	cfg.Depth = 1
+	for has(1, cfg.Depth+1) {
+		cfg.Depth++
+	}
+	for i := 2; i <= len(cfg.Channels); i++ {
+		d := 1
+		for has(i, d+1) {
+			d++
+		}
+		if d != cfg.Depth {
+			return cfg, fmt.Errorf("simsiam: backbone stage %d has %d convolutions, stage 1 has %d (corrupt checkpoint?)", i, d, cfg.Depth)
+		}
 	}
 	if method != arch.MethodSimCLR {
 		fc1, ok := by["predictor.fc1.weight"]
@@ -279,7 +296,7 @@ func RestoreTrainer(cfg TrainConfig, ts []Param, step int) (*Trainer, error) {
 	for _, p := range ts {
 		if _, ok := m.byName[p.Name]; !ok && !strings.HasPrefix(p.Name, optimPrefix) {
 			t.Close()
-			return nil, fmt.Errorf("simsiam: checkpoint has unexpected tensor %s (architecture %s)", p.Name, cfg.Model.Arch)
+			return nil, fmt.Errorf("simsiam: checkpoint has unexpected tensor %s (architecture %s, depth %d)", p.Name, cfg.Model.Arch, cfg.Model.Depth)
 		}
 	}
 	return t, nil

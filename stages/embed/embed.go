@@ -45,6 +45,9 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
+	if ck.Depth != model.Depth() {
+		return fmt.Errorf("checkpoint %s: its metadata says a backbone of depth %d, its tensors have %d convolutions per stage (corrupt or hand-edited? pass --model the file train -o wrote)", name, ck.Depth, model.Depth())
+	}
 	if err := checkTrained(ck.Header, rd.Height(), rd.Width()); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}

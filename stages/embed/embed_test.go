@@ -210,6 +210,7 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
 	badEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "tiny"})
 	rgb, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaChannels: "3"})
+	deeper, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaDepth: "2"})
 	if _, err := run(t, images28, sized, config{}); err != nil {
 		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
 	}
@@ -230,6 +231,7 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{"epsilon 0.001", "1e-05"}, nil},
 		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},
 		{"trained on colour images", images28, rgb, "", []string{"3-channel"}, nil},
+		{"metadata of a deeper backbone than the tensors", images28, deeper, "", []string{"depth 2", "1 convolutions per stage", "--model"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
 		{"projector of a seed model", images28, ckpt, "projector", []string{"seed model has no projector (use --layer backbone or predictor)"}, infer.ErrLayer},
 		{"a layer that does not exist", images28, ckpt, "head", []string{`no such layer: "head" (use --layer backbone or predictor)`}, infer.ErrLayer},

@@ -20,7 +20,7 @@ import (
 func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
 	c := t.Cfg
 	return checkpoint.Header{
-		Arch: c.Model.Arch, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
+		Arch: c.Model.Arch, Depth: c.Model.Depth, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
 		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: arch.DefaultInChannels, Scaling: arch.Input},
 		Train: checkpoint.Train{BatchSize: c.BatchSize, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
 			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, Method: c.Model.Method, Temperature: c.Temperature,
@@ -115,6 +115,9 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
 	c.Model.Height, c.Model.Width = flagCfg.Model.Height, flagCfg.Model.Width
+	if c.Model.Depth != h.Depth {
+		return nil, fmt.Errorf("resume %s: its tensors are of a backbone of depth %d, its metadata says %d (corrupt or hand-edited? resume from one of --checkpoint-dir's)", path, c.Model.Depth, h.Depth)
+	}
 	// What the checkpoint says of each flag: its header for the
 	// hyperparameters, its tensors for the model's sizes. A flag set
 	// explicitly to something else is an error, not silently ignored.
@@ -125,7 +128,8 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 		"warmup-epochs": g(h.Train.WarmupEpochs), "fixed-predictor-lr": strconv.FormatBool(h.Train.FixedPredictorLR),
 		"seed":   strconv.FormatUint(h.Seed, 10),
 		"method": h.Train.Method, "temperature": temperatureOf(h),
-		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden)}
+		"channels": list(c.Model.Channels), "proj-dims": list(c.Model.ProjDims), "pred-hidden": strconv.Itoa(c.Model.PredHidden),
+		"depth": strconv.Itoa(c.Model.Depth)}
 	got := map[string]string{"channels": list(flagCfg.Model.Channels), "proj-dims": list(flagCfg.Model.ProjDims),
 		"pred-hidden": strconv.Itoa(flagCfg.Model.PredHidden)}
 	var conflict []string

@@ -52,7 +52,8 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	seed := f.Uint64("seed", 0, "seed of the weight initialisation")
 	predHidden := f.Int("pred-hidden", 0, fmt.Sprintf("predictor hidden width, 1..%d (0: %d)", maxWidth, arch.DefaultPredHidden))
 	projDims := f.String("proj-dims", "", fmt.Sprintf("simsiam projector widths, comma-separated, each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultProjDims())))
-	channels := f.String("channels", "", fmt.Sprintf("backbone conv widths, comma-separated, one per stride-2 conv block, each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultChannels())))
+	channels := f.String("channels", "", fmt.Sprintf("backbone conv widths, comma-separated, one per stage (a stride-2 conv, then --depth-1 stride-1 ones), each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultChannels())))
+	depth := f.Int("depth", arch.DefaultDepth, fmt.Sprintf("backbone convolutions per stage, 1..%d: the stride-2 3x3 conv, then depth-1 stride-1 3x3 convs of the same width, each followed by ReLU and BatchNorm", arch.MaxDepth))
 	saveEvery := f.Int("save-every", 10, fmt.Sprintf("checkpoint into --checkpoint-dir every N epochs, 0..%d (0: never)", maxEpochs))
 	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
 	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
@@ -77,6 +78,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			cli.Float("weight-decay", *wd, cli.Below(0, 1)),
 			cli.Float("warmup-epochs", *warm, cli.Closed(0, maxEpochs), "0: none"),
 			cli.Int("pred-hidden", *predHidden, 0, maxWidth, fmt.Sprintf("0: %d", arch.DefaultPredHidden)),
+			cli.Int("depth", *depth, 1, arch.MaxDepth),
 			cli.Int("save-every", *saveEvery, 0, maxEpochs, "0: never"),
 			cli.Int("log-every", *logEvery, 1, maxLogEvery),
 			checkMonitorFlags(mf),
@@ -117,7 +119,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return cli.Usagef("--warmup-epochs %v: more than the %d epochs of the pairs stream", *warm, epochs)
 		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch},
+			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch, Depth: *depth},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows, Temperature: *temperature,
 		}
@@ -131,8 +133,8 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return flagHint(err)
 		}
 		defer t.Close()
-		s.Logf("%s model (%s), %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
-			t.Cfg.Model.Arch, methodDesc(t.Cfg), epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
+		s.Logf("%s model%s (%s), %d epochs x %d steps of %d pairs, peak lr %.4g, BLAS %s, from step %d",
+			t.Cfg.Model.Arch, depthDesc(t.Cfg.Model.Depth), methodDesc(t.Cfg), epochs, t.Cfg.StepsPerEpoch(), t.Cfg.BatchSize, t.Cfg.PeakLR(), nnops.BLASName(), t.Step)
 		hooks := simsiam.Hooks{Save: func(reason string) error {
 			name := fmt.Sprintf("step-%07d.arrows", t.Step)
 			if reason == "epoch" {

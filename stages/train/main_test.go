@@ -133,6 +133,9 @@ func TestTrainWritesCheckpointMetadataAndMetrics(t *testing.T) {
 			t.Errorf("metadata %s = %q (recorded: %v), want %q", k, got, ok, v)
 		}
 	}
+	if v, ok := meta[contract.MetaDepth]; ok {
+		t.Errorf("a depth-1 model records %s = %q: its checkpoint is no longer the bytes it was before depth existed", contract.MetaDepth, v)
+	}
 	names := map[string]bool{}
 	for _, x := range ts {
 		names[x.Name] = true
@@ -670,6 +673,9 @@ func TestBadFlagsExit2WithOneLine(t *testing.T) {
 		{[]string{"--channels", "9999999999999"}, "--channels \"9999999999999\": want integers in 1..4096"},
 		{[]string{"--channels", "8,8,8,8,8,8,8,8,8"}, "--channels \"8,8,8,8,8,8,8,8,8\": 9 values, want at most 8"},
 		{[]string{"--proj-dims", "-3"}, "--proj-dims \"-3\""},
+		{[]string{"--depth", "0"}, "--depth 0: want an integer in 1..4"},
+		{[]string{"--depth", "5"}, "--depth 5: want an integer in 1..4"},
+		{[]string{"--depth", "-1"}, "--depth -1"},
 		{[]string{"--checkpoint-dir", in}, "--checkpoint-dir " + in + " is not a directory"},
 		{[]string{"--arch", "nonsense"}, "--arch \"nonsense\": use simsiam or seed"},
 		{[]string{"--arch", "seed", "--proj-dims", "64,64"}, "--proj-dims: the seed architecture has no projector"},

@@ -58,6 +58,15 @@ func methodDesc(c simsiam.TrainConfig) string {
 	return c.Model.Method
 }
 
+// depthDesc describes the backbone's depth for the log: "" at depth 1,
+// " of depth 3" above.
+func depthDesc(depth int) string {
+	if depth <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" of depth %d", depth)
+}
+
 // collapseWarning returns the Collapse hook: one line on w, printed even
 // with --quiet, since a collapsed run's features are worthless.
 func collapseWarning(w io.Writer) func(step int, zstd, threshold float64) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Golden vectors for package infer: PyTorch eval-mode forwards of both archs.
 
-Builds the seed and the simsiam architecture in PyTorch with fixed random
+Builds the seed and the simsiam architecture in PyTorch (and a simsiam one
+with a deeper backbone: two convolutions per stage) with fixed random
 weights and non-trivial BatchNorm running statistics, runs them in eval mode
 (torch.no_grad) on the first test images of FashionMNIST, and writes
 
@@ -27,18 +28,24 @@ IDX = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 
 class Backbone(nn.Module):
-    def __init__(self, chans):
+    """Per stage i: conv{i} (stride 2), then for depth > 1 conv{i}_2 ...
+    conv{i}_{depth} (stride 1, same width), each conv -> ReLU -> BN."""
+
+    def __init__(self, chans, depth=1):
         super().__init__()
         c = 1
+        self.names = []
         for i, co in enumerate(chans, 1):
-            setattr(self, f"conv{i}", nn.Conv2d(c, co, 3, stride=2, padding=1))
-            setattr(self, f"bn{i}", nn.BatchNorm2d(co))
-            c = co
-        self.n = len(chans)
+            for j in range(1, depth + 1):
+                sfx = f"{i}" if j == 1 else f"{i}_{j}"
+                setattr(self, f"conv{sfx}", nn.Conv2d(c, co, 3, stride=2 if j == 1 else 1, padding=1))
+                setattr(self, f"bn{sfx}", nn.BatchNorm2d(co))
+                self.names.append(sfx)
+                c = co
 
     def forward(self, x):
-        for i in range(1, self.n + 1):
-            x = getattr(self, f"bn{i}")(torch.relu(getattr(self, f"conv{i}")(x)))
+        for sfx in self.names:
+            x = getattr(self, f"bn{sfx}")(torch.relu(getattr(self, f"conv{sfx}")(x)))
         return torch.flatten(x, 1)
 
 
@@ -107,6 +114,9 @@ def main():
         # BN has no affine parameters and a predictor whose last fc has no bias
         "simsiam": ("simsiam", Backbone([8, 20, 24]), Head([384, 40, 48], last_bn=True, last_affine=False),
                     Head([48, 12, 48], last_bn=False, bias=False)),
+        # two convolutions per stage (the second at stride 1), narrow widths
+        "simsiam-depth2": ("simsiam", Backbone([8, 20, 24], depth=2), Head([384, 40, 48], last_bn=True, last_affine=False),
+                           Head([48, 12, 48], last_bn=False, bias=True)),
     }
     blob = bytearray()
 
