@@ -149,7 +149,6 @@ func knnPanel(ms []trainlog.Record, x func(int) float64) (*gplot.Plot, error) {
 	pl.Add(l, p)
 	last := xy[len(xy)-1]
 	pl.Legend.Add(fmt.Sprintf("last %.4f", last.Y), l, p)
-	pl.Legend.Top = true
-	pl.Legend.Left = false
+	pl.Legend.Top = false // the curve rises: its lower right is free
 	return pl, nil
 }
