@@ -43,6 +43,12 @@
 #   --smoke          a quick run for CI: --limit 2000 --epochs 1 unless given
 set -euo pipefail
 
+# The whole script is one brace group, which bash reads to its end before it
+# runs any of it: a checkout updated (git pull) while a run is under way
+# cannot change what the running script does next (bash otherwise reads a
+# script as it goes, and an edit makes it run from the wrong byte).
+{
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 epochs=${SIAMPIPE_EPOCHS:-}
@@ -472,3 +478,5 @@ probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | s
   echo "  outputs             $out/{umap.png,umap.html,loss.png,report.json,coords.arrows,model.arrows,metrics.jsonl}"
   echo "  logs                $out/logs/"
 } | tee "$out/summary.txt"
+exit
+}

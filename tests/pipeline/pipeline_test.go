@@ -572,6 +572,50 @@ func TestPresetArticleTrainsTheArticlesRecipe(t *testing.T) {
 	}
 }
 
+// TestEditingTheScriptMidRunChangesNothing rewrites pipeline.sh while a run
+// of it is training (as a git pull would), with lines that would stop the
+// script if bash ran them: the running script must go on as it was read.
+func TestEditingTheScriptMidRunChangesNothing(t *testing.T) {
+	needData(t)
+	root := filepath.Join(t.TempDir(), "repo")
+	if err := copyRepo(root); err != nil {
+		t.Fatal(err)
+	}
+	out, cache, runDirs := dirs(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var buf bytes.Buffer
+	cmd := pipeline(ctx, root, &buf, args(small, []string{"--epochs", "6"}, runDirs)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(cache, "checkpoints-*", "metrics.jsonl")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("train never started:\n%s", buf.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	script := filepath.Join(root, "pipeline.sh")
+	b := read(t, script)
+	trap := strings.Repeat("echo EDITED-SCRIPT-RAN >&2; exit 7\n", 400)
+	edited := strings.Replace(string(b), "set -euo pipefail\n", "set -euo pipefail\n"+trap, 1)
+	if err := os.WriteFile(script, []byte(edited), 0o755); err != nil { // in place, as an editor or git may write
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if err != nil || strings.Contains(buf.String(), "EDITED-SCRIPT-RAN") {
+		t.Fatalf("run after the edit: %v\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "summary.txt")); err != nil {
+		t.Errorf("no summary: %v", err)
+	}
+}
+
 // TestEditedBuildInputRebuildsAndRekeys edits files that go build reads but
 // that are not Go source (an assembly kernel of reduce, the scatter.js that
 // plot embeds) in a copy of the repository: the next run must rebuild those
