@@ -38,7 +38,8 @@ type Hooks struct {
 	Stepped func()
 	// Monitor measures the model at the end of an epoch (the kNN
 	// monitor); its result goes into that step's metrics line (KNN),
-	// which is then written whatever LogEvery says.
+	// which is then written whatever LogEvery says. An error from it
+	// saves a checkpoint ("truncated") and ends Run with that error.
 	Monitor func(epoch int) (float64, error)
 	// Collapse is called once per Run, after the first step whose z_std
 	// (Graph.ZStd, taken after every step) is under threshold
@@ -159,8 +160,12 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 				case err == nil:
 					knn = &acc
 				case ctx.Err() != nil: // interrupted: the checkpoint below matters, not the measurement
-				default:
-					return fmt.Errorf("monitor after epoch %d: %w", epoch, err)
+				default: // keep the steps done before giving up
+					err = fmt.Errorf("monitor after epoch %d: %w", epoch, err)
+					if serr := save("truncated"); serr != nil {
+						return fmt.Errorf("%w (and %w)", err, serr)
+					}
+					return err
 				}
 			}
 			if h.Log != nil && (t.Step%rc.LogEvery == 0 || t.Step == total || knn != nil) {
