@@ -36,7 +36,7 @@ func stripes(n int, seed uint64) Set {
 	return s
 }
 
-func tensors(t *testing.T, archName string) []contract.Tensor {
+func tensors(t testing.TB, archName string) []contract.Tensor {
 	t.Helper()
 	m, err := simsiam.New(simsiam.Config{Arch: archName}, 3)
 	if err != nil {
@@ -187,14 +187,7 @@ func TestNewRefusesBadSets(t *testing.T) {
 // test images against a bank of 5,000, the default model's backbone.
 func BenchmarkKNN(b *testing.B) {
 	bank, query := stripes(5000, 1), stripes(10000, 2)
-	m, err := simsiam.New(simsiam.Config{Arch: arch.SimSiam}, 3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ts []contract.Tensor
-	for _, p := range m.Params {
-		ts = append(ts, contract.Tensor{Name: p.Name, Shape: p.Shape, Values: p.Value})
-	}
+	ts := tensors(b, arch.SimSiam)
 	mon, err := New(bank, query, knn.Config{})
 	if err != nil {
 		b.Fatal(err)
