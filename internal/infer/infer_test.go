@@ -98,16 +98,7 @@ func TestForwardIsTheSameBytesWhateverTheBatch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w := m.NewWorker()
-				all := make([]float32, n*m.Dim())
-				w.Forward(px, n, all)
-				one := make([]float32, m.Dim())
-				for _, i := range []int{0, 13, n - 1} {
-					w.Forward(px[i*784:(i+1)*784], 1, one)
-					if !slices.Equal(one, all[i*m.Dim():(i+1)*m.Dim()]) {
-						t.Fatalf("image %d alone differs from image %d in a batch of %d", i, i, n)
-					}
-				}
+				sameAloneAsInBatch(t, m, px, n)
 			})
 		}
 	}
@@ -495,16 +486,23 @@ func TestDeepForwardIsTheSameBytesWhateverTheBatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := m.NewWorker()
-			all := make([]float32, n*m.Dim())
-			w.Forward(px, n, all)
-			one := make([]float32, m.Dim())
-			for _, i := range []int{0, 13, n - 1} {
-				w.Forward(px[i*784:(i+1)*784], 1, one)
-				if !slices.Equal(one, all[i*m.Dim():(i+1)*m.Dim()]) {
-					t.Fatalf("image %d alone differs from image %d in a batch of %d", i, i, n)
-				}
-			}
+			sameAloneAsInBatch(t, m, px, n)
 		})
+	}
+}
+
+// sameAloneAsInBatch fails t unless images 0, 13 and n-1 of the n 28×28
+// images px give, alone, the bytes they give in one batch of n.
+func sameAloneAsInBatch(t *testing.T, m *Model, px []uint8, n int) {
+	t.Helper()
+	w := m.NewWorker()
+	all := make([]float32, n*m.Dim())
+	w.Forward(px, n, all)
+	one := make([]float32, m.Dim())
+	for _, i := range []int{0, 13, n - 1} {
+		w.Forward(px[i*784:(i+1)*784], 1, one)
+		if !slices.Equal(one, all[i*m.Dim():(i+1)*m.Dim()]) {
+			t.Fatalf("image %d alone differs from image %d in a batch of %d", i, i, n)
+		}
 	}
 }

@@ -59,26 +59,11 @@ func TestSimCLRRecordsItsMethodAndResumesExactly(t *testing.T) {
 		}
 	}
 	first := filepath.Join(ck, "epoch-0001.arrows")
-	resumed := filepath.Join(dir, "resumed.arrows")
 	// The checkpoint's method and temperature rule: no flag needed.
-	if r := run(t, "-i", in, "-o", resumed, "--checkpoint-dir", filepath.Join(dir, "ck2"), "--resume", first, "--quiet"); r.code != 0 {
-		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
-	}
-	_, a := readModel(t, full)
-	_, b := readModel(t, resumed)
-	sameTensors(t, a, b)
-	for _, tc := range []struct {
-		flags []string
-		want  string
-	}{
+	resumeMatchesAndRefuses(t, dir, in, full, first, []refusal{
 		{[]string{"--temperature", "0.4"}, "--temperature 0.4 (checkpoint: 0.3)"},
 		{[]string{"--method", "simsiam"}, "--method simsiam (checkpoint: simclr)"},
-	} {
-		r := run(t, append([]string{"-i", in, "-o", filepath.Join(dir, "x.arrows"), "--resume", first, "--quiet"}, tc.flags...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("resume with %v: exit %d, stderr %q; want exit 2 naming %q", tc.flags, r.code, r.stderr, tc.want)
-		}
-	}
+	})
 }
 
 // A checkpoint of a simsiam run refuses a temperature on resume, and one
@@ -199,5 +184,32 @@ func TestCollapseIsWarnedOnceEvenWhenQuiet(t *testing.T) {
 	r := run(t, append([]string{"-i", pairs(t, dir, 2, 16), "-o", filepath.Join(dir, "r.arrows"), "--save-every", "0", "--quiet"}, smallSimCLR...)...)
 	if r.code != 0 || r.stderr != "" {
 		t.Errorf("random views: exit %d, stderr %q; want a silent run", r.code, r.stderr)
+	}
+}
+
+// refusal is a flag set that --resume must refuse, and the text of the refusal.
+type refusal struct {
+	flags []string
+	want  string
+}
+
+// resumeMatchesAndRefuses resumes from checkpoint first on the pairs in
+// without flags, which must end with the tensors of full, the
+// uninterrupted run; then with each refusal's flags, which must exit 2
+// naming want.
+func resumeMatchesAndRefuses(t *testing.T, dir, in, full, first string, refusals []refusal) {
+	t.Helper()
+	resumed := filepath.Join(dir, "resumed.arrows")
+	if r := run(t, "-i", in, "-o", resumed, "--checkpoint-dir", filepath.Join(dir, "ck2"), "--resume", first, "--quiet"); r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	_, a := readModel(t, full)
+	_, b := readModel(t, resumed)
+	sameTensors(t, a, b)
+	for _, tc := range refusals {
+		r := run(t, append([]string{"-i", in, "-o", filepath.Join(dir, "x.arrows"), "--resume", first, "--quiet"}, tc.flags...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("resume with %v: exit %d, stderr %q; want exit 2 naming %q", tc.flags, r.code, r.stderr, tc.want)
+		}
 	}
 }
