@@ -242,9 +242,17 @@ func TestReaderReportsTruncatedStream(t *testing.T) {
 	}
 }
 
-func foreignStream(t *testing.T, schema *arrow.Schema) []byte {
+// foreignStream writes recs (released here) under schema with Arrow's own
+// writer, as another tool would.
+func foreignStream(t *testing.T, schema *arrow.Schema, recs ...arrow.Record) []byte {
 	var b bytes.Buffer
 	w := ipc.NewWriter(&b, ipc.WithSchema(schema))
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

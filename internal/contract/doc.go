@@ -4,11 +4,20 @@
 // It is the only package that knows column names and metadata keys. Every
 // stream carries its kind in the schema metadata key "siampipe.kind":
 //
-//	images    index int64, label uint8, image fixed_size_list<uint8>[H*W]
-//	pairs     index int64, label uint8, epoch int32, view1, view2 fixed_size_list<uint8>[H*W]
+//	images    index int64, label uint8, image fixed_size_list<uint8>[C*H*W]
+//	pairs     index int64, label uint8, epoch int32, view1, view2 fixed_size_list<uint8>[C*H*W]
 //	features  index int64, label uint8, feature fixed_size_list<float32>[D]
 //	coords    index int64, label uint8, coord fixed_size_list<float32>[n]
 //	model     name utf8, shape list<int32>, values list<float32>
+//
+// Images are C planes of H rows of W bytes (CHW, as torchvision's tensors),
+// C = "siampipe.channels" (1 when absent, and left out when 1, so grey
+// streams keep their bytes). "siampipe.classes", a JSON list, names the
+// labels; it flows from images to pairs, features and coords. Unlabelled
+// data has a null label in every row (a nullable label field): a null, not
+// a sentinel value, so that any Arrow reader sees "no label" rather than a
+// class, and no class number is taken from labelled data sets. A stream is
+// either labelled or unlabelled throughout.
 //
 // Streams are Arrow IPC streams; readers also accept the IPC file format
 // (detected by its ARROW1 magic), so files written by other Arrow tools work.

@@ -13,8 +13,10 @@ type Matrix struct {
 	Rows  int
 	Dim   int
 	Index []int64
-	Label []uint8
+	Label []uint8 // undefined when !Labelled
 	Data  []float32
+	// Labelled is false for a stream whose label column is all null.
+	Labelled bool
 }
 
 // Row returns row i of m.
@@ -49,6 +51,7 @@ func ReadMatrix(r io.Reader) (*Matrix, error) {
 		return nil, err
 	}
 	m.Rows = len(m.Index)
+	m.Labelled = rd.Labelled()
 	if m.Rows == 0 {
 		return nil, fmt.Errorf("input %s stream has no rows", m.Kind)
 	}

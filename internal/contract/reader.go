@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -47,6 +48,10 @@ type Reader struct {
 	width  int // list size of the data column(s); 0 for model
 	height int
 	imgW   int
+	chans  int
+	// labels is 0 until a batch has been read, then 1 for a labelled stream
+	// (no null labels) and -1 for an unlabelled one (every label null).
+	labels int8
 	rec    arrow.Record
 	err    error
 }
@@ -207,12 +212,21 @@ func (r *Reader) check(kinds []string) error {
 		if err == nil && (r.height <= 0 || r.imgW <= 0) {
 			err = fmt.Errorf("image size %dx%d is not positive", r.height, r.imgW)
 		}
-		r.width = r.height * r.imgW
+		if err == nil {
+			r.chans, err = r.meta.Channels()
+		}
+		if err == nil && int64(r.chans)*int64(r.height)*int64(r.imgW) > math.MaxInt32 {
+			err = fmt.Errorf("image size %dx%dx%d is too large", r.chans, r.height, r.imgW)
+		}
+		r.width = r.chans * r.height * r.imgW
 	case KindFeatures, KindCoords:
 		r.width, err = r.meta.Int(MetaDim)
 		if err == nil && r.width <= 0 {
 			err = fmt.Errorf("dimension %d is not positive", r.width)
 		}
+	}
+	if err == nil && kind != KindModel {
+		_, err = r.meta.Classes()
 	}
 	if err != nil {
 		return fmt.Errorf("input %s stream is malformed: %v", kind, err)
@@ -269,13 +283,28 @@ func (r *Reader) Meta() Meta { return r.meta }
 // Schema returns the stream's Arrow schema.
 func (r *Reader) Schema() *arrow.Schema { return r.schema }
 
+// Channels returns the image channels of an images or pairs stream (1 or
+// 3; else 0).
+func (r *Reader) Channels() int { return r.chans }
+
+// Classes returns the class names the stream's metadata records, or nil.
+func (r *Reader) Classes() []string {
+	c, _ := r.meta.Classes() // checked by NewReader
+	return c
+}
+
+// Labelled reports whether the stream's rows carry labels. A stream is
+// labelled (no null in its label column) or unlabelled (every label null);
+// this is known once Next has returned a batch, and true before.
+func (r *Reader) Labelled() bool { return r.labels >= 0 }
+
 // Height returns the image height of an images or pairs stream (else 0).
 func (r *Reader) Height() int { return r.height }
 
 // Width returns the image width of an images or pairs stream (else 0).
 func (r *Reader) Width() int { return r.imgW }
 
-// Dim returns the width of one row's data: H*W pixels for images and pairs,
+// Dim returns the width of one row's data: C*H*W pixels for images and pairs,
 // the feature or coordinate dimension for features and coords.
 func (r *Reader) Dim() int { return r.width }
 
@@ -299,6 +328,10 @@ func (r *Reader) Next() bool {
 		if rec.NumRows() == 0 {
 			continue
 		}
+		if err := r.checkLabels(rec); err != nil {
+			r.err = fmt.Errorf("%s stream: %w", r.kind, err)
+			return false
+		}
 		r.rec = rec
 		return true
 	}
@@ -309,12 +342,41 @@ func (r *Reader) Next() bool {
 	return false
 }
 
+// labelCol is the position of the label column in every kind but model.
+const labelCol = 1
+
+// checkRecord refuses nulls outside the label column.
 func checkRecord(rec arrow.Record) error {
 	for i, col := range rec.Columns() {
+		if i == labelCol && rec.ColumnName(i) == ColLabel {
+			continue // checkLabels
+		}
 		if col.NullN() != 0 {
 			return fmt.Errorf("column %s has %d nulls; siampipe streams have none", rec.ColumnName(i), col.NullN())
 		}
 	}
+	return nil
+}
+
+// checkLabels sees whether rec's labels are all present or all null, and
+// the same as in the batches before.
+func (r *Reader) checkLabels(rec arrow.Record) error {
+	if r.kind == KindModel {
+		return nil
+	}
+	var state int8
+	switch nulls, n := rec.Column(labelCol).NullN(), int(rec.NumRows()); nulls {
+	case 0:
+		state = 1
+	case n:
+		state = -1
+	default:
+		return fmt.Errorf("label column has %d nulls in a batch of %d rows; a stream is labelled (no null labels) or unlabelled (every label null)", nulls, n)
+	}
+	if r.labels != 0 && r.labels != state {
+		return fmt.Errorf("label column is null in some batches and not in others; a stream is labelled (no null labels) or unlabelled (every label null)")
+	}
+	r.labels = state
 	return nil
 }
 
@@ -328,7 +390,9 @@ func (r *Reader) Record() arrow.Record { return r.rec }
 func (r *Reader) Release() { r.rr.Release() }
 
 // ImagesBatch is one record batch of an images stream. Pixels holds N images
-// of H*W bytes each, row-major, back to back.
+// of C*H*W bytes each (channel planes, each row-major), back to back. Label
+// is meaningless (its values undefined) when the stream is unlabelled: see
+// Reader.Labelled.
 type ImagesBatch struct {
 	N      int
 	Index  []int64
@@ -457,8 +521,9 @@ func guardFile(ras ipc.ReadAtSeeker) error {
 // AllImages is a whole images stream in memory.
 type AllImages struct {
 	ImagesBatch
-	Height, Width int
-	Meta          Meta
+	Channels, Height, Width int
+	Labelled                bool // see Reader.Labelled
+	Meta                    Meta
 }
 
 // ReadImages reads a whole images stream (or file) into memory.
@@ -468,7 +533,7 @@ func ReadImages(in io.Reader) (*AllImages, error) {
 		return nil, err
 	}
 	defer r.Release()
-	im := &AllImages{Height: r.Height(), Width: r.Width(), Meta: r.Meta().Clone()}
+	im := &AllImages{Channels: r.Channels(), Height: r.Height(), Width: r.Width(), Meta: r.Meta().Clone()}
 	for r.Next() {
 		b := r.Images()
 		im.N += b.N
@@ -479,5 +544,6 @@ func ReadImages(in io.Reader) (*AllImages, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
+	im.Labelled = r.Labelled()
 	return im, nil
 }

@@ -23,7 +23,8 @@ const (
 	MetaKind         = "siampipe.kind"           // stream kind (always present)
 	MetaHeight       = "siampipe.height"         // image height in pixels (images, pairs)
 	MetaWidth        = "siampipe.width"          // image width in pixels (images, pairs)
-	MetaChannels     = "siampipe.channels"       // image channels (model; 1 when absent)
+	MetaChannels     = "siampipe.channels"       // image channels, 1 or 3 (images, pairs, model; 1 when absent, and absent when 1)
+	MetaClasses      = "siampipe.classes"        // class names indexed by label, a JSON list of strings (FashionMNIST's when absent)
 	MetaSplit        = "siampipe.split"          // train | test (images and what derives from them)
 	MetaSource       = "siampipe.source"         // where the images were read from
 	MetaRows         = "siampipe.rows"           // rows in the stream (images, written by fetch)
@@ -78,9 +79,9 @@ func (m Meta) Int(key string) (int, error) {
 // keys it carries over from that stream: the split and source of the
 // images, and for coords the model and layer that made the features.
 var inherited = map[string][]string{
-	KindPairs:    {MetaSplit, MetaSource},
-	KindFeatures: {MetaSplit, MetaSource},
-	KindCoords:   {MetaSplit, MetaSource, MetaModel, MetaLayer},
+	KindPairs:    {MetaSplit, MetaSource, MetaChannels, MetaClasses},
+	KindFeatures: {MetaSplit, MetaSource, MetaClasses},
+	KindCoords:   {MetaSplit, MetaSource, MetaModel, MetaLayer, MetaClasses},
 }
 
 // Inherit copies into m, and returns it, the keys that a stream of kind
@@ -175,23 +176,28 @@ func schemaOf(kind string, width int, meta Meta) *arrow.Schema {
 }
 
 // ImagesSchema returns the schema of an images stream of height x width
-// images. meta is copied into the schema metadata, with the kind, height and
-// width set.
+// images of meta's channels (MetaChannels; 1 when absent). meta is copied
+// into the schema metadata, with the kind, height and width set. It panics
+// on a MetaChannels value that Channels refuses.
 func ImagesSchema(height, width int, meta Meta) *arrow.Schema {
-	m := meta.Clone()
-	m[MetaKind] = KindImages
-	m[MetaHeight] = strconv.Itoa(height)
-	m[MetaWidth] = strconv.Itoa(width)
-	return schemaOf(KindImages, height*width, m)
+	return imageSchema(KindImages, height, width, meta)
 }
 
 // PairsSchema returns the schema of a pairs stream; see ImagesSchema.
 func PairsSchema(height, width int, meta Meta) *arrow.Schema {
+	return imageSchema(KindPairs, height, width, meta)
+}
+
+func imageSchema(kind string, height, width int, meta Meta) *arrow.Schema {
+	c, err := meta.Channels()
+	if err != nil {
+		panic("contract: " + err.Error())
+	}
 	m := meta.Clone()
-	m[MetaKind] = KindPairs
+	m[MetaKind] = kind
 	m[MetaHeight] = strconv.Itoa(height)
 	m[MetaWidth] = strconv.Itoa(width)
-	return schemaOf(KindPairs, height*width, m)
+	return schemaOf(kind, c*height*width, m)
 }
 
 // FeaturesSchema returns the schema of a features stream of dim-wide features.

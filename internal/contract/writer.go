@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -23,6 +24,9 @@ type Options struct {
 	Compress string
 	// BatchRows is the number of rows per record batch (0: DefaultBatchRows).
 	BatchRows int
+	// Unlabelled writes every label as null (the label field nullable): the
+	// rows of unlabelled data. Append's label argument is then ignored.
+	Unlabelled bool
 }
 
 // CheckCompress reports whether name is a compression Options accepts.
@@ -47,7 +51,8 @@ func (o Options) ipcOptions(schema *arrow.Schema) []ipc.Option {
 // column accumulates one column of a batch as a plain Go slice.
 type column struct {
 	typ   arrow.DataType
-	width int // fixed list size, 0 for a scalar column
+	width int  // fixed list size, 0 for a scalar column
+	null  bool // every value null (an unlabelled label column)
 	i64   []int64
 	i32   []int32
 	u8    []uint8
@@ -61,6 +66,12 @@ func (c *column) array(n int) arrow.Array {
 	case arrow.INT32:
 		return array.MakeFromData(prim(c.typ, n, arrow.Int32Traits.CastToBytes(c.i32)))
 	case arrow.UINT8:
+		if c.null {
+			valid := memory.NewBufferBytes(make([]byte, (n+7)/8))
+			d := array.NewData(c.typ, n, []*memory.Buffer{valid, memory.NewBufferBytes(make([]byte, n))}, nil, n, 0)
+			defer d.Release()
+			return array.MakeFromData(d)
+		}
 		return array.MakeFromData(prim(c.typ, n, c.u8))
 	case arrow.FIXED_SIZE_LIST:
 		elem := c.typ.(*arrow.FixedSizeListType).Elem()
@@ -95,6 +106,12 @@ type rowWriter struct {
 }
 
 func newRowWriter(w io.Writer, schema *arrow.Schema, opt Options) *rowWriter {
+	if opt.Unlabelled {
+		fields := schema.Fields()
+		fields[labelCol].Nullable = true
+		md := schema.Metadata()
+		schema = arrow.NewSchema(fields, &md)
+	}
 	rw := &rowWriter{schema: schema, w: ipc.NewWriter(w, opt.ipcOptions(schema)...), max: opt.BatchRows}
 	if rw.max <= 0 {
 		rw.max = DefaultBatchRows
@@ -104,6 +121,7 @@ func newRowWriter(w io.Writer, schema *arrow.Schema, opt Options) *rowWriter {
 		if l, ok := f.Type.(*arrow.FixedSizeListType); ok {
 			c.width = int(l.Len())
 		}
+		c.null = opt.Unlabelled && len(rw.cols) == labelCol
 		rw.cols = append(rw.cols, c)
 	}
 	return rw
@@ -164,19 +182,38 @@ func (rw *rowWriter) Close() error {
 	return err
 }
 
+// checkImageMeta checks an image size and the channels and classes in meta.
+func checkImageMeta(height, width int, meta Meta) error {
+	if height <= 0 || width <= 0 {
+		return fmt.Errorf("image size %dx%d is not positive", height, width)
+	}
+	c, err := meta.Channels()
+	if err != nil {
+		return err
+	}
+	if int64(c)*int64(height)*int64(width) > math.MaxInt32 {
+		return fmt.Errorf("image size %dx%dx%d is too large", c, height, width)
+	}
+	_, err = meta.Classes()
+	return err
+}
+
 // ImagesWriter writes an images stream.
 type ImagesWriter struct{ rowWriter }
 
-// NewImagesWriter starts an images stream of height x width images on w.
-// meta should carry MetaSplit and MetaSource; kind and size are set here.
+// NewImagesWriter starts an images stream of height x width images on w,
+// of the channels meta records (MetaChannels, see Meta.SetChannels; 1 when
+// absent). meta should carry MetaSplit and MetaSource, and MetaClasses when
+// the labels have names other than FashionMNIST's; kind and size are set
+// here.
 func NewImagesWriter(w io.Writer, height, width int, meta Meta, opt Options) (*ImagesWriter, error) {
-	if height <= 0 || width <= 0 {
-		return nil, fmt.Errorf("image size %dx%d is not positive", height, width)
+	if err := checkImageMeta(height, width, meta); err != nil {
+		return nil, err
 	}
 	return &ImagesWriter{*newRowWriter(w, ImagesSchema(height, width, meta), opt)}, nil
 }
 
-// Append adds one image of height*width pixels.
+// Append adds one image of channels*height*width pixels (CHW order).
 func (w *ImagesWriter) Append(index int64, label uint8, pixels []uint8) error {
 	if err := w.checkLen("image", len(pixels), w.cols[2].width); err != nil {
 		return err
@@ -194,8 +231,8 @@ type PairsWriter struct{ rowWriter }
 // should carry MetaEpochs, MetaRowsPerEpoch, MetaSeed and the augmentation
 // settings.
 func NewPairsWriter(w io.Writer, height, width int, meta Meta, opt Options) (*PairsWriter, error) {
-	if height <= 0 || width <= 0 {
-		return nil, fmt.Errorf("image size %dx%d is not positive", height, width)
+	if err := checkImageMeta(height, width, meta); err != nil {
+		return nil, err
 	}
 	return &PairsWriter{*newRowWriter(w, PairsSchema(height, width, meta), opt)}, nil
 }
