@@ -24,13 +24,13 @@ func grow(s []float32, n int) []float32 {
 }
 
 // Forward computes the features of n images into out: pixels holds n
-// row-major height x width images (bytes, scaled by 1/255 as torchvision's
-// ToTensor does), out receives n rows of Dim() floats. It panics if pixels or
-// out has another length.
+// images of Channels() planes of height x width bytes (CHW, scaled by 1/255
+// as torchvision's ToTensor does), out receives n rows of Dim() floats. It
+// panics if pixels or out has another length.
 func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 	m := w.m
-	if len(pixels) != n*m.height*m.width || len(out) != n*m.dim {
-		panic(fmt.Sprintf("infer: Forward of %d images: %d pixel bytes, %d outputs (want %d and %d)", n, len(pixels), len(out), n*m.height*m.width, n*m.dim))
+	if len(pixels) != n*m.imageLen() || len(out) != n*m.dim {
+		panic(fmt.Sprintf("infer: Forward of %d images: %d pixel bytes, %d outputs (want %d and %d)", n, len(pixels), len(out), n*m.imageLen(), n*m.dim))
 	}
 	e := m.eng
 	z, ldz := out, m.dim
@@ -39,7 +39,7 @@ func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 		z, ldz = w.z, m.zdim
 	}
 	g := e.group()
-	hw := m.height * m.width
+	hw := m.imageLen()
 	for i0 := 0; i0 < n; i0 += g {
 		gi := min(g, n-i0)
 		var o *op
@@ -49,10 +49,15 @@ func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 			o = c
 			rows := gi * o.hout * o.wout
 			w.cols = grow(w.cols, e.rows(rows)*o.k)
-			if l == 0 {
+			switch {
+			case l == 0 && m.channels == 1:
 				w.img = grow(w.img, gi*(m.height+2)*(m.width+2))
 				im2colImage(w.cols, w.img, pixels[i0*hw:(i0+gi)*hw], gi, o)
-			} else {
+			case l == 0:
+				w.img = grow(w.img, gi*hw)
+				channelsLast(w.img, pixels[i0*hw:(i0+gi)*hw], m.channels, m.height*m.width)
+				im2col(w.cols, w.img, m.channels, gi, o)
+			default:
 				im2col(w.cols, in, ldin, gi, o)
 			}
 			dst := &w.act[l%2]
@@ -85,6 +90,22 @@ func (w *Worker) Forward(pixels []uint8, n int, out []float32) {
 	}
 	for i := range n {
 		copy(out[i*m.dim:(i+1)*m.dim], a[i*lda:i*lda+m.dim])
+	}
+}
+
+// imageLen is the bytes of one image.
+func (m *Model) imageLen() int { return m.channels * m.height * m.width }
+
+// channelsLast writes images of c planes of hw bytes (CHW) to dst as
+// pixels of c floats (HWC), scaled by 1/255.
+func channelsLast(dst []float32, src []uint8, c, hw int) {
+	for img := range len(src) / (c * hw) {
+		s, d := src[img*c*hw:(img+1)*c*hw], dst[img*c*hw:(img+1)*c*hw]
+		for ch := range c {
+			for p, v := range s[ch*hw : (ch+1)*hw] {
+				d[p*c+ch] = float32(v) / 255
+			}
+		}
 	}
 }
 

@@ -108,6 +108,7 @@ type Model struct {
 	arch          string
 	layer         string
 	height, width int
+	channels      int   // image channels (the first conv's inputs)
 	depth         int   // backbone convolutions per stage
 	convs         []*op // backbone, in order
 	dense         []*op // projector and predictor layers up to the output layer
@@ -152,6 +153,10 @@ func (m *Model) Dim() int { return m.dim }
 // Depth returns the backbone's convolutions per stage (1 for the seed
 // backbone).
 func (m *Model) Depth() int { return m.depth }
+
+// Channels returns the image channels the model takes (1 or 3), which the
+// first convolution's weights tell.
+func (m *Model) Channels() int { return m.channels }
 
 // Size returns the image height and width the model takes.
 func (m *Model) Size() (height, width int) { return m.height, m.width }
@@ -264,6 +269,13 @@ func newModel(archName string, list []contract.Tensor, height, width int, layer 
 	// arch.Kernel 3 and arch.Pad 1.
 	const k, kk = arch.Kernel, arch.Kernel * arch.Kernel
 	c, h, w := arch.DefaultInChannels, height, width
+	if t, ok := ts[arch.ConvName(1, 1)+".weight"]; ok && len(t.Shape) == 4 {
+		c = t.Shape[1]
+		if c != 1 && c != 3 {
+			return nil, fmt.Errorf("%w: checkpoint tensor %s.weight has shape %v: %d input channels, expected 1 or 3 (corrupt checkpoint?)", ErrShape, arch.ConvName(1, 1), t.Shape, c)
+		}
+	}
+	m.channels = c
 	depth := 1
 	for ts.has(arch.ConvName(1, depth+1) + ".weight") {
 		depth++

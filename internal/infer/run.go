@@ -11,7 +11,7 @@ type Batch struct {
 	N      int
 	Index  []int64
 	Label  []uint8
-	Pixels []uint8   // N*height*width bytes
+	Pixels []uint8   // N images of channels*height*width bytes (CHW)
 	Out    []float32 // N*Dim floats, filled by Run
 }
 
@@ -107,8 +107,8 @@ func (m *Model) Run(ctx context.Context, workers int, fill func(*Batch) (bool, e
 
 func (w *Worker) compute(b *Batch) {
 	m := w.m
-	if len(b.Pixels) != b.N*m.height*m.width {
-		panic(fmt.Sprintf("infer: batch of %d images has %d pixel bytes, want %d", b.N, len(b.Pixels), b.N*m.height*m.width))
+	if len(b.Pixels) != b.N*m.imageLen() {
+		panic(fmt.Sprintf("infer: batch of %d images has %d pixel bytes, want %d", b.N, len(b.Pixels), b.N*m.imageLen()))
 	}
 	if cap(b.Out) < b.N*m.dim {
 		b.Out = make([]float32, b.N*m.dim)

@@ -22,13 +22,17 @@ import (
 	"github.com/siampipe/siampipe/internal/splitmix"
 )
 
-// Set is a labelled set of Height×Width grey images, row-major, one byte
-// per pixel.
+// Set is a labelled set of Channels×Height×Width images (CHW, one byte per
+// sample; Channels 0 means 1).
 type Set struct {
+	Channels      int
 	Height, Width int
-	Pixels        []uint8 // N·Height·Width
+	Pixels        []uint8 // N·Channels·Height·Width
 	Labels        []uint8 // N
 }
+
+// imageLen is the bytes of one image.
+func (s Set) imageLen() int { return max(1, s.Channels) * s.Height * s.Width }
 
 // Len returns the number of images.
 func (s Set) Len() int { return len(s.Labels) }
@@ -61,8 +65,8 @@ func Subset(s Set, n int, seed uint64) Set {
 	for _, i := range perm[:n] {
 		keep[i] = true
 	}
-	px := s.Height * s.Width
-	out := Set{Height: s.Height, Width: s.Width, Pixels: make([]uint8, 0, n*px), Labels: make([]uint8, 0, n)}
+	px := s.imageLen()
+	out := Set{Channels: s.Channels, Height: s.Height, Width: s.Width, Pixels: make([]uint8, 0, n*px), Labels: make([]uint8, 0, n)}
 	for i, k := range keep {
 		if k {
 			out.Pixels = append(out.Pixels, s.Pixels[i*px:(i+1)*px]...)
@@ -86,12 +90,12 @@ func New(bank, query Set, cfg knn.Config) (*Monitor, error) {
 		if s.Len() == 0 {
 			return nil, ErrEmpty
 		}
-		if s.Height <= 0 || s.Width <= 0 || len(s.Pixels) != s.Len()*s.Height*s.Width {
-			return nil, fmt.Errorf("%w: %d pixels for %d images of %dx%d", ErrSize, len(s.Pixels), s.Len(), s.Height, s.Width)
+		if s.Height <= 0 || s.Width <= 0 || len(s.Pixels) != s.Len()*s.imageLen() {
+			return nil, fmt.Errorf("%w: %d pixels for %d images of %dx%dx%d", ErrSize, len(s.Pixels), s.Len(), max(1, s.Channels), s.Height, s.Width)
 		}
 	}
-	if bank.Height != query.Height || bank.Width != query.Width {
-		return nil, fmt.Errorf("%w: bank %dx%d, query %dx%d", ErrSize, bank.Height, bank.Width, query.Height, query.Width)
+	if bank.imageLen() != query.imageLen() || bank.Height != query.Height || bank.Width != query.Width {
+		return nil, fmt.Errorf("%w: bank %dx%dx%d, query %dx%dx%d", ErrSize, max(1, bank.Channels), bank.Height, bank.Width, max(1, query.Channels), query.Height, query.Width)
 	}
 	return &Monitor{bank: bank, query: query, cfg: cfg, workers: runtime.GOMAXPROCS(0)}, nil
 }
@@ -138,7 +142,7 @@ const embedBatch = 256
 
 // embed returns the backbone features of s, row-major.
 func (m *Monitor) embed(ctx context.Context, model *infer.Model, s Set) ([]float32, error) {
-	px, dim := s.Height*s.Width, model.Dim()
+	px, dim := s.imageLen(), model.Dim()
 	out := make([]float32, 0, s.Len()*dim)
 	next := 0
 	fill := func(b *infer.Batch) (bool, error) {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siampipe/siampipe/internal/report"
 )
 
 // scatterJS is the page's renderer: drag rotates, the wheel zooms, hovering
@@ -40,7 +39,7 @@ func HTML(w io.Writer, p Points, opt HTMLOptions) error {
 	names := make([]string, classes)
 	colors := make([]string, classes)
 	for c := range names {
-		names[c] = report.ClassName(c)
+		names[c] = p.className(c)
 		k := ClassColor(c)
 		colors[c] = fmt.Sprintf("#%02x%02x%02x", k.R, k.G, k.B)
 	}

@@ -28,7 +28,13 @@ type Points struct {
 	Index  []int64
 	Label  []uint8
 	Coords []float32
+	// Classes names the labels (nil: FashionMNIST's names). Unlabelled
+	// points are all label 0 with one name, and are drawn in one colour.
+	Classes []string
 }
+
+// className names label c of p.
+func (p Points) className(c int) string { return report.ClassName(p.Classes, c) }
 
 // DimError reports coordinates of a dimension plot cannot draw (it draws
 // 2-d and 3-d points).
@@ -146,7 +152,7 @@ func Projections(w io.Writer, p Points, opt PNGOptions) error {
 			return fmt.Errorf("plot: %w", err)
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: ClassColor(c), Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
-		leg.Add(report.ClassName(c), s)
+		leg.Add(p.className(c), s)
 	}
 	leg.Top = true
 	leg.XOffs = -vg.Millimeter * 3

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,11 +19,31 @@ type Data struct {
 	Rows, Dim int
 	X         []float32
 	Labels    []uint8
+	// Classes names the labels (the stream's siampipe.classes); nil means
+	// FashionMNIST's names.
+	Classes []string
 	// Kind, Model and Meta describe where the matrix came from; they go into
 	// the report as they are.
 	Kind  string
 	Model string
 	Meta  map[string]string
+}
+
+// ErrClasses is returned (wrapped) by Evaluate when the streams' class
+// names disagree with each other or with the labels.
+var ErrClasses = errors.New("class names do not fit")
+
+// sameNames reports whether a and b name the same classes.
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Config sets Evaluate. Its zero value means the documented defaults.
@@ -59,9 +80,16 @@ func Evaluate(ctx context.Context, train, test Data, cfg Config) (*Report, error
 	if train.Dim != test.Dim {
 		return nil, fmt.Errorf("train features are %d-d but test features %d-d (were both embedded with one model and layer?)", train.Dim, test.Dim)
 	}
-	classes := 0
+	if !sameNames(train.Classes, test.Classes) {
+		return nil, fmt.Errorf("%w: train names classes %q, test %q (were both fetched from one data set?)", ErrClasses, train.Classes, test.Classes)
+	}
+	names := train.Classes
+	classes := len(names)
 	for _, d := range []Data{train, test} {
 		for _, l := range d.Labels {
+			if names != nil && int(l) >= len(names) {
+				return nil, fmt.Errorf("%w: label %d, but the stream names %d classes", ErrClasses, l, len(names))
+			}
 			classes = max(classes, int(l)+1)
 		}
 	}
@@ -123,7 +151,7 @@ func Evaluate(ctx context.Context, train, test Data, cfg Config) (*Report, error
 		linAcc, _ = PerClass(Confusion(test.Labels, lastProbe, classes))
 	}
 	for c := range knnAcc {
-		pc := Class{Class: ClassName(c), Label: c, NTest: count[c], KNN: knnAcc[c]}
+		pc := Class{Class: ClassName(names, c), Label: c, NTest: count[c], KNN: knnAcc[c]}
 		if linAcc != nil {
 			pc.Linear = &linAcc[c]
 		}

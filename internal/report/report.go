@@ -14,10 +14,15 @@ import (
 	"github.com/siampipe/siampipe/internal/fmnist"
 )
 
-// ClassName returns the FashionMNIST name of label c, or "class c" beyond them.
-func ClassName(c int) string {
-	if c >= 0 && c < len(fmnist.Classes) {
-		return fmnist.Classes[c]
+// ClassName returns the name of label c: names[c] (the stream's
+// siampipe.classes), FashionMNIST's name when names is nil, or "class c"
+// beyond them.
+func ClassName(names []string, c int) string {
+	if names == nil {
+		names = fmnist.Classes[:]
+	}
+	if c >= 0 && c < len(names) {
+		return names[c]
 	}
 	return fmt.Sprintf("class %d", c)
 }
@@ -187,12 +192,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("\t")
 	for p := range r.Confusion {
-		b.WriteString(short(ClassName(p)) + "\t")
+		b.WriteString(short(r.PerClass[p].Class) + "\t")
 	}
 	fmt.Fprintln(tw, b.String())
 	for t, row := range r.Confusion {
 		b.Reset()
-		b.WriteString(ClassName(t) + "\t")
+		b.WriteString(r.PerClass[t].Class + "\t")
 		for _, v := range row {
 			fmt.Fprintf(&b, "%d\t", v)
 		}

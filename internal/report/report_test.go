@@ -35,12 +35,15 @@ func TestAccuracyConfusionAndPerClassAgree(t *testing.T) {
 }
 
 func TestClassNames(t *testing.T) {
+	own := []string{"cat", "dog"}
 	for _, tc := range []struct {
+		names []string
 		label int
 		want  string
-	}{{0, "T-shirt/top"}, {6, "Shirt"}, {9, "Ankle boot"}, {10, "class 10"}} {
-		if got := ClassName(tc.label); got != tc.want {
-			t.Errorf("ClassName(%d) = %q, want %q", tc.label, got, tc.want)
+	}{{nil, 0, "T-shirt/top"}, {nil, 6, "Shirt"}, {nil, 9, "Ankle boot"}, {nil, 10, "class 10"},
+		{own, 0, "cat"}, {own, 1, "dog"}, {own, 2, "class 2"}} {
+		if got := ClassName(tc.names, tc.label); got != tc.want {
+			t.Errorf("ClassName(%q, %d) = %q, want %q", tc.names, tc.label, got, tc.want)
 		}
 	}
 }

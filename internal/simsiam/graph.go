@@ -114,8 +114,8 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 	}
 	var z, p [2]*G.Node
 	for v := 0; v < 2; v++ {
-		gr.x[v] = tensor.New(tensor.WithShape(1, n, m.Cfg.Height, m.Cfg.Width), tensor.Of(tensor.Float32))
-		h := G.NewTensor(g, G.Float32, 4, G.WithShape(1, n, m.Cfg.Height, m.Cfg.Width), G.WithValue(gr.x[v]), G.WithName(fmt.Sprintf("x%d", v+1)))
+		gr.x[v] = tensor.New(tensor.WithShape(m.Cfg.InChannels, n, m.Cfg.Height, m.Cfg.Width), tensor.Of(tensor.Float32))
+		h := G.NewTensor(g, G.Float32, 4, G.WithShape(m.Cfg.InChannels, n, m.Cfg.Height, m.Cfg.Width), G.WithValue(gr.x[v]), G.WithName(fmt.Sprintf("x%d", v+1)))
 		var err error
 		for i := range m.Cfg.Channels {
 			for j := 1; j <= m.Cfg.Depth; j++ {
@@ -240,7 +240,7 @@ func (gr *Graph) Close() {
 }
 
 // Run does the forward and backward pass on a batch of pairs (view1 and
-// view2 are n·H·W pixels each, scaled by 1/255), leaves the gradients in
+// view2 are n images of C·H·W pixels each, CHW, scaled by 1/255), leaves the gradients in
 // Grads, folds the batch statistics into the running statistics and returns
 // the loss. It does not change the trainable parameters.
 func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
@@ -249,8 +249,18 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 		if len(px) != len(d) {
 			return 0, fmt.Errorf("simsiam: view %d has %d pixels, want %d", v+1, len(px), len(d))
 		}
-		for i, b := range px {
-			d[i] = float32(b) / 255
+		// The Ops take x as (C, n, H, W): plane c of every image, then
+		// plane c+1.
+		c, hw := gr.m.Cfg.InChannels, gr.m.Cfg.Height*gr.m.Cfg.Width
+		n := len(px) / (c * hw)
+		for i := range n {
+			for ch := range c {
+				src := px[(i*c+ch)*hw : (i*c+ch+1)*hw]
+				dst := d[(ch*n+i)*hw : (ch*n+i+1)*hw]
+				for j, b := range src {
+					dst[j] = float32(b) / 255
+				}
+			}
 		}
 	}
 	gr.vm.Reset()

@@ -91,7 +91,7 @@ func (t *Trainer) Run(ctx context.Context, src Source, rc RunConfig, h Hooks) er
 		return nil
 	}
 	B, R, spe := t.Cfg.BatchSize, t.Cfg.RowsPerEpoch, t.Cfg.StepsPerEpoch()
-	px := t.Model.Cfg.Height * t.Model.Cfg.Width
+	px := t.Model.Cfg.InChannels * t.Model.Cfg.Height * t.Model.Cfg.Width
 	total := t.TotalSteps()
 	start := (t.Step/spe)*R + (t.Step%spe)*B
 	buf1, buf2 := make([]uint8, B*px), make([]uint8, B*px)

@@ -32,6 +32,9 @@ type Config struct {
 	// without its predictor.
 	Method        string
 	Height, Width int   // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
+	// InChannels is the images' channels, 1 (grey) or 3 (RGB); 0 means
+	// arch.DefaultInChannels.
+	InChannels int
 	Channels      []int // backbone conv channels, one per stage; nil means arch.DefaultChannels
 	// Depth is the backbone's convolutions per stage: the stride-2 one,
 	// then Depth−1 stride-1 ones of the same width (1..arch.MaxDepth; 0
@@ -58,6 +61,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Width == 0 {
 		c.Width = arch.DefaultWidth
+	}
+	if c.InChannels == 0 {
+		c.InChannels = arch.DefaultInChannels
 	}
 	if c.Channels == nil {
 		c.Channels = arch.DefaultChannels()
@@ -170,7 +176,7 @@ func New(cfg Config, seed uint64) (*Model, error) {
 		}
 	}
 	const k = arch.Kernel
-	cin, h, w := arch.DefaultInChannels, cfg.Height, cfg.Width
+	cin, h, w := cfg.InChannels, cfg.Height, cfg.Width
 	// Each stage in the order of the forward pass (PyTorch's module order):
 	// conv, its BN, the next conv, its BN...; at depth 1 the names and
 	// draws of the seed backbone.

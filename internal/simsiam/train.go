@@ -208,6 +208,9 @@ func ConfigFromTensors(archName, method string, ts []Param) (Config, error) {
 			return cfg, fmt.Errorf("simsiam: %s has shape %v, want 4 dimensions", name, w.Shape)
 		}
 		cfg.Channels = append(cfg.Channels, w.Shape[0])
+		if i == 1 {
+			cfg.InChannels = w.Shape[1]
+		}
 	}
 	if len(cfg.Channels) == 0 {
 		return cfg, fmt.Errorf("simsiam: checkpoint has no backbone.conv1.weight (is it a siampipe model?)")

@@ -15,6 +15,7 @@ import (
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
+	"github.com/siampipe/siampipe/internal/raster"
 )
 
 // config is what the flags set; the zero value means the defaults.
@@ -38,6 +39,9 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 		return fmt.Errorf("read images: %w", err)
 	}
 	defer rd.Release()
+	if err := checkTrained(ck.Header, rd.Channels(), rd.Height(), rd.Width()); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
 	model, err := infer.New(ck.Arch, ck.Tensors, rd.Height(), rd.Width(), cfg.layer)
 	if le, ok := errors.AsType[*infer.LayerError](err); ok {
 		return fmt.Errorf("checkpoint %s: %w (use --layer %s)", name, err, orList(le.Layers()))
@@ -48,9 +52,18 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	if ck.Depth != model.Depth() {
 		return fmt.Errorf("checkpoint %s: its metadata says a backbone of depth %d, its tensors have %d convolutions per stage (corrupt or hand-edited? pass --model the file train -o wrote)", name, ck.Depth, model.Depth())
 	}
-	if err := checkTrained(ck.Header, rd.Height(), rd.Width()); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", name, err)
+	if model.Channels() != ck.Header.Input.Channels {
+		return fmt.Errorf("checkpoint %s: its metadata says %d-channel images, its first convolution takes %d (corrupt or hand-edited? pass --model the file train -o wrote)", name, ck.Header.Input.Channels, model.Channels())
 	}
+	// The first batch tells whether the stream is labelled, which the
+	// features stream's schema says.
+	var cur contract.ImagesBatch // the reader's batch being cut into ours
+	if rd.Next() {
+		cur = rd.Images()
+	} else if err := rd.Err(); err != nil {
+		return fmt.Errorf("read images: %w", err)
+	}
+	opt.Unlabelled = !rd.Labelled()
 	digest := sha256.Sum256(ckpt)
 	fm := contract.Meta{
 		contract.MetaLayer:   model.Layer(),
@@ -73,8 +86,7 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	if batch <= 0 {
 		batch = 256
 	}
-	hw := rd.Height() * rd.Width()
-	var cur contract.ImagesBatch // the reader's batch being cut into ours
+	hw := rd.Dim()
 	pos := 0
 	fill := func(b *infer.Batch) (bool, error) {
 		for b.N < batch {
@@ -122,14 +134,14 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 // images of another size or channel count, on inputs other than the ones
 // embed feeds or with another BatchNorm epsilon than the one embed computes
 // with. What the header does not record is not checked.
-func checkTrained(h checkpoint.Header, height, width int) error {
-	if h.Has(contract.MetaHeight) || h.Has(contract.MetaWidth) {
-		if h.Input.Height != height || h.Input.Width != width {
-			return fmt.Errorf("%w: model trained on %dx%d images, the input has %dx%d (embed images of the size the model was trained on)", infer.ErrImageSize, h.Input.Height, h.Input.Width, height, width)
+func checkTrained(h checkpoint.Header, channels, height, width int) error {
+	sized := h.Has(contract.MetaHeight) || h.Has(contract.MetaWidth)
+	if h.Input.Channels != channels || sized && (h.Input.Height != height || h.Input.Width != width) {
+		trained := fmt.Sprintf("%d-channel", h.Input.Channels)
+		if sized {
+			trained = raster.Shape(h.Input.Channels, h.Input.Height, h.Input.Width)
 		}
-	}
-	if h.Input.Channels != arch.DefaultInChannels {
-		return fmt.Errorf("model trained on %d-channel images, embed feeds grey ones (checkpoint from a newer train? rebuild embed)", h.Input.Channels)
+		return fmt.Errorf("%w: model trained on %s images, the input has %s (embed images of the shape the model was trained on: fetch --size HxW --channels C)", infer.ErrImageSize, trained, raster.Shape(channels, height, width))
 	}
 	if h.Has(contract.MetaTrainInput) && h.Input.Scaling != arch.Input {
 		return fmt.Errorf("model trained on inputs %q, embed feeds %s (checkpoint from a newer train? rebuild embed)", h.Input.Scaling, arch.Input)

@@ -226,7 +226,7 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"truncated checkpoint", images28, ckpt[:len(ckpt)/2], "", []string{"truncated"}, nil},
 		{"empty checkpoint", images28, nil, "", []string{"model.arrows is empty", "--model"}, nil},
 		{"images of another size", imagesStream(t, randomImages(2, 20, 20), 20, 20, 0), ckpt, "", []string{"20x20", "predictor.fc1", "size the model was trained on"}, infer.ErrImageSize},
-		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"32x32", "trained on 28x28"}, infer.ErrImageSize},
+		{"images of another size than the checkpoint metadata", imagesStream(t, randomImages(2, 32, 32), 32, 32, 0), sized, "", []string{"1x32x32", "trained on 1x28x28"}, infer.ErrImageSize},
 		{"trained on other inputs", images28, otherInput, "", []string{`"(pixels-mean)/std"`, "pixels/255"}, nil},
 		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{"epsilon 0.001", "1e-05"}, nil},
 		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},

@@ -183,7 +183,14 @@ func load(which, path string, stdin io.Reader) (report.Data, error) {
 	if m.Rows == 0 {
 		return report.Data{}, fmt.Errorf("--%s %s: the stream has no rows", which, path)
 	}
-	return report.Data{Rows: m.Rows, Dim: m.Dim, X: m.Data, Labels: m.Label, Kind: m.Kind, Model: m.Meta[contract.MetaModel], Meta: m.Meta}, nil
+	if !m.Labelled {
+		return report.Data{}, fmt.Errorf("--%s %s: the %s are unlabelled; eval scores labels (fetch labelled data: an ImageFolder tree of class folders, --idx-labels, or --label-column)", which, path, m.Kind)
+	}
+	classes, err := m.Meta.Classes()
+	if err != nil {
+		return report.Data{}, fmt.Errorf("--%s %s: %w", which, path, err)
+	}
+	return report.Data{Rows: m.Rows, Dim: m.Dim, X: m.Data, Labels: m.Label, Classes: classes, Kind: m.Kind, Model: m.Meta[contract.MetaModel], Meta: m.Meta}, nil
 }
 
 // write writes the JSON report to -o (cli.CreateAtomic) or stdout.

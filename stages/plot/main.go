@@ -125,6 +125,11 @@ func readCoords(in io.Reader) (plot.Points, contract.Meta, error) {
 	if err := r.Err(); err != nil {
 		return plot.Points{}, nil, fmt.Errorf("read coords: %w", err)
 	}
+	p.Classes = r.Classes()
+	if !r.Labelled() {
+		clear(p.Label) // one colour
+		p.Classes = []string{"unlabelled"}
+	}
 	return p, r.Meta(), nil
 }
 

@@ -21,7 +21,7 @@ func header(t *simsiam.Trainer, p checkpoint.Pairs) checkpoint.Header {
 	c := t.Cfg
 	return checkpoint.Header{
 		Arch: c.Model.Arch, Depth: c.Model.Depth, Epoch: t.EpochsDone(), Step: t.Step, Seed: c.Seed,
-		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: arch.DefaultInChannels, Scaling: arch.Input},
+		Input: checkpoint.Input{Height: c.Model.Height, Width: c.Model.Width, Channels: c.Model.InChannels, Scaling: arch.Input},
 		Train: checkpoint.Train{BatchSize: c.BatchSize, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
 			WarmupEpochs: c.WarmupEpochs, FixedPredictorLR: c.FixedPredictorLR, Method: c.Model.Method, Temperature: c.Temperature,
 			PeakLR: c.PeakLR(), StepsPerEpoch: c.StepsPerEpoch()},
@@ -98,7 +98,7 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 	if err := h.CheckTraining(); err != nil {
 		return nil, fmt.Errorf("resume %s: %w (not a checkpoint train wrote? resume from one of --checkpoint-dir's)", path, err)
 	}
-	if err := samePairs(path, h, stream, flagCfg.Model.Height, flagCfg.Model.Width, logf); err != nil {
+	if err := samePairs(path, h, stream, flagCfg.Model.InChannels, flagCfg.Model.Height, flagCfg.Model.Width, logf); err != nil {
 		return nil, err
 	}
 	c := simsiam.TrainConfig{
@@ -156,14 +156,14 @@ func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, 
 // samePairs refuses a pairs stream (identity stream, images height×width)
 // other than the one the checkpoint at path, with header h, was trained
 // on, naming every difference and the flags that make the right stream.
-func samePairs(path string, h checkpoint.Header, stream checkpoint.Pairs, height, width int, logf func(string, ...any)) error {
+func samePairs(path string, h checkpoint.Header, stream checkpoint.Pairs, channels, height, width int, logf func(string, ...any)) error {
 	diff, unchecked := h.ComparePairs(stream)
 	var shape []string
 	if h.Has(contract.MetaHeight) && h.Has(contract.MetaWidth) && (h.Input.Height != height || h.Input.Width != width) {
 		shape = append(shape, fmt.Sprintf("images %dx%d (checkpoint: %dx%d)", height, width, h.Input.Height, h.Input.Width))
 	}
-	if h.Input.Channels != arch.DefaultInChannels {
-		shape = append(shape, fmt.Sprintf("channels %d (checkpoint: %d)", arch.DefaultInChannels, h.Input.Channels))
+	if h.Input.Channels != channels {
+		shape = append(shape, fmt.Sprintf("channels %d (checkpoint: %d)", channels, h.Input.Channels))
 	}
 	if len(diff) > 0 || len(shape) > 0 {
 		var what []string

@@ -119,7 +119,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return cli.Usagef("--warmup-epochs %v: more than the %d epochs of the pairs stream", *warm, epochs)
 		}
 		cfg := simsiam.TrainConfig{
-			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), PredHidden: *predHidden, ProjDims: pd, Channels: ch, Depth: *depth},
+			Model:     simsiam.Config{Arch: *archFlag, Method: *method, Height: r.Height(), Width: r.Width(), InChannels: r.Channels(), PredHidden: *predHidden, ProjDims: pd, Channels: ch, Depth: *depth},
 			BatchSize: *batch, LR: *lr, Momentum: orNeg(*mom), WeightDecay: orNeg(*wd), WarmupEpochs: *warm,
 			FixedPredictorLR: *fixPred, Seed: *seed, Epochs: epochs, RowsPerEpoch: rows, Temperature: *temperature,
 		}

@@ -21,9 +21,9 @@ type monitorFlags struct {
 	seed        uint64
 }
 
-// loadSet reads a whole labelled images stream of height×width images for
-// the monitor; which names the flag in errors.
-func loadSet(which, path string, height, width int) (monitor.Set, error) {
+// loadSet reads a whole labelled images stream of channels×height×width
+// images for the monitor; which names the flag in errors.
+func loadSet(which, path string, channels, height, width int) (monitor.Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return monitor.Set{}, fmt.Errorf("--%s: %w", which, err)
@@ -36,21 +36,24 @@ func loadSet(which, path string, height, width int) (monitor.Set, error) {
 	if im.N == 0 {
 		return monitor.Set{}, fmt.Errorf("--%s %s: the stream has no images", which, path)
 	}
-	if im.Height != height || im.Width != width {
-		return monitor.Set{}, fmt.Errorf("--%s %s: %dx%d images, the pairs are %dx%d (monitor with images of the training size)", which, path, im.Height, im.Width, height, width)
+	if im.Channels != channels || im.Height != height || im.Width != width {
+		return monitor.Set{}, fmt.Errorf("--%s %s: %dx%dx%d images, the pairs are %dx%dx%d (monitor with images of the training shape)", which, path, im.Channels, im.Height, im.Width, channels, height, width)
 	}
-	return monitor.Set{Height: height, Width: width, Pixels: im.Pixels, Labels: im.Label}, nil
+	if !im.Labelled {
+		return monitor.Set{}, fmt.Errorf("--%s %s: the images are unlabelled; the kNN monitor needs labels (drop --monitor for unlabelled data)", which, path)
+	}
+	return monitor.Set{Channels: channels, Height: height, Width: width, Pixels: im.Pixels, Labels: im.Label}, nil
 }
 
 // newMonitor loads the monitor's sets and returns the hook that measures
 // the trainer, logging each result with logf.
 func newMonitor(ctx context.Context, mf monitorFlags, t *simsiam.Trainer, logf func(string, ...any)) (func(int) (float64, error), error) {
-	h, w := t.Model.Cfg.Height, t.Model.Cfg.Width
-	query, err := loadSet("monitor", mf.query, h, w)
+	c, h, w := t.Model.Cfg.InChannels, t.Model.Cfg.Height, t.Model.Cfg.Width
+	query, err := loadSet("monitor", mf.query, c, h, w)
 	if err != nil {
 		return nil, err
 	}
-	bank, err := loadSet("monitor-bank", mf.bank, h, w)
+	bank, err := loadSet("monitor-bank", mf.bank, c, h, w)
 	if err != nil {
 		return nil, err
 	}
