@@ -9,7 +9,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
 )
 
 // scatterJS is the page's renderer: drag rotates, the wheel zooms, hovering

@@ -31,11 +31,11 @@ type Config struct {
 	// simsiam) or arch.MethodSimCLR, which takes the SimSiam architecture
 	// without its predictor.
 	Method        string
-	Height, Width int   // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
+	Height, Width int // image size; 0 means arch.DefaultHeight, arch.DefaultWidth
 	// InChannels is the images' channels, 1 (grey) or 3 (RGB); 0 means
 	// arch.DefaultInChannels.
 	InChannels int
-	Channels      []int // backbone conv channels, one per stage; nil means arch.DefaultChannels
+	Channels   []int // backbone conv channels, one per stage; nil means arch.DefaultChannels
 	// Depth is the backbone's convolutions per stage: the stride-2 one,
 	// then Depth−1 stride-1 ones of the same width (1..arch.MaxDepth; 0
 	// means arch.DefaultDepth, 1).
