@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/siampipe/siampipe/internal/idx"
 )
@@ -106,53 +105,19 @@ type Split struct {
 	LabelsPath        string
 }
 
-// Load decodes and validates the images and labels files: magic numbers and
-// dimensions, matching counts, labels in 0..9, complete data and gzip CRCs.
-// The two files are decoded concurrently.
+// Load decodes and validates the images and labels files (idx.LoadPair:
+// magic numbers and dimensions, matching counts, complete data and gzip
+// CRCs) and checks that the labels are FashionMNIST's classes, 0..9.
 func Load(imagesPath, labelsPath string) (*Split, error) {
-	var im, lb *idx.Array
-	var imErr, lbErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); lb, lbErr = decodeFile(labelsPath) }()
-	im, imErr = decodeFile(imagesPath)
-	wg.Wait()
-	if imErr != nil {
-		return nil, imErr
+	set, err := idx.LoadPair(imagesPath, labelsPath)
+	if err != nil {
+		return nil, err
 	}
-	if lbErr != nil {
-		return nil, lbErr
-	}
-	if len(im.Dims) != 3 {
-		return nil, fmt.Errorf("%s: images have %d dimensions (magic 0x%08x), expected 3 (0x00000803)", filepath.Base(imagesPath), len(im.Dims), 0x800|len(im.Dims))
-	}
-	if len(lb.Dims) != 1 {
-		return nil, fmt.Errorf("%s: labels have %d dimensions (magic 0x%08x), expected 1 (0x00000801)", filepath.Base(labelsPath), len(lb.Dims), 0x800|len(lb.Dims))
-	}
-	s := &Split{Count: im.Dims[0], Rows: im.Dims[1], Cols: im.Dims[2], Pixels: im.Data, Labels: lb.Data, ImagesPath: imagesPath, LabelsPath: labelsPath}
-	if s.Rows == 0 || s.Cols == 0 {
-		return nil, fmt.Errorf("%s: image size %dx%d is empty", filepath.Base(imagesPath), s.Rows, s.Cols)
-	}
-	if lb.Dims[0] != s.Count {
-		return nil, fmt.Errorf("%d images but %d labels (%s and %s do not belong together)", s.Count, lb.Dims[0], filepath.Base(imagesPath), filepath.Base(labelsPath))
-	}
+	s := &Split{Count: set.Count, Rows: set.Rows, Cols: set.Cols, Pixels: set.Pixels, Labels: set.Labels, ImagesPath: imagesPath, LabelsPath: labelsPath}
 	for i, l := range s.Labels {
 		if l >= byte(len(Classes)) {
 			return nil, fmt.Errorf("%s: label %d of row %d is not a class (0..9)", filepath.Base(labelsPath), l, i)
 		}
 	}
 	return s, nil
-}
-
-func decodeFile(p string) (*idx.Array, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	a, err := idx.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
-	}
-	return a, nil
 }
