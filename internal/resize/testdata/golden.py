@@ -5,8 +5,11 @@ Run from the repository root:
 
     /usr/bin/python3 internal/resize/testdata/golden.py
 
-Generated with torchvision 0.14.1 and torch 1.13.1 as Debian 12 ships them (the
-script records the versions; torch's CPU kernel was the AVX2 one). Output:
+Generated with torchvision 0.14.1 and torch 1.13.1 as Debian 12 ships them
+(they report 0.14.1a0 and 1.13.0a0; the
+script records the versions and torch's CPU kernel, which was the AVX2 one;
+torch's DEFAULT kernel, under ATEN_CPU_CAPABILITY=default, rounds differently:
+see internal/resize/weights.go). Output:
 internal/resize/testdata/golden.json.gz with
 
   images  inputs, CHW uint8: stored ones (base64 "pixels"), or generated ones
@@ -29,6 +32,7 @@ import base64
 import gzip
 import json
 import os
+import re
 
 import numpy as np
 import torch
@@ -71,6 +75,12 @@ def fmnist(indices):
     n, h, w = (int.from_bytes(data[i:i + 4], "big") for i in (4, 8, 12))
     pix = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, h, w)
     return {"t10k-%d" % i: pix[i][None] for i in indices}
+
+
+def cpu_capability():
+    """The kernel torch dispatches to ("AVX2" here; "NO" under ATEN_CPU_CAPABILITY=default)."""
+    m = re.search(r"CPU capability usage: (\S+)", torch.__config__.show())
+    return m.group(1) if m else "unknown"
 
 
 def resize_bytes(img, h, w):
@@ -130,7 +140,7 @@ def main():
     ]
 
     doc = {"torchvision": torchvision.__version__, "torch": torch.__version__,
-           "cpu_capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "",
+           "cpu_capability": cpu_capability(),
            "images": [], "cases": [], "floats": []}
     used = {n for n, _, _ in cases + floats}
     for name in sorted(used):
