@@ -42,9 +42,9 @@ package resize
 // kernel (ATEN_CPU_CAPABILITY=default) adds every rounded product in turn, and
 // on random images about one float32 output in five and one byte in 7,500
 // differ (by 1) from the AVX2 kernel's. This package follows the AVX2 kernel,
-// what torch picks on x86-64 machines of the last decade without AVX-512 (its
-// AVX-512 kernel was not available to check), and computes the same on every
-// Go platform: products are rounded explicitly and fma32 is software.
+// the one torch runs on CPUs with AVX2 (its AVX-512 kernel, which it may pick
+// on CPUs that have AVX-512, could not be checked here), and computes the same
+// on every Go platform: products are rounded explicitly and fma32 is software.
 //
 // The image is resized along its width first (rows of uint8 samples, cast to
 // float32, to an intermediate float32 image of the new width) and then along
