@@ -115,7 +115,7 @@ def main():
     cases += [
         ("china-120x160", 32, 32), ("china-120x160", 64, 48), ("china-120x160", 120, 160),
         ("china-30x40", 77, 91), ("china-30x40", 30, 40), ("china-30x40", 30, 17),
-        ("flower-97x61", 23, 47), ("flower-97x61", 40, 70), ("flower-97x61", 130, 20),
+        ("flower-97x61", 23, 47), ("flower-97x61", 40, 70), ("flower-97x61", 110, 20),
         (gen("zone", 3, 256, 256), 64, 64), (gen("zone", 1, 256, 256), 37, 100),
         (gen("noise", 1, 1, 50, 1), 1, 7), (gen("noise", 1, 50, 1, 2), 9, 1),
         (gen("noise", 3, 1, 1, 3), 5, 3), (gen("noise", 1, 1, 30, 4), 4, 30),
@@ -126,7 +126,7 @@ def main():
     # Random shape pairs, noise inputs: outputs land anywhere between integers,
     # so these test the arithmetic near every rounding boundary.
     rng = np.random.default_rng(17)
-    for seed in range(100, 140):
+    for seed in range(100, 132):
         c = int(rng.choice([1, 3]))
         H, W = (int(v) for v in rng.integers(1, 65, 2))
         h, w = (int(v) for v in rng.integers(1, 41, 2))
@@ -134,7 +134,7 @@ def main():
 
     floats = [
         ("t10k-0", 14, 14), ("t10k-8", 40, 40), ("t10k-1", 20, 12),
-        (gen("zone", 1, 256, 256), 64, 64), (gen("zone", 1, 256, 256), 9, 200),
+        (gen("zone", 1, 256, 256), 64, 64), (gen("zone", 1, 256, 256), 9, 120),
         (gen("noise", 1, 50, 37, 200), 18, 72), (gen("noise", 1, 57, 64, 201), 17, 13),
         (gen("noise", 1, 25, 100, 202), 4, 33), (gen("noise", 1, 64, 8, 203), 81, 3),
     ]
