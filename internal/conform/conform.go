@@ -41,20 +41,38 @@ type Conformer struct {
 // New returns the Conformer of spec whose unset fields take the shape of
 // first, the first image of the stream.
 func New(spec Spec, first raster.Image) (*Conformer, error) {
+	if err := first.Check(); err != nil {
+		return nil, err
+	}
+	k, err := Asked(spec)
+	if err != nil {
+		return nil, err
+	}
+	if k.c == 0 {
+		k.c = first.C
+		if k.c != 1 && k.c != 3 {
+			k.c, k.convert = 3, true // RGBA and the like: their colour
+		}
+	}
+	if k.h == 0 {
+		k.h, k.w = first.H, first.W
+	}
+	return k, nil
+}
+
+// Asked returns the Conformer that converts and resizes what spec asks and
+// lets every other channel count or size through: the part of the work that
+// needs no first image, which can run before the images are in order.
+func Asked(spec Spec) (*Conformer, error) {
 	if spec.Channels != 0 && spec.Channels != 1 && spec.Channels != 3 {
 		return nil, fmt.Errorf("conform: channels %d: want 1 or 3", spec.Channels)
 	}
 	if (spec.Height == 0) != (spec.Width == 0) || spec.Height < 0 || spec.Width < 0 || spec.Height > resize.MaxSize || spec.Width > resize.MaxSize {
 		return nil, fmt.Errorf("conform: size %dx%d: want both sides positive (or both 0)", spec.Height, spec.Width)
 	}
-	if err := first.Check(); err != nil {
-		return nil, err
-	}
-	k := &Conformer{c: first.C, h: first.H, w: first.W, pools: map[[2]int]*sync.Pool{}}
+	k := &Conformer{pools: map[[2]int]*sync.Pool{}}
 	if spec.Channels != 0 {
 		k.c, k.convert = spec.Channels, true
-	} else if k.c != 1 && k.c != 3 {
-		k.c, k.convert = 3, true // RGBA and the like: their colour
 	}
 	if spec.Height != 0 {
 		k.h, k.w, k.resize = spec.Height, spec.Width, true
@@ -63,7 +81,7 @@ func New(spec Spec, first raster.Image) (*Conformer, error) {
 }
 
 // Shape returns the channels, height and width of every image Apply
-// returns.
+// returns (0 for what an Asked Conformer lets through).
 func (k *Conformer) Shape() (c, h, w int) { return k.c, k.h, k.w }
 
 // Apply returns im in the stream's shape, or a *ShapeError.
@@ -71,7 +89,7 @@ func (k *Conformer) Apply(im raster.Image) (raster.Image, error) {
 	if err := im.Check(); err != nil {
 		return raster.Image{}, err
 	}
-	if im.C != k.c {
+	if k.c != 0 && im.C != k.c {
 		if !k.convert && !(im.C == 4 && k.c == 3) {
 			return raster.Image{}, &ShapeError{What: "channels", Got: im.Shape(), Want: raster.Shape(k.c, k.h, k.w)}
 		}
@@ -80,7 +98,7 @@ func (k *Conformer) Apply(im raster.Image) (raster.Image, error) {
 			return raster.Image{}, err
 		}
 	}
-	if im.H == k.h && im.W == k.w {
+	if k.h == 0 || im.H == k.h && im.W == k.w {
 		return im, nil
 	}
 	if !k.resize {

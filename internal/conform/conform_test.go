@@ -71,6 +71,26 @@ func TestConform(t *testing.T) {
 	}
 }
 
+func TestAskedLetsTheRestThrough(t *testing.T) {
+	k, err := Asked(Spec{Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []raster.Image{img(3, 4, 5, 0), img(1, 9, 2, 0)} {
+		got, err := k.Apply(in)
+		if err != nil || got.C != 1 || got.H != in.H || got.W != in.W {
+			t.Fatalf("%s gave %s, %v", in.Shape(), got.Shape(), err)
+		}
+	}
+	k, _ = Asked(Spec{Height: 2, Width: 3})
+	for _, in := range []raster.Image{img(3, 4, 5, 0), img(1, 9, 2, 0)} {
+		got, err := k.Apply(in)
+		if err != nil || got.C != in.C || got.H != 2 || got.W != 3 {
+			t.Fatalf("%s gave %s, %v", in.Shape(), got.Shape(), err)
+		}
+	}
+}
+
 func TestBadSpecsAreRefused(t *testing.T) {
 	for _, s := range []Spec{{Channels: 2}, {Channels: -1}, {Height: 3}, {Width: 3}, {Height: -1, Width: -1}} {
 		if _, err := New(s, img(1, 2, 2, 0)); err == nil {
