@@ -37,6 +37,14 @@
 #   --monitor N      kNN monitor every N epochs: train scores the backbone on the
 #                    test split against 5,000 train images, into the metrics and
 #                    loss.png (default 4, a few % of train's time; 0: off)
+#   --data SOURCE    the images: fashion-mnist (default), folder:DIR (class subfolders,
+#                    or a flat folder of unlabelled images), idx:IMAGES[,LABELS],
+#                    parquet:FILE or arrow:FILE (an image column and a label column)
+#   --test-data SOURCE  the source's own test split (as --data)
+#   --test-fraction F   without --test-data: hold out F of each class of --data as the
+#                    test split, deterministically (default 0.2; FashionMNIST has its own)
+#   --size HxW       resize every image (default: as they are; they must then be one size)
+#   --channels C     1 (grey) or 3 (RGB) (default: as the images are)
 #   --out DIR        outputs and logs (default out/)
 #   --cache DIR      cached intermediates (default .cache/)
 #   --force          recompute every stage (train starts over: no resume)
@@ -64,6 +72,11 @@ out=${SIAMPIPE_OUT:-out}
 cache=${SIAMPIPE_CACHE:-.cache}
 force=${SIAMPIPE_FORCE:-0}
 smoke=${SIAMPIPE_SMOKE:-0}
+data=${SIAMPIPE_DATA_SOURCE:-fashion-mnist}
+testdata=${SIAMPIPE_TEST_DATA:-}
+testfraction=${SIAMPIPE_TEST_FRACTION:-}
+size=${SIAMPIPE_SIZE:-}
+channels=${SIAMPIPE_CHANNELS:-}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "$(date -u +%FT%TZ) pipeline: $*" >&2; exit 1; }
@@ -80,6 +93,11 @@ while [ $# -gt 0 ]; do
     --method) method=${2:?--method needs a value}; shift 2 ;;
     --preset) preset=${2:?--preset needs a value}; shift 2 ;;
     --monitor) monitor=${2:?--monitor needs a value}; shift 2 ;;
+    --data) data=${2:?--data needs a value}; shift 2 ;;
+    --test-data) testdata=${2:?--test-data needs a value}; shift 2 ;;
+    --test-fraction) testfraction=${2:?--test-fraction needs a value}; shift 2 ;;
+    --size) size=${2:?--size needs a value}; shift 2 ;;
+    --channels) channels=${2:?--channels needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --cache) cache=${2:?--cache needs a value}; shift 2 ;;
     --force) force=1; shift ;;
@@ -121,6 +139,49 @@ epochs=${epochs:-20}
 for v in epochs batch limit seed monitor; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "pipeline: --${v/batch/batch-size} ${!v}: want a whole number" >&2; exit 2; }
 done
+
+# srcargs SOURCE: fetch's flags for a --data source, into the array src.
+srcargs() {
+  case $1 in
+    fashion-mnist) src=() ;;
+    folder:?*) src=(--folder "${1#folder:}") ;;
+    idx:?*,?*) local v=${1#idx:}; src=(--idx-images "${v%%,*}" --idx-labels "${v#*,}") ;;
+    idx:?*) src=(--idx-images "${1#idx:}") ;;
+    parquet:?*) src=(--parquet "${1#parquet:}") ;;
+    arrow:?*) src=(--arrow "${1#arrow:}") ;;
+    *) echo "pipeline: --data $1: unknown source (use fashion-mnist, folder:DIR, idx:IMAGES,LABELS, parquet:FILE or arrow:FILE)" >&2; exit 2 ;;
+  esac
+}
+# srcdigest SOURCE: what the source's files are, for the cache key: the
+# files' digests, or for a folder its files' names, sizes and times.
+srcdigest() {
+  local f
+  case $1 in
+    fashion-mnist) echo fashion-mnist ;;
+    folder:*) f=${1#folder:}
+      [ -d "$f" ] || { echo "pipeline: --data $1: no such folder" >&2; exit 2; }
+      (cd "$f" && find -L . -type f ! -path '*/.*' -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16) ;;
+    *) f=${1#*:}
+      for f in ${f//,/ }; do
+        [ -f "$f" ] || { echo "pipeline: --data $1: no such file $f" >&2; exit 2; }
+        sha256sum <"$f" | cut -c1-16
+      done ;;
+  esac
+}
+srcargs "$data"; trainsrc=("${src[@]}")
+if [ "$data" = fashion-mnist ]; then
+  [ -z "$testdata" ] && [ -z "$testfraction" ] || { echo "pipeline: FashionMNIST has its own test split; --test-data and --test-fraction are for other --data" >&2; exit 2; }
+  testsrc=()
+elif [ -n "$testdata" ]; then
+  [ -z "$testfraction" ] || { echo "pipeline: --test-data and --test-fraction: give one" >&2; exit 2; }
+  srcargs "$testdata"; testsrc=("${src[@]}")
+else
+  testfraction=${testfraction:-0.2}
+  trainsrc+=(--test-fraction "$testfraction") testsrc=("${trainsrc[@]}")
+fi
+shape=()
+[ -z "$size" ] || shape+=(--size "$size")
+[ -z "$channels" ] || shape+=(--channels "$channels")
 
 mkdir -p "$out/logs" "$cache"
 out=$(cd "$out" && pwd)
@@ -188,7 +249,7 @@ sweep() {
 sweep
 
 # Data: the Debian package, or whatever fetch finds (--dir, SIAMPIPE_DATA, cache).
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${SIAMPIPE_DATA:-}" ] \
+if [ "$data" = fashion-mnist ] && [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${SIAMPIPE_DATA:-}" ] \
    && [ ! -f "${XDG_CACHE_HOME:-$HOME/.cache}/siampipe/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     log "installing the data set: apt-get install dataset-fashion-mnist"
@@ -305,17 +366,33 @@ run() {
   took[$name]="$((SECONDS - t0)) s"
 }
 
-log "preset=$preset epochs=$epochs batch-size=$batch limit=$limit seed=$seed arch=${arch:-default} method=${method:-default} depth=${depth:-default} monitor=$monitor out=$out cache=$cache"
+log "data=$data${testdata:+ test-data=$testdata}${testfraction:+ test-fraction=$testfraction}${size:+ size=$size}${channels:+ channels=$channels} preset=$preset epochs=$epochs batch-size=$batch limit=$limit seed=$seed arch=${arch:-default} method=${method:-default} depth=${depth:-default} monitor=$monitor out=$out cache=$cache"
 
 # fetch: both splits.
 declare -A images
 for split in train test; do
-  k=$(key fetch "${ver[fetch]}" "$split" "$limit")
+  if [ "$split" = train ]; then fargs=("${trainsrc[@]}") sd=$(srcdigest "$data")
+  else fargs=("${testsrc[@]}") sd=$(srcdigest "${testdata:-$data}"); fi
+  fargs+=("${shape[@]}")
+  if [ "$data" = fashion-mnist ]; then
+    k=$(key fetch "${ver[fetch]}" "$split" "$limit" "${shape[*]}")
+  else
+    k=$(key fetch "${ver[fetch]}" "$split" "$limit" "${fargs[*]}" "$sd")
+  fi
   images[$split]="$cache/images-$split-$k.arrows"
   lim=()
   [ "$limit" = 0 ] || lim=(--limit "$limit")
-  run fetch "${images[$split]}" "$bin/fetch" --split "$split" "${lim[@]}" -o "${images[$split]}"
+  run fetch "${images[$split]}" "$bin/fetch" "${fargs[@]}" --split "$split" "${lim[@]}" -o "${images[$split]}"
 done
+# Labels: FashionMNIST has them; another source's stream records class
+# names (siampipe.classes, in its schema at the start) exactly when it is
+# labelled. Unlabelled data trains and is drawn, with no monitor or eval.
+labelled=1
+if [ "$data" != fashion-mnist ] && ! head -c 1048576 "${images[train]}" | grep -aq siampipe.classes; then
+  labelled=0
+  [ "$monitor" = 0 ] || log "the images are unlabelled: no kNN monitor, no eval"
+  monitor=0
+fi
 
 # augment | train: pairs stream straight into the trainer (not cached: 100
 # epochs of pairs are gigabytes); the model and its metrics are.
@@ -438,12 +515,14 @@ for split in train test; do
 done
 
 # eval: kNN and linear probes of the features, and of raw pixels for reference.
-k=$(key eval "${ver[eval]}" "${feats[train]}" "${feats[test]}" "$seed")
-report="$cache/report-$k.json"
-run eval "$report" "$bin/eval" --train "${feats[train]}" --test "${feats[test]}" --seed "$seed" -o "$report"
-k=$(key eval-pixels "${ver[eval]}" "${images[train]}" "${images[test]}" "$seed")
-pixreport="$cache/report-pixels-$k.json"
-run eval-pixels "$pixreport" "$bin/eval" --train "${images[train]}" --test "${images[test]}" --seed "$seed" -o "$pixreport"
+if [ "$labelled" = 1 ]; then
+  k=$(key eval "${ver[eval]}" "${feats[train]}" "${feats[test]}" "$seed")
+  report="$cache/report-$k.json"
+  run eval "$report" "$bin/eval" --train "${feats[train]}" --test "${feats[test]}" --seed "$seed" -o "$report"
+  k=$(key eval-pixels "${ver[eval]}" "${images[train]}" "${images[test]}" "$seed")
+  pixreport="$cache/report-pixels-$k.json"
+  run eval-pixels "$pixreport" "$bin/eval" --train "${images[train]}" --test "${images[test]}" --seed "$seed" -o "$pixreport"
+fi
 
 # reduce: UMAP of the test features to 3-D.
 k=$(key reduce "${ver[reduce]}" "${feats[test]}" "$seed")
@@ -457,8 +536,12 @@ run plot "" "$bin/plot" --metrics "$metrics" --png "$out/loss.png"
 # publish SRC NAME: copy a cache entry to out/NAME atomically.
 publish() { cp "$1" "$out/$2.tmp.$$" && mv "$out/$2.tmp.$$" "$out/$2"; }
 publish "$coords" coords.arrows
-publish "$report" report.json
-publish "$pixreport" report-pixels.json
+if [ "$labelled" = 1 ]; then
+  publish "$report" report.json
+  publish "$pixreport" report-pixels.json
+else
+  rm -f "$out/report.json" "$out/report-pixels.json" # not this run's
+fi
 publish "$model" model.arrows
 publish "$metrics" metrics.jsonl
 
@@ -468,9 +551,14 @@ probes() { grep -o '"label_fraction": *[0-9.]*, *[^}]*"top1": *[0-9.]*' "$1" | s
 {
   echo
   echo "siampipe: preset $preset, $epochs epochs, batch $batch, seed $seed${arch:+, arch $arch}${method:+, method $method}${depth:+, depth $depth}$([ "$limit" = 0 ] || echo ", limit $limit")"
-  printf '  kNN-200 top-1       %s   (raw pixels %s)\n' "$(top1 "$out/report.json" knn)" "$(top1 "$out/report-pixels.json" knn)"
-  printf '  linear probe        %s  (label fraction:top-1)\n' "$(probes "$out/report.json")"
-  printf '  raw-pixel probe     %s\n' "$(probes "$out/report-pixels.json")"
+  echo "  data                $data${testdata:+, test $testdata}${testfraction:+, test fraction $testfraction}${size:+, size $size}${channels:+, channels $channels}"
+  if [ "$labelled" = 1 ]; then
+    printf '  kNN-200 top-1       %s   (raw pixels %s)\n' "$(top1 "$out/report.json" knn)" "$(top1 "$out/report-pixels.json" knn)"
+    printf '  linear probe        %s  (label fraction:top-1)\n' "$(probes "$out/report.json")"
+    printf '  raw-pixel probe     %s\n' "$(probes "$out/report-pixels.json")"
+  else
+    echo "  eval                none: the images are unlabelled"
+  fi
   printf '  time per stage      '
   for s in fetch train embed eval eval-pixels reduce plot; do printf '%s %s; ' "$s" "${took[$s]:-?}"; done
   echo
