@@ -118,7 +118,7 @@ var (
 	gifHuge  = []byte("GIF89a\xff\xff\xff\xff\x00\x00\x00;")
 	jpegHuge = []byte("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01" +
 		"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00\xff\xd9")
-	bmpHuge  = func() []byte {
+	bmpHuge = func() []byte {
 		b := []byte("BM\x00\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00")
 		b = binary.LittleEndian.AppendUint32(b, 40)
 		b = binary.LittleEndian.AppendUint32(b, 65535) // width
@@ -350,10 +350,6 @@ func TestFancyUpsamplingKeepsFlatChroma(t *testing.T) {
 			m.Cb[i], m.Cr[i] = 90, 200
 		}
 		got := toRaster(m)
-		for i, yy := range m.Y[:0] {
-			_ = i
-			_ = yy
-		}
 		for y := 0; y < 7; y++ {
 			for x := 0; x < 11; x++ {
 				rr, gg, bb := color.YCbCrToRGB(m.Y[y*m.YStride+x], 90, 200)
