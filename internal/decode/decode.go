@@ -106,9 +106,10 @@ func match(magic string, b []byte) bool {
 }
 
 // Decode decodes one image file's bytes into a raster.Image of its natural
-// channels (see the package doc): C=1 for *image.Gray and *image.Gray16
-// (the high byte of each 16-bit sample), C=3 RGB for every other colour
-// model, alpha dropped.
+// channels (see the package doc): C=1 for greyscale (*image.Gray,
+// *image.Gray16 with the high byte of each 16-bit sample, and a grey PNG
+// with a transparent value, which Go decodes to NRGBA but whose header says
+// grey), C=3 RGB for every other colour model, alpha dropped.
 //
 // Before decoding, it reads the header and refuses an image whose width or
 // height is not positive, or whose pixel count exceeds maxPixels (<= 0
@@ -150,7 +151,13 @@ func Decode(data []byte, maxPixels int64) (raster.Image, error) {
 	if err := checkSize(f.name, b.Dx(), b.Dy(), maxPixels); err != nil {
 		return raster.Image{}, err
 	}
-	return toRaster(img), nil
+	im := toRaster(img)
+	if im.C == 3 && (cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model) {
+		// A grey PNG with a transparent value (tRNS) decodes to NRGBA; its
+		// header still says grey, as PIL's mode "L" does: keep one channel.
+		im = raster.Image{C: 1, H: im.H, W: im.W, Pix: append([]uint8(nil), im.Plane(0)...)}
+	}
+	return im, nil
 }
 
 // checkSize refuses non-positive dimensions and more than maxPixels pixels.

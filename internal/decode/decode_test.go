@@ -33,6 +33,7 @@ var goldenFiles = []struct {
 	mean    float64
 }{
 	{"grey.png", 1, 7, 13, 0, 0},
+	{"grey_trns.png", 1, 7, 13, 0, 0}, // Go decodes NRGBA; the header (and PIL) say grey
 	{"rgb.png", 3, 7, 13, 0, 0},
 	{"rgba.png", 3, 7, 13, 0, 0},
 	{"la.png", 3, 7, 13, 0, 0},

@@ -91,6 +91,10 @@ def main():
     write("rgb420.jpg", photo, "RGB", quality=90, subsampling=2)
     write("grey.jpg", photo.convert("L"), "L", quality=90)
 
+    # Grey with a transparent value (tRNS): Go's PNG decoder returns NRGBA,
+    # PIL keeps mode "L"; Decode follows the header and gives one channel.
+    write("grey_trns.png", Image.fromarray(noise(h, w), "L"), "L", transparency=7)
+
 
 if __name__ == "__main__":
     main()
