@@ -24,6 +24,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -117,10 +118,10 @@ func match(magic string, b []byte) bool {
 // for it.
 //
 // Differences from PIL (Image.open then convert("L") or convert("RGB")):
-//   - JPEG: Go's decoder and colour conversion (color.YCbCrToRGB, chroma
-//     upsampled by replication) differ from libjpeg's (fancy upsampling), so
-//     samples can differ by a few levels, more at sharp colour edges of 4:2:0
-//     images. PNG, BMP, TIFF, GIF and lossless WebP are exact.
+//   - JPEG: Go's IDCT and colour conversion (color.YCbCrToRGB) round
+//     differently from libjpeg's, so samples can differ by a few levels (at
+//     most 3 in the tests; chroma is upsampled as libjpeg does, see
+//     ycbcrToRaster). PNG, BMP, TIFF, GIF and lossless WebP are exact.
 //   - 16-bit greyscale: PIL 9 opens it as mode "I" and convert("L") clips
 //     every value above 255 to 255; Decode keeps the high byte.
 //   - GIF: the first frame only, at the frame's own bounds (PIL pastes it
@@ -233,6 +234,16 @@ func MaxFileBytes(maxPixels int64) int64 {
 // MaxFileBytes(maxPixels) with ErrTooLarge. Errors do not name the file;
 // the caller does.
 func DecodeFile(name string, maxPixels int64) (raster.Image, error) {
+	im, err := decodeFile(name, maxPixels)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// "open NAME: permission denied" -> "open: permission denied"
+		err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return im, err
+}
+
+func decodeFile(name string, maxPixels int64) (raster.Image, error) {
 	fd, err := os.Open(name)
 	if err != nil {
 		return raster.Image{}, err
