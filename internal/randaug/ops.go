@@ -1,7 +1,9 @@
-// Package randaug implements RandAugment (Cubuk et al., 2019) on
-// single-channel height x width uint8 images, faithful to torchvision 0.14's
-// transforms.RandAugment applied to a 1xHxW uint8 tensor: the same 14 ops,
-// magnitude tables, sign flips, rounding, nearest interpolation and fill 0.
+// Package randaug implements RandAugment (Cubuk et al., 2019) on uint8
+// images of 1 (grey) or 3 (RGB) channels stored channel after channel (CHW),
+// faithful to torchvision 0.14's transforms.RandAugment applied to a CxHxW
+// uint8 tensor: the same 14 ops, magnitude tables, sign flips, rounding,
+// nearest interpolation and fill 0. New makes an Augmenter for grey images,
+// NewC for either.
 //
 // An Augmenter precomputes everything that depends only on the image size and
 // the settings (per-op lookup tables, the source pixel of every output pixel
