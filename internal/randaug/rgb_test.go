@@ -17,7 +17,7 @@ import (
 type rgbGolden struct {
 	Torchvision   string `json:"torchvision"`
 	CPUCapability string `json:"cpu_capability"` // torch's kernels; the 3-channel resize depends on it
-	Images      []struct {
+	Images        []struct {
 		Name                    string `json:"name"`
 		Channels, Height, Width int
 		Pixels                  string `json:"pixels"`
