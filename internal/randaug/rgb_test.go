@@ -3,6 +3,7 @@ package randaug
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -51,6 +52,14 @@ type rgbGolden struct {
 		Image string `json:"image"`
 		rgbOutput
 	} `json:"flips"`
+	Maps []struct {
+		Height, Width int
+		Op            string `json:"op"`
+		Bins          int    `json:"bins"`
+		Magnitude     int    `json:"magnitude"`
+		Negative      bool   `json:"negative"`
+		Sha256        string `json:"sha256"`
+	} `json:"maps"`
 	Grey struct {
 		Sha256 string  `json:"sha256"`
 		Colors []int   `json:"colors"`
@@ -232,6 +241,29 @@ func TestRGBHFlipMatchesTorchvision(t *testing.T) {
 	}
 	if len(g.Flips) == 0 {
 		t.Error("no golden flips")
+	}
+}
+
+// TestAffineMapsOfLargerImagesMatchTorchvision compares the source pixel of
+// every output pixel of the affine ops on 96x128, 127x201 and 224x224 images
+// with torchvision's (on a 3-channel image of pixel indices, whose channels
+// agree), by digest.
+func TestAffineMapsOfLargerImagesMatchTorchvision(t *testing.T) {
+	g, _ := loadRGBGolden(t)
+	for _, c := range g.Maps {
+		op := mustOp(t, c.Op)
+		v := magnitude(op, c.Bins, c.Magnitude, c.Height, c.Width, c.Negative)
+		m := sourceMap(opMatrix(op, v, c.Height, c.Width), c.Height, c.Width, -1)
+		b := make([]byte, 4*len(m))
+		for i, x := range m {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(x))
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != c.Sha256 {
+			t.Errorf("%dx%d %s m%d neg=%v: source map differs from torchvision's", c.Height, c.Width, c.Op, c.Magnitude, c.Negative)
+		}
+	}
+	if len(g.Maps) < 90 {
+		t.Errorf("only %d golden maps", len(g.Maps))
 	}
 }
 

@@ -32,6 +32,10 @@ Output: internal/randaug/testdata/rgb_golden.json.gz with
           capability torch ran with (cpu_capability), as the vectors depend
           on it (ATEN_CPU_CAPABILITY=default moves a few values by one)
   flips   F.hflip of every image
+  maps    for the five affine ops on larger images (96x128, 127x201, 224x224):
+          the SHA-256 of the source index of every output pixel (int32 little
+          endian, -1 outside), found as gen_golden.py finds its maps, on a
+          3-channel image of pixel indices (all channels must agree)
   grey    F.rgb_to_grayscale of all 2^24 colours as the SHA-256 of the 2^24
           bytes in colour order r<<16|g<<8|b, and, in full, the colours where
           torch's float32 sum truncates to another integer than the exact
@@ -146,6 +150,15 @@ def boxes(rng, h, w):
     return fixed
 
 
+def source_map_digest(op, bins, m, negative, h, w):
+    v, _ = magnitude(op, bins, m, negative, h, w)
+    idx = torch.arange(1, h * w + 1, dtype=torch.float32).reshape(1, h, w).expand(3, h, w).contiguous()
+    out = aa._apply_op(idx, op, v, interpolation=InterpolationMode.NEAREST, fill=None)
+    assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
+    src = out[0].reshape(-1).round().to(torch.int64).numpy() - 1
+    return sha(src.astype("<i4"))
+
+
 def grey_vectors():
     x = torch.arange(1 << 24, dtype=torch.int64)
     rgb = torch.stack([(x >> 16) & 255, (x >> 8) & 255, x & 255]).to(torch.uint8).reshape(3, 4096, 4096)
@@ -161,7 +174,7 @@ def main():
     cap = [l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
     doc = {"torchvision": torchvision.__version__, "torch": torch.__version__,
            "cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY") or (cap[0] if cap else "unknown"),
-           "images": [], "cases": [], "chains": [], "crops": [], "flips": [], "grey": grey_vectors()}
+           "images": [], "cases": [], "chains": [], "crops": [], "flips": [], "maps": [], "grey": grey_vectors()}
     for name, a, _ in imgs:
         doc["images"].append({"name": name, "channels": 3, "height": a.shape[1], "width": a.shape[2], "pixels": b64(a)})
 
@@ -205,11 +218,18 @@ def main():
                 c["sha256"] = sha(out.numpy())
             doc["crops"].append(c)
 
+    for h, w in ((96, 128), (127, 201), (224, 224)):
+        for op in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate"):
+            for m in (1, 9, 30):
+                for neg in (False, True):
+                    doc["maps"].append({"height": h, "width": w, "op": op, "bins": 31, "magnitude": m, "negative": neg,
+                                        "sha256": source_map_digest(op, 31, m, neg, h, w)})
+
     with gzip.open(OUT, "wt", compresslevel=9) as f:
         json.dump(doc, f, separators=(",", ":"))
-    print("wrote %s (%d bytes): %d cases, %d chains, %d crops, %d flips, %d odd grey colours" % (
+    print("wrote %s (%d bytes): %d cases, %d chains, %d crops, %d flips, %d maps, %d odd grey colours" % (
         OUT, os.path.getsize(OUT), len(doc["cases"]), len(doc["chains"]), len(doc["crops"]),
-        len(doc["flips"]), len(doc["grey"]["colors"])))
+        len(doc["flips"]), len(doc["maps"]), len(doc["grey"]["colors"])))
 
 
 if __name__ == "__main__":
