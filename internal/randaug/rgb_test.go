@@ -23,6 +23,11 @@ type rgbGolden struct {
 		Channels, Height, Width int
 		Pixels                  string `json:"pixels"`
 	} `json:"images"`
+	Formulas []struct {
+		Name          string `json:"name"`
+		Height, Width int
+		Sha256        string `json:"sha256"`
+	} `json:"formulas"`
 	Cases []struct {
 		Image     string  `json:"image"`
 		Op        string  `json:"op"`
@@ -104,7 +109,32 @@ func loadRGBGolden(t testing.TB) (*rgbGolden, map[string]rgbImage) {
 		}
 		imgs[im.Name] = rgbImage{im.Channels, im.Height, im.Width, pix}
 	}
+	for _, f := range rgbGoldenData.Formulas {
+		pix := formulaImage(f.Height, f.Width)
+		if sum := sha256.Sum256(pix); hex.EncodeToString(sum[:]) != f.Sha256 {
+			t.Fatalf("%s: formulaImage differs from gen_rgb_golden.py's formula_image", f.Name)
+		}
+		imgs[f.Name] = rgbImage{3, f.Height, f.Width, pix}
+	}
 	return rgbGoldenData, imgs
+}
+
+// formulaImage is gen_rgb_golden.py's formula_image: a 3 x h x w image made
+// of ramps, a pattern and a flat block, for sizes too large to store.
+func formulaImage(h, w int) []uint8 {
+	pix := make([]uint8, 3*h*w)
+	for c := 0; c < 3; c++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := (x*(c+1) + y*(3-c) + ((x*y)^(x+5*y+11*c))%41) % 200
+				if y >= h/4 && y < h/2 && x >= w/4 && x < w/2 {
+					v = 17 + 60*c
+				}
+				pix[(c*h+y)*w+x] = uint8(v)
+			}
+		}
+	}
+	return pix
 }
 
 // check reports whether got is torchvision's output want; for a full output
@@ -155,8 +185,9 @@ func TestRGBGreyMatchesTorchvision(t *testing.T) {
 }
 
 // TestRGBOpsMatchTorchvision applies every op once to RGB crops of real photos
-// (32x32, 24x40, 40x24 with a flat channel, 64x80) at several magnitudes and
-// both signs, as torchvision's _apply_op does on the 3xHxW uint8 tensor.
+// (32x32, 24x40, 40x24 with a flat channel, 64x80) and to two larger formula
+// images (240x320, 97x61) at several magnitudes and both signs, as
+// torchvision's _apply_op does on the 3xHxW uint8 tensor.
 func TestRGBOpsMatchTorchvision(t *testing.T) {
 	g, imgs := loadRGBGolden(t)
 	full, seen := 0, map[string]bool{}

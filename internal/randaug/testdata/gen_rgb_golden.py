@@ -16,7 +16,10 @@ Output: internal/randaug/testdata/rgb_golden.json.gz with
   images  china-32x32 (the pagoda), flower-24x40 (the whole photo, non-square)
           and china-40x24-flatblue (tall, its blue channel set to a constant
           so AutoContrast and Equalize meet a flat channel), CHW bytes; and
-          flower-64x80, whose outputs are stored as SHA-256 digests only
+          flower-64x80, whose outputs are stored as SHA-256 digests only.
+          Two larger images are not stored but computed by a formula the Go
+          test repeats (formula_image): formula-240x320 and formula-97x61;
+          their outputs are digests too
   cases   every RandAugment op applied once through torchvision's _apply_op,
           with the magnitude looked up as RandAugment.forward does, at several
           magnitude bins and both signs; the output in full at bin 9 (the
@@ -88,6 +91,16 @@ def load_images():
     chw = lambda a: np.ascontiguousarray(a.transpose(2, 0, 1))
     return [("china-32x32", chw(china), True), ("flower-24x40", chw(flower), True),
             ("china-40x24-flatblue", chw(tall), True), ("flower-64x80", chw(big), False)]
+
+
+def formula_image(h, w):
+    """A 3 x h x w uint8 image from integer arithmetic the Go test repeats:
+    ramps, a pattern and a flat block, values below 218 on average so that
+    adjust_contrast's float32 sum stays exact (below 2^24) at 240x320."""
+    c, y, x = np.meshgrid(np.arange(3), np.arange(h), np.arange(w), indexing="ij")
+    v = (x * (c + 1) + y * (3 - c) + ((x * y) ^ (x + 5 * y + 11 * c)) % 41) % 200
+    v[:, h // 4:h // 2, w // 4:w // 2] = 17 + 60 * c[:, h // 4:h // 2, w // 4:w // 2]
+    return np.ascontiguousarray(v.astype(np.uint8))
 
 
 def magnitude(op, bins, m, negative, h, w):
@@ -174,11 +187,15 @@ def main():
     cap = [l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
     doc = {"torchvision": torchvision.__version__, "torch": torch.__version__,
            "cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY") or (cap[0] if cap else "unknown"),
-           "images": [], "cases": [], "chains": [], "crops": [], "flips": [], "maps": [], "grey": grey_vectors()}
+           "images": [], "formulas": [], "cases": [], "chains": [], "crops": [], "flips": [], "maps": [],
+           "grey": grey_vectors()}
+    formulas = [("formula-240x320", formula_image(240, 320), False), ("formula-97x61", formula_image(97, 61), False)]
     for name, a, _ in imgs:
         doc["images"].append({"name": name, "channels": 3, "height": a.shape[1], "width": a.shape[2], "pixels": b64(a)})
+    for name, a, _ in formulas:
+        doc["formulas"].append({"name": name, "height": a.shape[1], "width": a.shape[2], "sha256": sha(a)})
 
-    for name, a, full in imgs:
+    for name, a, full in imgs + formulas:
         for op in OPS:
             for bins, m, neg in variants(op, full):
                 out, v = apply(a, op, bins, m, neg)
@@ -190,7 +207,7 @@ def main():
                 doc["cases"].append(c)
 
     seed = 0
-    for name, a, full in imgs:
+    for name, a, full in imgs + formulas:
         for mag in (9, 30):
             for _ in range(3 if full else 2):
                 out, drawn = record_randaugment(a, seed, mag)
@@ -203,7 +220,7 @@ def main():
                 seed += 1
 
     rng = np.random.default_rng(23)
-    for name, a, full in imgs:
+    for name, a, full in imgs + formulas:
         _, h, w = a.shape
         t = torch.from_numpy(a.copy())
         flipped = F.hflip(t).numpy()
