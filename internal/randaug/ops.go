@@ -14,6 +14,14 @@
 // The package also has the steps SimSiam's recipe puts before RandAugment,
 // faithful to torchvision on the same tensors: CropParams and Resizer for
 // RandomResizedCrop, and HFlip.
+//
+// Where it knowingly differs: AutoContrast on 1 channel keeps a scale that
+// is off by one from torchvision's on some values (kept so that grey views
+// stay byte-identical to earlier versions; 3 channels use torchvision's);
+// Contrast's mean is exact, which is torch's only up to 65793 pixels, above
+// which torch's own float32 sum depends on its thread count; and the
+// 3-channel resize reproduces torch's AVX2 kernels (fused multiply-adds),
+// the ones it runs on x86-64 CPUs with AVX2.
 package randaug
 
 import (
