@@ -246,11 +246,16 @@ func TestRGBResizedCropMatchesTorchvision(t *testing.T) {
 	if g.CPUCapability != "AVX2" {
 		t.Fatalf("golden vectors made with torch's %q kernels; ResizedCrop reproduces the AVX2 ones", g.CPUCapability)
 	}
+	resizers := map[string]*Resizer{}
 	for _, c := range g.Crops {
 		im := imgs[c.Image]
-		z, err := NewResizerC(3, im.h, im.w)
-		if err != nil {
-			t.Fatal(err)
+		z := resizers[c.Image]
+		if z == nil {
+			var err error
+			if z, err = NewResizerC(3, im.h, im.w); err != nil {
+				t.Fatal(err)
+			}
+			resizers[c.Image] = z
 		}
 		got := make([]uint8, len(im.pix))
 		z.ResizedCrop(got, im.pix, c.Top, c.Left, c.Height, c.Width, z.NewScratch())
