@@ -82,7 +82,7 @@ func cropFallback(h, w int) (top, left, ch, cw int) {
 // width with bilinear interpolation, as torchvision 0.14's F.resized_crop(img,
 // top, left, ch, cw, [height, width], BILINEAR) does on a channels x height x
 // width uint8 tensor: the same box of every channel, each channel resized on
-// its own with the same arithmetic.
+// its own with the same taps.
 // There antialias defaults to False for tensors (torchvision 0.17 made it
 // True). A box is never larger than the image, so the resize only enlarges,
 // where the antialiased kernel is the same triangle, but torch computes it
@@ -206,10 +206,11 @@ const nearTie = 1.0 / 1024
 // s was made for a smaller size). It panics if the box is not inside the image
 // or a slice is too short.
 //
-// It computes in float32, separably (box rows resized horizontally, then
-// vertically), which is more than twice as fast as torch's four-tap sum, and
-// redoes with torch's exact sequence the pixels (about 1% of them on
-// FashionMNIST) that come within nearTie of a rounding boundary.
+// On one channel it computes in float32, separably (box rows resized
+// horizontally, then vertically), which is more than twice as fast as torch's
+// four-tap sum, and redoes with torch's exact sequence the pixels (about 1% of
+// them on FashionMNIST) that come within nearTie of a rounding boundary. On
+// three channels torch's own kernel is separable, and ResizedCrop follows it.
 func (z *Resizer) ResizedCrop(dst, src []uint8, top, left, ch, cw int, s *Scratch) {
 	h, w := z.h, z.w
 	if top < 0 || left < 0 || ch < 1 || cw < 1 || top+ch > h || left+cw > w {

@@ -59,7 +59,7 @@ func (c Config) Check() error {
 
 // Augmenter applies RandAugment to channels x height x width images, stored
 // channel after channel (CHW, as a torch tensor): 1 channel (grey) or 3 (RGB).
-// It is read-only after New and safe for concurrent use.
+// It is read-only after New or NewC and safe for concurrent use.
 type Augmenter struct {
 	c, h, w, hw, n int // n = c*hw bytes per image
 	cfg            Config
@@ -80,7 +80,8 @@ func New(height, width int, cfg Config) (*Augmenter, error) {
 }
 
 // NewC returns an Augmenter for images of channels x height x width bytes in
-// CHW order, channels 1 (grey) or 3 (RGB), the two torchvision's ops accept.
+// CHW order, channels 1 (grey) or 3 (RGB), the two counts torchvision's ops
+// accept.
 // On 3 channels the ops do what torchvision's tensor path does on a
 // 3 x height x width uint8 tensor: Color blends with the grey image and
 // Contrast with the grey image's mean (grey = rgb_to_grayscale); AutoContrast,
