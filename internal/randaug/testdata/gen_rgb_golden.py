@@ -77,8 +77,8 @@ def sha(a):
 
 def load_images():
     """(name, 3xHxW uint8 array, full) for the golden images."""
-    photos = {name.split("/")[-1]: img for name, img in
-              zip(load_sample_images().filenames, load_sample_images().images)}
+    sample = load_sample_images()
+    photos = {os.path.basename(name): img for name, img in zip(sample.filenames, sample.images)}
 
     def down(name, w, h):
         return np.asarray(Image.fromarray(photos[name]).resize((w, h), Image.BOX))
