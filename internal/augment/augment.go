@@ -4,6 +4,8 @@
 // Each view is made as SimSiam and SimCLR make theirs: optionally a
 // RandomResizedCrop back to the image size and a horizontal flip with
 // probability 1/2, then RandAugment, all drawing from the view's own stream.
+// Images are grey or RGB (Images.Channels); a view has the image's shape, and
+// its draws do not depend on the channel count.
 //
 // Every view's random stream is derived from (seed, epoch, image index, view),
 // and each epoch's order from (seed, epoch), so the output does not depend on
@@ -22,28 +24,43 @@ import (
 	"github.com/siampipe/siampipe/internal/randaug"
 )
 
-// Images is a whole set of height x width single-channel images in memory.
+// Images is a whole set of height x width images in memory, grey or RGB.
 type Images struct {
+	// Channels is 1 (or 0) for grey images, 3 for RGB ones.
+	Channels      int
 	Height, Width int
 	Index         []int64 // the images' index column (identifies each image)
 	Label         []uint8
-	Pixels        []uint8 // len(Index) images of Height*Width bytes, back to back
+	// Pixels holds len(Index) images of Channels*Height*Width bytes, back
+	// to back, each channel after channel (CHW: all of R, then G, then B).
+	Pixels []uint8
 }
 
 // Len returns the number of images.
 func (im *Images) Len() int { return len(im.Index) }
 
+// channels returns the channel count, 0 meaning 1.
+func (im *Images) channels() int { return max(im.Channels, 1) }
+
+// size returns the bytes of one image (and of each of its views).
+func (im *Images) size() int { return im.channels() * im.Height * im.Width }
+
 // Check reports whether the images are a consistent, non-empty set.
 func (im *Images) Check() error {
 	switch n := len(im.Index); {
+	case im.Channels != 0 && im.Channels != 1 && im.Channels != 3:
+		return fmt.Errorf("%d channels: want 1 (grey) or 3 (RGB)", im.Channels)
 	case im.Height <= 0 || im.Width <= 0:
 		return fmt.Errorf("image size %dx%d is not positive", im.Height, im.Width)
 	case n == 0:
 		return ErrNoImages
 	case len(im.Label) != n:
 		return fmt.Errorf("%d labels for %d images", len(im.Label), n)
-	case len(im.Pixels) != n*im.Height*im.Width:
-		return fmt.Errorf("%d pixels for %d images of %dx%d: images of mixed sizes?", len(im.Pixels), n, im.Height, im.Width)
+	case len(im.Pixels) != n*im.size():
+		if im.channels() == 1 {
+			return fmt.Errorf("%d pixels for %d images of %dx%d: images of mixed sizes?", len(im.Pixels), n, im.Height, im.Width)
+		}
+		return fmt.Errorf("%d bytes for %d images of %dx%dx%d: images of mixed sizes?", len(im.Pixels), n, im.channels(), im.Height, im.Width)
 	}
 	return nil
 }
@@ -52,7 +69,9 @@ func (im *Images) Check() error {
 var ErrNoImages = errors.New("no images")
 
 // Sink receives the pairs, in order: epoch 0 in its shuffled order, then
-// epoch 1, and so on. The view slices are only valid during the call.
+// epoch 1, and so on. Each view is an image of the set's shape
+// (Channels*Height*Width bytes, CHW). The view slices are only valid during
+// the call.
 // contract.PairsWriter is a Sink.
 type Sink interface {
 	Append(index int64, label uint8, epoch int32, view1, view2 []uint8) error
@@ -128,7 +147,7 @@ type chunk struct {
 	seq    int
 	epoch  int
 	rows   []int32 // positions into Images, a sub-slice of the epoch's order
-	v1, v2 []uint8 // len(rows)*H*W each
+	v1, v2 []uint8 // len(rows)*C*H*W each
 }
 
 // Run emits cfg.Epochs epochs of pairs of images to sink and returns the
@@ -145,14 +164,14 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	if im.Len() > 1<<31-1 {
 		return fmt.Errorf("%d images: at most %d", im.Len(), 1<<31-1)
 	}
-	v, err := newViewer(im.Height, im.Width, cfg)
+	v, err := newViewerC(im.channels(), im.Height, im.Width, cfg)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	hw := im.Height * im.Width
+	hw := im.size()
 	nbuf := 2*cfg.Workers + 2
 	free := make(chan *chunk, nbuf)
 	for i := 0; i < nbuf; i++ {
@@ -213,26 +232,30 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 // viewer makes one view of an image: crop, flip, RandAugment. It is
 // read-only and shared by the workers.
 type viewer struct {
-	h, w      int
+	c, h, w   int
 	cropScale float64          // 0: no crop
 	resize    *randaug.Resizer // nil without crop
 	flip      bool
 	aug       *randaug.Augmenter
 }
 
-func newViewer(h, w int, cfg Config) (*viewer, error) {
-	v := &viewer{h: h, w: w, cropScale: cfg.CropScale, flip: cfg.Flip}
+// newViewer returns the viewer of single-channel h x w images.
+func newViewer(h, w int, cfg Config) (*viewer, error) { return newViewerC(1, h, w, cfg) }
+
+// newViewerC returns the viewer of c x h x w images (CHW).
+func newViewerC(c, h, w int, cfg Config) (*viewer, error) {
+	v := &viewer{c: c, h: h, w: w, cropScale: cfg.CropScale, flip: cfg.Flip}
 	if s := cfg.CropScale; s != 0 {
 		if !(s > 0 && s <= 1) {
 			return nil, fmt.Errorf("crop scale %v: want 0 (no crop) or 0 < scale <= 1", s)
 		}
-		z, err := randaug.NewResizer(h, w)
+		z, err := randaug.NewResizerC(c, h, w)
 		if err != nil {
 			return nil, err
 		}
 		v.resize = z
 	}
-	aug, err := randaug.New(h, w, cfg.RandAug)
+	aug, err := randaug.NewC(c, h, w, cfg.RandAug)
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +263,11 @@ func newViewer(h, w int, cfg Config) (*viewer, error) {
 	return v, nil
 }
 
-// view writes one view of src to dst (h*w pixels each, not overlapping),
+// view writes one view of src to dst (c*h*w bytes each, not overlapping),
 // drawing from r in this order: the crop box (CropParams), the flip
-// (Float64 < 1/2), then RandAugment's draws. Without crop and flip it draws
-// exactly what RandAugment alone does.
+// (Float64 < 1/2), then RandAugment's draws; every channel gets the same box
+// and flip. Without crop and flip it draws exactly what RandAugment alone
+// does. The draws do not depend on the channel count.
 func (v *viewer) view(dst, src []uint8, r *randaug.Rand, s *randaug.Scratch) {
 	if v.resize != nil {
 		top, left, ch, cw := randaug.CropParams(r, v.h, v.w, v.cropScale)
@@ -251,14 +275,14 @@ func (v *viewer) view(dst, src []uint8, r *randaug.Rand, s *randaug.Scratch) {
 		src = dst
 	}
 	if v.flip && r.Float64() < 0.5 {
-		randaug.HFlip(dst, src, v.h, v.w)
+		randaug.HFlip(dst, src, v.c*v.h, v.w) // c*h rows of w pixels
 		src = dst
 	}
 	v.aug.Augment(dst, src, r, s)
 }
 
 func augmentChunk(v *viewer, s *randaug.Scratch, im *Images, seed uint64, c *chunk) {
-	hw := im.Height * im.Width
+	hw := im.size()
 	for k, pos := range c.rows {
 		src := im.Pixels[int(pos)*hw : int(pos+1)*hw]
 		idx := im.Index[pos]
@@ -270,7 +294,7 @@ func augmentChunk(v *viewer, s *randaug.Scratch, im *Images, seed uint64, c *chu
 }
 
 func write(ctx context.Context, im *Images, sink Sink, done <-chan *chunk, free chan<- *chunk, nbuf int, progress func(int)) error {
-	hw := im.Height * im.Width
+	hw := im.size()
 	pending := make([]*chunk, nbuf) // by seq % nbuf: at most nbuf chunks are in flight
 	next := 0
 	for c := range done {

@@ -10,7 +10,7 @@ import (
 // This file holds the geometric steps SimSiam and SimCLR apply before the
 // photometric ones: torchvision's RandomResizedCrop (box sampling and the
 // bilinear resize of the box back to the image size) and the horizontal flip,
-// on the same single-channel uint8 images as the RandAugment ops.
+// on the same CHW uint8 images as the RandAugment ops.
 
 // Aspect-ratio range of the crop box, torchvision's default ratio=(3/4, 4/3),
 // and its logarithms (the ratio is drawn log-uniformly).
@@ -78,9 +78,11 @@ func cropFallback(h, w int) (top, left, ch, cw int) {
 	return (h - ch) / 2, (w - cw) / 2, ch, cw
 }
 
-// Resizer resizes boxes of height x width images back to height x width with
-// bilinear interpolation, as torchvision 0.14's F.resized_crop(img, top, left,
-// ch, cw, [height, width], BILINEAR) does on a 1 x height x width uint8 tensor.
+// Resizer resizes boxes of channels x height x width images back to height x
+// width with bilinear interpolation, as torchvision 0.14's F.resized_crop(img,
+// top, left, ch, cw, [height, width], BILINEAR) does on a channels x height x
+// width uint8 tensor: the same box of every channel, each channel resized on
+// its own with the same taps.
 // There antialias defaults to False for tensors (torchvision 0.17 made it
 // True). A box is never larger than the image, so the resize only enlarges,
 // where the antialiased kernel is the same triangle, but torch computes it
@@ -103,11 +105,21 @@ func cropFallback(h, w int) (top, left, ch, cw int) {
 // NewResizer computes them for every n once. The golden tests check every
 // tap and every pixel of a few hundred boxes against torchvision.
 //
-// A Resizer is read-only after NewResizer and safe for concurrent use.
+// That is the kernel torch runs on one channel (a 1-channel tensor is also
+// "channels last", which picks cpu_upsample_linear_channels_last). On three
+// channels it runs the separable generic kernel instead, with the same taps:
+// each box row resized across, r = p0*l0 + p1*l1, then down the columns,
+// v = r0*l0 + r1*l1, all in float32, before the same rounding. GCC contracts
+// each a*b + c*d there into fma(a, b, float32(c*d)) in the AVX2 build torch
+// runs on x86-64 CPUs with AVX2 (with ATEN_CPU_CAPABILITY=default, the
+// unfused sums move about 0.03% of the values by one); Resizer reproduces the
+// AVX2 build, as the RGB golden vectors record.
+//
+// A Resizer is read-only after NewResizerC and safe for concurrent use.
 type Resizer struct {
-	h, w int
-	rows []tap // rows[(n-1)*h+o]: output row o of a box n rows high; i0, i1 in units of w
-	cols []tap // cols[(n-1)*w+o]: output column o of a box n columns wide
+	c, h, w int
+	rows    []tap // rows[(n-1)*h+o]: output row o of a box n rows high; i0, i1 in units of w
+	cols    []tap // cols[(n-1)*w+o]: output column o of a box n columns wide
 }
 
 // tap is one output coordinate's two source coordinates (offsets from the
@@ -117,14 +129,22 @@ type tap struct {
 	l0, l1 float32
 }
 
-// NewResizer returns a Resizer for height x width images. Its tables take
-// 16*(height² + width²) bytes (25 KB at 28x28). It fails when the size is not
-// positive or the tables would be too large (a side above 1024).
-func NewResizer(height, width int) (*Resizer, error) {
+// NewResizer returns a Resizer for single-channel height x width images
+// (NewResizerC with 1 channel).
+func NewResizer(height, width int) (*Resizer, error) { return NewResizerC(1, height, width) }
+
+// NewResizerC returns a Resizer for channels x height x width images (CHW),
+// channels 1 (grey) or 3 (RGB). Its tables take 16*(height² + width²) bytes
+// (25 KB at 28x28), whatever the channel count. It fails when the channel
+// count or the size is out of range (a side above 1024).
+func NewResizerC(channels, height, width int) (*Resizer, error) {
+	if channels != 1 && channels != 3 {
+		return nil, fmt.Errorf("randaug: resize %d channels: want 1 (grey) or 3 (RGB)", channels)
+	}
 	if height <= 0 || width <= 0 || height > 1024 || width > 1024 {
 		return nil, fmt.Errorf("randaug: resize to %dx%d: want a height and width of 1..1024", height, width)
 	}
-	z := &Resizer{h: height, w: width, rows: make([]tap, height*height), cols: make([]tap, width*width)}
+	z := &Resizer{c: channels, h: height, w: width, rows: make([]tap, height*height), cols: make([]tap, width*width)}
 	for n := 1; n <= height; n++ {
 		axisTaps(z.rows[(n-1)*height:n*height], n, int32(width))
 	}
@@ -155,6 +175,9 @@ func axisTaps(taps []tap, n int, stride int32) {
 	}
 }
 
+// Channels returns the channel count the Resizer was made for.
+func (z *Resizer) Channels() int { return z.c }
+
 // Height returns the image height the Resizer was made for.
 func (z *Resizer) Height() int { return z.h }
 
@@ -163,7 +186,7 @@ func (z *Resizer) Width() int { return z.w }
 
 // NewScratch returns working memory for one goroutine's calls to
 // ResizedCrop (and Augment of the same image size).
-func (z *Resizer) NewScratch() *Scratch { return newScratch(z.h * z.w) }
+func (z *Resizer) NewScratch() *Scratch { return newScratch(z.c*z.h*z.w, z.h*z.w) }
 
 // nearTie is how close to a rounding boundary (k + 1/2) ResizedCrop's fast
 // float32 value may come before the pixel is recomputed with torch's exact
@@ -177,34 +200,89 @@ const nearTie = 1.0 / 1024
 
 // ResizedCrop writes to dst the box of src with top-left corner (top, left),
 // ch rows and cw columns, resized to the full height x width, pixel for pixel
-// as torchvision computes it (see Resizer). src and dst hold height*width
-// pixels and must not overlap; s is the calling goroutine's Scratch. It
-// allocates nothing (unless s was made for a smaller size). It panics if the
-// box is not inside the image or a slice is too short.
+// as torchvision computes it (see Resizer); every channel is cut at the same
+// box. src and dst hold channels*height*width bytes (CHW) and must not
+// overlap; s is the calling goroutine's Scratch. It allocates nothing (unless
+// s was made for a smaller size). It panics if the box is not inside the image
+// or a slice is too short.
 //
-// It computes in float32, separably (box rows resized horizontally, then
-// vertically), which is more than twice as fast as torch's four-tap sum, and
-// redoes with torch's exact sequence the pixels (about 1% of them on
-// FashionMNIST) that come within nearTie of a rounding boundary.
+// On one channel it computes in float32, separably (box rows resized
+// horizontally, then vertically), which is more than twice as fast as torch's
+// four-tap sum, and redoes with torch's exact sequence the pixels (about 1% of
+// them on FashionMNIST) that come within nearTie of a rounding boundary. On
+// three channels torch's own kernel is separable, and ResizedCrop follows it.
 func (z *Resizer) ResizedCrop(dst, src []uint8, top, left, ch, cw int, s *Scratch) {
 	h, w := z.h, z.w
 	if top < 0 || left < 0 || ch < 1 || cw < 1 || top+ch > h || left+cw > w {
 		panic(fmt.Sprintf("randaug: crop box top %d, left %d, %dx%d outside a %dx%d image", top, left, ch, cw, h, w))
 	}
-	src, dst = src[:h*w], dst[:h*w]
+	hw := h * w
+	n := z.c * hw
+	src, dst = src[:n], dst[:n]
 	if ch == h && cw == w {
 		copy(dst, src) // F.resize returns the image itself
 		return
 	}
 	if len(s.f) < ch*w {
-		s.f = make([]float32, h*w)
+		s.f = make([]float32, hw)
 	}
+	for c := 0; c < n; c += hw {
+		if z.c == 1 {
+			z.resizedCropPlane(dst[c:c+hw], src[c:c+hw], top, left, ch, cw, s.f[:ch*w])
+		} else {
+			z.resizedCropPlaneFMA(dst[c:c+hw], src[c:c+hw], top, left, ch, cw, s.f[:ch*w])
+		}
+	}
+}
+
+// resizedCropPlaneFMA is one channel of ResizedCrop on three channels: torch's
+// separable kernel with fused multiply-adds (see Resizer). The box rows
+// resized across are computed once each, as torch's value for every output
+// pixel that reads them.
+func (z *Resizer) resizedCropPlaneFMA(dst, src []uint8, top, left, ch, cw int, rows []float32) {
+	h, w := z.h, z.w
+	box := src[top*w+left:]
+	ys := z.rows[(ch-1)*h : ch*h]
+	xs := z.cols[(cw-1)*w : cw*w]
+	for y := 0; y < ch; y++ {
+		in, out := box[y*w:y*w+cw], rows[y*w:y*w+w]
+		for o, t := range xs[:len(out)] {
+			out[o] = lerpFMA(u8f32[in[t.i0]], u8f32[in[t.i1]], t.l0, t.l1)
+		}
+	}
+	for oy, ty := range ys {
+		h0, h1 := rows[ty.i0:ty.i0+int32(w)], rows[ty.i1:ty.i1+int32(w)]
+		out := dst[oy*w : oy*w+w]
+		h0, h1 = h0[:len(out)], h1[:len(out)]
+		for ox := range out {
+			out[ox] = roundU8(lerpFMA(h0[ox], h1[ox], ty.l0, ty.l1))
+		}
+	}
+}
+
+// lerpFMA is p0*l0 + p1*l1 as GCC compiles it for AVX2: fma(p0, l0,
+// float32(p1*l1)), one rounding to float32. The product p0*l0 of two float32
+// is exact in float64, so the float64 sum is the exact sum rounded once; it
+// rounds to float32 correctly unless it landed exactly halfway between two
+// float32s, where fma32 decides.
+func lerpFMA(p0, p1, l0, l1 float32) float32 {
+	c := float32(p1 * l1)
+	s := float64(p0)*float64(l0) + float64(c)
+	if math.Float64bits(s)&(1<<29-1) == 1<<28 {
+		return fma32(p0, l0, c)
+	}
+	return float32(s)
+}
+
+// resizedCropPlane is ResizedCrop of one channel, with rows for the box rows
+// resized horizontally.
+func (z *Resizer) resizedCropPlane(dst, src []uint8, top, left, ch, cw int, rows []float32) {
+	h, w := z.h, z.w
 	box := src[top*w+left:]
 	ys := z.rows[(ch-1)*h : ch*h]
 	xs := z.cols[(cw-1)*w : cw*w]
 	// Box row y resized to w columns is rows[y*w : y*w+w], the row stride of
 	// the box itself, so the row taps' offsets index both.
-	rows := s.f[:ch*w]
 	for y := 0; y < ch; y++ {
 		resizeRow(rows[y*w:y*w+w], box[y*w:y*w+cw], xs)
 	}
@@ -249,16 +327,26 @@ func torchPixel(r0, r1 []uint8, a0, a1 float32, tx tap) uint8 {
 	return roundU8(float32(v))
 }
 
-// resizedCropTorch is ResizedCrop with torchPixel for every pixel: the
-// reference the fast path is tested against.
+// resizedCropTorch is ResizedCrop with torch's per-pixel sequence for every
+// pixel (torchPixel on one channel, the nested fused sums of the separable
+// kernel on three): the reference the fast paths are tested against.
 func (z *Resizer) resizedCropTorch(dst, src []uint8, top, left, ch, cw int) {
 	h, w := z.h, z.w
-	box := src[top*w+left:]
 	ys := z.rows[(ch-1)*h : ch*h]
 	xs := z.cols[(cw-1)*w : cw*w]
-	for oy, ty := range ys {
-		for ox, tx := range xs {
-			dst[oy*w+ox] = torchPixel(box[ty.i0:], box[ty.i1:], ty.l0, ty.l1, tx)
+	for c := 0; c < z.c*h*w; c += h * w {
+		box := src[c+top*w+left:]
+		for oy, ty := range ys {
+			for ox, tx := range xs {
+				if z.c == 1 {
+					dst[c+oy*w+ox] = torchPixel(box[ty.i0:], box[ty.i1:], ty.l0, ty.l1, tx)
+					continue
+				}
+				r0, r1 := box[ty.i0:], box[ty.i1:]
+				t0 := fma32(u8f32[r0[tx.i0]], tx.l0, float32(u8f32[r0[tx.i1]]*tx.l1))
+				t1 := fma32(u8f32[r1[tx.i0]], tx.l0, float32(u8f32[r1[tx.i1]]*tx.l1))
+				dst[c+oy*w+ox] = roundU8(fma32(t0, ty.l0, float32(t1*ty.l1)))
+			}
 		}
 	}
 }
@@ -281,7 +369,8 @@ func roundU8(v float32) uint8 {
 
 // HFlip writes src mirrored left to right (torchvision's F.hflip) to dst.
 // src and dst hold h*w pixels and may be the same slice (not otherwise
-// overlapping). It panics if they are shorter.
+// overlapping). It panics if they are shorter. A CHW image of c channels is
+// c*h rows of w pixels, so HFlip(dst, src, c*h, w) flips every channel.
 func HFlip(dst, src []uint8, h, w int) {
 	src, dst = src[:h*w], dst[:h*w]
 	le := binary.LittleEndian

@@ -1,7 +1,9 @@
-// Package randaug implements RandAugment (Cubuk et al., 2019) on
-// single-channel height x width uint8 images, faithful to torchvision 0.14's
-// transforms.RandAugment applied to a 1xHxW uint8 tensor: the same 14 ops,
-// magnitude tables, sign flips, rounding, nearest interpolation and fill 0.
+// Package randaug implements RandAugment (Cubuk et al., 2019) on uint8
+// images of 1 (grey) or 3 (RGB) channels stored channel after channel (CHW),
+// faithful to torchvision 0.14's transforms.RandAugment applied to a CxHxW
+// uint8 tensor: the same 14 ops, magnitude tables, sign flips, rounding,
+// nearest interpolation and fill 0. New makes an Augmenter for grey images,
+// NewC for either.
 //
 // An Augmenter precomputes everything that depends only on the image size and
 // the settings (per-op lookup tables, the source pixel of every output pixel
@@ -12,6 +14,14 @@
 // The package also has the steps SimSiam's recipe puts before RandAugment,
 // faithful to torchvision on the same tensors: CropParams and Resizer for
 // RandomResizedCrop, and HFlip.
+//
+// Where it knowingly differs: AutoContrast on 1 channel keeps a scale that
+// is off by one from torchvision's on some values (kept so that grey views
+// stay byte-identical to earlier versions; 3 channels use torchvision's);
+// Contrast's mean is exact, which is torch's only up to 65793 pixels, above
+// which torch's own float32 sum depends on its thread count; and the
+// 3-channel resize reproduces torch's AVX2 kernels (fused multiply-adds),
+// the ones it runs on x86-64 CPUs with AVX2.
 package randaug
 
 import (

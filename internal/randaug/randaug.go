@@ -57,35 +57,54 @@ func (c Config) Check() error {
 	return nil
 }
 
-// Augmenter applies RandAugment to height x width images. It is read-only
-// after New and safe for concurrent use.
+// Augmenter applies RandAugment to channels x height x width images, stored
+// channel after channel (CHW, as a torch tensor): 1 channel (grey) or 3 (RGB).
+// It is read-only after New or NewC and safe for concurrent use.
 type Augmenter struct {
-	h, w, hw int
-	cfg      Config
-	ops      []Op
+	c, h, w, hw, n int // n = c*hw bytes per image
+	cfg            Config
+	ops            []Op
 
-	maps  [numOps][2][]int32    // affine ops: source index per output pixel, hw = fill
-	lut   [numOps][2][256]uint8 // Brightness, Posterize, Solarize
-	ratio [numOps][2][2]float32 // Contrast: blend weights of the image and its mean
-	sharp [2]*[256 * 256]uint8  // Sharpness: blend of pixel x and blurred d at [x<<8|d]
-	value [numOps][2]float64    // the magnitude torchvision passes, for Value
+	maps  [numOps][2][]int32           // affine ops: source index per output pixel, hw = fill
+	lut   [numOps][2][256]uint8        // Brightness, Posterize, Solarize
+	ratio [numOps][2][2]float32        // Contrast: blend weights of the image and its mean
+	pair  [numOps][2]*[256 * 256]uint8 // Sharpness, and Color on RGB: blend of x and y at [x<<8|y]
+	value [numOps][2]float64           // the magnitude torchvision passes, for Value
 	used  [numOps]bool
 }
 
-// New returns an Augmenter for height x width images. It fails when the size
-// or the settings are out of range.
+// New returns an Augmenter for single-channel height x width images (NewC
+// with 1 channel). It fails when the size or the settings are out of range.
 func New(height, width int, cfg Config) (*Augmenter, error) {
+	return NewC(1, height, width, cfg)
+}
+
+// NewC returns an Augmenter for images of channels x height x width bytes in
+// CHW order, channels 1 (grey) or 3 (RGB), the two counts torchvision's ops
+// accept.
+// On 3 channels the ops do what torchvision's tensor path does on a
+// 3 x height x width uint8 tensor: Color blends with the grey image and
+// Contrast with the grey image's mean (grey = rgb_to_grayscale); AutoContrast,
+// Equalize and Sharpness work on each channel alone; Brightness, Posterize and
+// Solarize on each value; the affine ops move every channel the same way,
+// filling with 0. On 1 channel Color leaves the image unchanged, as
+// adjust_saturation does. NewC fails when the channel count, the size or the
+// settings are out of range.
+func NewC(channels, height, width int, cfg Config) (*Augmenter, error) {
 	cfg = cfg.Defaults()
 	switch {
+	case channels != 1 && channels != 3:
+		return nil, fmt.Errorf("randaug: %d channels: want 1 (grey) or 3 (RGB)", channels)
 	case height <= 0 || width <= 0:
 		return nil, fmt.Errorf("randaug: image size %dx%d: want positive height and width", height, width)
-	case height*width >= math.MaxInt32:
-		return nil, fmt.Errorf("randaug: image size %dx%d too large", height, width)
+	case int64(channels)*int64(height)*int64(width) >= math.MaxInt32:
+		return nil, fmt.Errorf("randaug: image size %dx%dx%d too large", channels, height, width)
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	a := &Augmenter{h: height, w: width, hw: height * width, cfg: cfg, ops: append([]Op(nil), cfg.Ops...)}
+	hw := height * width
+	a := &Augmenter{c: channels, h: height, w: width, hw: hw, n: channels * hw, cfg: cfg, ops: append([]Op(nil), cfg.Ops...)}
 	for _, op := range a.ops {
 		if a.used[op] {
 			continue
@@ -115,15 +134,8 @@ func (a *Augmenter) prepare(op Op, neg int) {
 	case op == Contrast:
 		r1, r2 := blendWeights(1 + v)
 		a.ratio[op][neg] = [2]float32{r1, r2}
-	case op == Sharpness:
-		r1, r2 := blendWeights(1 + v)
-		t := new([256 * 256]uint8)
-		for x := 0; x < 256; x++ {
-			for d := 0; d < 256; d++ {
-				t[x<<8|d] = blend(r1, r2, float32(x), float32(d))
-			}
-		}
-		a.sharp[neg] = t
+	case op == Sharpness || op == Color && a.c == 3:
+		a.pair[op][neg] = a.pairTable(1 + v)
 	case op == Posterize:
 		// F.posterize(img, int(magnitude)): img & -(2**(8-bits)).
 		mask := ^uint8(1<<(8-int(v)) - 1)
@@ -143,6 +155,27 @@ func (a *Augmenter) prepare(op Op, neg int) {
 	}
 }
 
+// pairTable returns the table of _blend with ratio of every pixel pair x, y
+// at [x<<8|y], shared with an op already prepared with the same ratio (Color
+// and Sharpness have the same magnitudes).
+func (a *Augmenter) pairTable(ratio float64) *[256 * 256]uint8 {
+	for _, op := range [...]Op{Color, Sharpness} {
+		for neg, t := range a.pair[op] {
+			if t != nil && 1+a.value[op][neg] == ratio {
+				return t
+			}
+		}
+	}
+	r1, r2 := blendWeights(ratio)
+	t := new([256 * 256]uint8)
+	for x := 0; x < 256; x++ {
+		for y := 0; y < 256; y++ {
+			t[x<<8|y] = blend(r1, r2, float32(x), float32(y))
+		}
+	}
+	return t
+}
+
 // blendWeights returns torchvision's _blend weights for ratio r as float32,
 // as torch casts the Python scalars r and 1 - r.
 func blendWeights(r float64) (float32, float32) { return float32(r), float32(1 - r) }
@@ -159,6 +192,9 @@ func blend(r1, r2, x, y float32) uint8 {
 	return uint8(v)
 }
 
+// Channels returns the channel count the Augmenter was made for (1 or 3).
+func (a *Augmenter) Channels() int { return a.c }
+
 // Height returns the image height the Augmenter was made for.
 func (a *Augmenter) Height() int { return a.h }
 
@@ -173,49 +209,50 @@ func (a *Augmenter) Config() Config {
 }
 
 // Scratch is per-goroutine working memory for Augment and ResizedCrop. One
-// made by an Augmenter or a Resizer for height x width images serves both.
+// made by an Augmenter or a Resizer for channels x height x width images
+// serves both.
 type Scratch struct {
 	a, b []uint8
-	f    []float32 // ResizedCrop's rows resized horizontally
+	f    []float32 // ResizedCrop's rows resized horizontally, one channel
 }
 
-// newScratch returns working memory for hw-pixel images.
-func newScratch(hw int) *Scratch {
+// newScratch returns working memory for images of n bytes, hw per channel.
+func newScratch(n, hw int) *Scratch {
 	// One byte past each image stays 0: the fill pixel of the affine maps.
-	return &Scratch{a: make([]uint8, hw+1), b: make([]uint8, hw+1), f: make([]float32, hw)}
+	return &Scratch{a: make([]uint8, n+1), b: make([]uint8, n+1), f: make([]float32, hw)}
 }
 
 // NewScratch returns working memory for one goroutine's calls to Augment
 // (and ResizedCrop of the same image size).
-func (a *Augmenter) NewScratch() *Scratch { return newScratch(a.hw) }
+func (a *Augmenter) NewScratch() *Scratch { return newScratch(a.n, a.hw) }
 
 // Augment writes one RandAugment view of src to dst: NumOps times, an op drawn
 // uniformly from the op list and, for signed ops, a sign drawn with
 // probability 1/2 (the order torchvision draws them in), then the op applied.
-// src and dst hold height*width pixels and may be the same slice. Augment
-// panics if they are shorter.
+// src and dst hold channels*height*width bytes (CHW) and may be the same
+// slice. Augment panics if they are shorter.
 func (a *Augmenter) Augment(dst, src []uint8, r *Rand, s *Scratch) {
 	cur, nxt := s.a, s.b
-	copy(cur[:a.hw], src[:a.hw])
+	copy(cur[:a.n], src[:a.n])
 	for k := 0; k < a.cfg.NumOps; k++ {
 		op := a.ops[r.Intn(len(a.ops))]
 		neg := 0
 		if op.Signed() && r.Uint64()>>63 == 1 {
 			neg = 1
 		}
-		if op == Identity || op == Color {
+		if op == Identity || op == Color && a.c == 1 {
 			continue
 		}
 		a.apply(op, neg, nxt, cur)
 		cur, nxt = nxt, cur
 	}
-	copy(dst[:a.hw], cur[:a.hw])
+	copy(dst[:a.n], cur[:a.n])
 }
 
 // Apply writes op applied once to src into dst, with the configured magnitude,
 // negated if negative and the op is signed. It is Augment's building block and
 // allocates; it panics if op is not one of the configured ops or a slice is
-// shorter than height*width.
+// shorter than channels*height*width.
 func (a *Augmenter) Apply(dst, src []uint8, op Op, negative bool) {
 	if op >= numOps || !a.used[op] {
 		panic("randaug: Apply of an op not in the Augmenter's op list: " + op.String())
@@ -224,38 +261,61 @@ func (a *Augmenter) Apply(dst, src []uint8, op Op, negative bool) {
 	if negative && op.Signed() {
 		neg = 1
 	}
-	in := make([]uint8, a.hw+1)
-	copy(in, src[:a.hw])
-	out := make([]uint8, a.hw+1)
-	if op == Identity || op == Color {
+	in := make([]uint8, a.n+1)
+	copy(in, src[:a.n])
+	out := make([]uint8, a.n+1)
+	if op == Identity || op == Color && a.c == 1 {
 		copy(out, in)
 	} else {
 		a.apply(op, neg, out, in)
 	}
-	copy(dst[:a.hw], out[:a.hw])
+	copy(dst[:a.n], out[:a.n])
 }
 
 // Value returns the magnitude torchvision passes to op under the Augmenter's
 // settings (signed ops: the positive value).
 func (a *Augmenter) Value(op Op) float64 { return a.value[op][0] }
 
-// apply runs one op from src (hw+1 bytes, src[hw] == 0) into dst[:hw].
+// apply runs one op from src (n+1 bytes, src[n] == 0) into dst[:n], n =
+// channels*height*width; dst and src do not overlap.
 func (a *Augmenter) apply(op Op, neg int, dst, src []uint8) {
-	hw := a.hw
-	dst = dst[:hw]
+	hw, n := a.hw, a.n
+	dst, src = dst[:n], src[:n+1]
 	switch op {
 	case ShearX, ShearY, TranslateX, TranslateY, Rotate:
-		gather(dst, src[:hw+1], a.maps[op][neg][:hw])
+		// The map's fill index hw reads the byte after the channel: the
+		// zero byte past the image for the last channel, the next
+		// channel's first pixel, zeroed for the gather, for the others.
+		m := a.maps[op][neg][:hw]
+		for c := 0; c < n; c += hw {
+			plane := src[c : c+hw+1]
+			keep := plane[hw]
+			plane[hw] = 0
+			gather(dst[c:c+hw], plane, m)
+			plane[hw] = keep
+		}
 	case Brightness, Posterize, Solarize:
-		lutApply(dst, src[:hw], &a.lut[op][neg])
+		lutApply(dst, src[:n], &a.lut[op][neg])
 	case Contrast:
-		contrast(dst, src[:hw], a.ratio[op][neg][0], a.ratio[op][neg][1])
+		contrast(dst, src[:n], a.greyMean(src[:n]), a.ratio[op][neg][0], a.ratio[op][neg][1])
+	case Color:
+		if a.c == 3 {
+			saturation(dst, src[:n], a.pair[op][neg])
+		} else {
+			copy(dst, src[:n]) // adjust_saturation returns a grey image as it is
+		}
 	case Sharpness:
-		sharpness(dst, src[:hw], a.h, a.w, a.sharp[neg])
+		for c := 0; c < n; c += hw {
+			sharpness(dst[c:c+hw], src[c:c+hw], a.h, a.w, a.pair[op][neg])
+		}
 	case AutoContrast:
-		autoContrast(dst, src[:hw])
+		for c := 0; c < n; c += hw {
+			autoContrast(dst[c:c+hw], src[c:c+hw], a.c == 1)
+		}
 	case Equalize:
-		equalize(dst, src[:hw])
+		for c := 0; c < n; c += hw {
+			equalize(dst[c:c+hw], src[c:c+hw])
+		}
 	}
 }
 
@@ -289,14 +349,53 @@ func gather(dst, src []uint8, m []int32) {
 	}
 }
 
-// contrast is F.adjust_contrast on one channel: blend with the image mean,
-// torch.mean in float32 (an exact sum of integers, then one division).
-func contrast(dst, src []uint8, r1, r2 float32) {
-	sum := 0
-	for _, v := range src {
-		sum += int(v)
+// Weights of rgb_to_grayscale, 0.2989 r + 0.587 g + 0.114 b: Python floats
+// that torch casts to float32 to multiply a uint8 channel promoted to float32.
+var greyR, greyG, greyB = greyTable(0.2989), greyTable(0.587), greyTable(0.114)
+
+// greyTable returns float32(weight) * float32(v) for every byte v.
+func greyTable(weight float64) (t [256]float32) {
+	w := float32(weight)
+	for v := range t {
+		t[v] = w * float32(v)
 	}
-	mean := float32(sum) / float32(len(src))
+	return t
+}
+
+// grey is F.rgb_to_grayscale of one uint8 RGB pixel: the three float32
+// products summed left to right in float32, truncated to uint8 (the sum is at
+// most 0.9999 * 255). The golden tests check all 2^24 colours.
+func grey(r, g, b uint8) uint8 {
+	return uint8(float32(greyR[r]+greyG[g]) + greyB[b])
+}
+
+// greyMean is torch.mean of the image as float32 (1 channel) or of its
+// rgb_to_grayscale (3 channels), the mean adjust_contrast blends with: an
+// exact sum of integers, then one float32 division. torch sums in float32, in
+// any order exactly while the sum stays below 2^24, so this is its value for
+// images of up to 65793 pixels (256x256). Above that torch's own mean depends
+// on its summation order and thread count (for half of 200 random images of
+// 257 to 700 pixels a side, torch.set_num_threads 1, 2, 3 and 8 did not all
+// agree), so there is no single value to match; greyMean keeps the exact sum.
+func (a *Augmenter) greyMean(src []uint8) float32 {
+	hw := a.hw
+	sum := 0
+	if a.c == 1 {
+		for _, v := range src[:hw] {
+			sum += int(v)
+		}
+	} else {
+		r, g, b := src[:hw], src[hw:2*hw], src[2*hw:3*hw]
+		g, b = g[:len(r)], b[:len(r)]
+		for i, v := range r {
+			sum += int(grey(v, g[i], b[i]))
+		}
+	}
+	return float32(sum) / float32(hw)
+}
+
+// contrast is F.adjust_contrast's blend of every value with mean.
+func contrast(dst, src []uint8, mean, r1, r2 float32) {
 	my := float32(r2 * mean)
 	var lut [256]uint8
 	for x := range lut {
@@ -309,6 +408,22 @@ func contrast(dst, src []uint8, r1, r2 float32) {
 		lut[x] = uint8(v)
 	}
 	lutApply(dst, src, &lut)
+}
+
+// saturation is F.adjust_saturation of a 3-channel image (src and dst are
+// 3*hw bytes): every channel blended with the image's rgb_to_grayscale, t
+// holding the blend of channel value x and grey y at [x<<8|y].
+func saturation(dst, src []uint8, t *[256 * 256]uint8) {
+	hw := len(src) / 3
+	r, g, b := src[:hw], src[hw:2*hw], src[2*hw:3*hw]
+	dr, dg, db := dst[:hw], dst[hw:2*hw], dst[2*hw:3*hw]
+	g, b, dr, dg, db = g[:len(r)], b[:len(r)], dr[:len(r)], dg[:len(r)], db[:len(r)]
+	for i, x := range r {
+		y := int(grey(x, g[i], b[i]))
+		dr[i] = t[int(x)<<8|y]
+		dg[i] = t[int(g[i])<<8|y]
+		db[i] = t[int(b[i])<<8|y]
+	}
 }
 
 // sharpness is F.adjust_sharpness: blend with the image blurred by the kernel
@@ -353,9 +468,15 @@ func sharpness(dst, src []uint8, h, w int, t *[256 * 256]uint8) {
 	}
 }
 
-// autoContrast is F.autocontrast: stretch [min, max] to [0, 255] in float32,
-// truncating; a constant image is left unchanged.
-func autoContrast(dst, src []uint8) {
+// autoContrast is F.autocontrast on one channel: stretch [min, max] to
+// [0, 255] in float32, truncating; a constant channel is left unchanged.
+// torchvision's scale is 255.0 / (max - min), which torch evaluates as
+// float32(1 / (max - min)) * 255 (Tensor.__rtruediv__ is reciprocal() times
+// the number). legacyScale computes float32(255 / (max - min)) instead, the
+// scale the grey path has always used: it keeps 1-channel views byte-identical
+// to earlier versions, but differs from torchvision by one on some values
+// when max - min is not 255 (see TestAutoContrastLegacyScale).
+func autoContrast(dst, src []uint8, legacyScale bool) {
 	// Two accumulators each, to shorten the dependency chains.
 	lo, hi, lo2, hi2 := uint8(255), uint8(0), uint8(255), uint8(0)
 	i := 0
@@ -372,7 +493,10 @@ func autoContrast(dst, src []uint8) {
 		copy(dst, src)
 		return
 	}
-	scale := float32(255) / float32(hi-lo)
+	scale := float32(float32(1)/float32(hi-lo)) * 255
+	if legacyScale {
+		scale = float32(255) / float32(hi-lo)
+	}
 	var lut [256]uint8
 	for x := int(lo); x <= int(hi); x++ {
 		v := float32(float32(x-int(lo)) * scale)
