@@ -310,7 +310,7 @@ func (a *Augmenter) apply(op Op, neg int, dst, src []uint8) {
 		}
 	case AutoContrast:
 		for c := 0; c < n; c += hw {
-			autoContrast(dst[c:c+hw], src[c:c+hw], a.c == 1)
+			autoContrast(dst[c:c+hw], src[c:c+hw])
 		}
 	case Equalize:
 		for c := 0; c < n; c += hw {
@@ -472,11 +472,9 @@ func sharpness(dst, src []uint8, h, w int, t *[256 * 256]uint8) {
 // [0, 255] in float32, truncating; a constant channel is left unchanged.
 // torchvision's scale is 255.0 / (max - min), which torch evaluates as
 // float32(1 / (max - min)) * 255 (Tensor.__rtruediv__ is reciprocal() times
-// the number). legacyScale computes float32(255 / (max - min)) instead, the
-// scale the grey path has always used: it keeps 1-channel views byte-identical
-// to earlier versions, but differs from torchvision by one on some values
-// when max - min is not 255 (see TestAutoContrastLegacyScale).
-func autoContrast(dst, src []uint8, legacyScale bool) {
+// the number). float32(255 / (max - min)), which this package computed
+// before, differs by one on some values when max - min is not 255.
+func autoContrast(dst, src []uint8) {
 	// Two accumulators each, to shorten the dependency chains.
 	lo, hi, lo2, hi2 := uint8(255), uint8(0), uint8(255), uint8(0)
 	i := 0
@@ -494,9 +492,6 @@ func autoContrast(dst, src []uint8, legacyScale bool) {
 		return
 	}
 	scale := float32(float32(1)/float32(hi-lo)) * 255
-	if legacyScale {
-		scale = float32(255) / float32(hi-lo)
-	}
 	var lut [256]uint8
 	for x := int(lo); x <= int(hi); x++ {
 		v := float32(float32(x-int(lo)) * scale)

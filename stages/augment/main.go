@@ -98,10 +98,11 @@ func checkCropScale(fs *flag.FlagSet, x float64) error {
 // writes the pairs stream to out. progress is called once the row count is
 // known and returns the per-chunk progress callback.
 func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, opt contract.Options, progress func(rows int) func(int)) error {
-	im, inMeta, err := readImages(in)
+	im, inMeta, labelled, err := readImages(in)
 	if err != nil {
 		return err
 	}
+	opt.Unlabelled = !labelled
 	rc := cfg.RandAug.Defaults()
 	meta := contract.Meta{
 		contract.MetaEpochs:       strconv.Itoa(max(cfg.Epochs, 1)),
@@ -133,18 +134,18 @@ func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, o
 	return nil
 }
 
-// readImages loads a whole images stream.
-func readImages(in io.Reader) (*augment.Images, contract.Meta, error) {
+// readImages loads a whole images stream and says whether it is labelled.
+func readImages(in io.Reader) (*augment.Images, contract.Meta, bool, error) {
 	all, err := contract.ReadImages(in)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read images: %w", err)
+		return nil, nil, false, fmt.Errorf("read images: %w", err)
 	}
 	if all.N == 0 {
-		return nil, nil, fmt.Errorf("input images stream has no images (check fetch's --split and --limit)")
+		return nil, nil, false, fmt.Errorf("input images stream has no images (check fetch's --split and --limit)")
 	}
-	im := &augment.Images{Height: all.Height, Width: all.Width, Index: all.Index, Label: all.Label, Pixels: all.Pixels}
+	im := &augment.Images{Channels: all.Channels, Height: all.Height, Width: all.Width, Index: all.Index, Label: all.Label, Pixels: all.Pixels}
 	if err := im.Check(); err != nil {
-		return nil, nil, fmt.Errorf("read images: %w", err)
+		return nil, nil, false, fmt.Errorf("read images: %w", err)
 	}
-	return im, all.Meta, nil
+	return im, all.Meta, all.Labelled, nil
 }
