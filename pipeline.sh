@@ -388,7 +388,9 @@ done
 # names (siampipe.classes, in its schema at the start) exactly when it is
 # labelled. Unlabelled data trains and is drawn, with no monitor or eval.
 labelled=1
-if [ "$data" != fashion-mnist ] && ! head -c 1048576 "${images[train]}" | grep -aq siampipe.classes; then
+# (grep reads a process substitution: in a pipe, its early exit would fail
+# head with SIGPIPE, and pipefail would call that "not found".)
+if [ "$data" != fashion-mnist ] && ! grep -aq siampipe.classes <(head -c 1048576 "${images[train]}"); then
   labelled=0
   [ "$monitor" = 0 ] || log "the images are unlabelled: no kNN monitor, no eval"
   monitor=0

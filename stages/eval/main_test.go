@@ -23,6 +23,12 @@ func TestMain(m *testing.M) { stagetest.Main(m, "eval", &binary) }
 // features writes a features stream of rows clustered by class (10 classes).
 func features(t *testing.T, dir, name string, rows, dim int, seed uint64, model string) string {
 	t.Helper()
+	return featuresWith(t, dir, name, rows, dim, seed, contract.Meta{contract.MetaModel: model, contract.MetaLayer: "backbone"}, contract.Options{BatchRows: 64})
+}
+
+// featuresWith is features with the stream's metadata and writer options.
+func featuresWith(t *testing.T, dir, name string, rows, dim int, seed uint64, meta contract.Meta, opt contract.Options) string {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 99))
 	centres := rand.New(rand.NewPCG(1, 1)) // the same centres in every file
 	c := make([]float32, 10*dim)
@@ -30,7 +36,7 @@ func features(t *testing.T, dir, name string, rows, dim int, seed uint64, model 
 		c[i] = float32(centres.NormFloat64())
 	}
 	var b bytes.Buffer
-	w, err := contract.NewFeaturesWriter(&b, dim, contract.Meta{contract.MetaModel: model, contract.MetaLayer: "backbone"}, contract.Options{BatchRows: 64})
+	w, err := contract.NewFeaturesWriter(&b, dim, meta, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,5 +286,51 @@ func TestStageRunsInProcess(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "kNN") {
 		t.Fatalf("no table on stderr: %q", errb.String())
+	}
+}
+
+func TestEvalNamesTheStreamsClasses(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+	meta := contract.Meta{}.SetClasses(names)
+	train := featuresWith(t, dir, "train.arrows", 500, 8, 1, meta, contract.Options{})
+	test := featuresWith(t, dir, "test.arrows", 200, 8, 2, meta, contract.Options{})
+	out, errOut, code := run(t, "--train", train, "--test", test, "--label-fraction", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	for c, n := range names {
+		if r.PerClass[c].Class != n {
+			t.Fatalf("class %d is %q, want %q", c, r.PerClass[c].Class, n)
+		}
+	}
+	if !strings.Contains(errOut, "seven") || strings.Contains(errOut, "Ankle boot") {
+		t.Errorf("the table does not use the stream's names:\n%s", errOut)
+	}
+}
+
+func TestEvalRefusesUnlabelledOrDisagreeingClasses(t *testing.T) {
+	dir := t.TempDir()
+	labelled := features(t, dir, "train.arrows", 300, 8, 1, "m")
+	unlabelled := featuresWith(t, dir, "u.arrows", 100, 8, 2, contract.Meta{contract.MetaModel: "m"}, contract.Options{Unlabelled: true})
+	other := featuresWith(t, dir, "o.arrows", 100, 8, 3, contract.Meta{contract.MetaModel: "m"}.SetClasses([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}), contract.Options{})
+	few := featuresWith(t, dir, "few.arrows", 100, 8, 3, contract.Meta{}.SetClasses([]string{"a", "b"}), contract.Options{})
+	for _, tc := range []struct {
+		name, train, test, want string
+	}{
+		{"unlabelled test", labelled, unlabelled, "unlabelled; eval scores labels"},
+		{"other names", labelled, other, "class names do not fit"},
+		{"labels beyond the names", few, few, "label 2, but the stream names 2 classes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := run(t, "--train", tc.train, "--test", tc.test, "--quiet")
+			if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("exit %d, %q; want 1 and one line with %q", code, errOut, tc.want)
+			}
+		})
 	}
 }

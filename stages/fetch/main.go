@@ -72,7 +72,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.skipBad, "skip-bad", false, "--folder/--arrow/--parquet: skip files that are not readable images, and count them, instead of stopping")
 	fs.Float64Var(&f.testFraction, "test-fraction", 0, "hold out this fraction of each class as the test split, deterministically; --split picks the part written (0: no holdout)")
 	fs.Int64Var(&f.maxPixels, "max-pixels", decode.DefaultMaxPixels, "refuse images whose header claims more pixels than this")
-	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error { return run(ctx, s, f) })
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error { return fetch(ctx, s, f) })
 }
 
 // source returns which source flag is set ("" for FashionMNIST), refusing
@@ -206,7 +206,7 @@ func fashionMNIST(ctx context.Context, s *cli.Stage, f flags) (*dataset, error) 
 	return greyDataset(imgPath, &idx.Set{Count: data.Count, Rows: data.Rows, Cols: data.Cols, Pixels: data.Pixels, Labels: data.Labels}), nil
 }
 
-func run(ctx context.Context, s *cli.Stage, f flags) error {
+func fetch(ctx context.Context, s *cli.Stage, f flags) error {
 	src, err := f.source()
 	if err != nil {
 		return err
@@ -279,10 +279,7 @@ func run(ctx context.Context, s *cli.Stage, f flags) error {
 		return w.Append(int64(row), uint8(label), im.Pix)
 	})
 	if err != nil {
-		if _, ok := errors.AsType[*rowError](err); ok && !f.skipBad && src != "idx-images" && src != "" {
-			return fmt.Errorf("%w (fix or remove it, or pass --skip-bad to skip bad images)", err)
-		}
-		return err
+		return withHint(err, f.skipBad)
 	}
 	p.Done()
 	if len(skipped) > 0 {
@@ -300,6 +297,20 @@ func run(ctx context.Context, s *cli.Stage, f flags) error {
 	c, h, wd := check.Shape()
 	s.Logf("%d %s images of %s from %s", len(rows)-len(skipped), f.split, raster.Shape(c, h, wd), d.source)
 	return nil
+}
+
+// withHint adds the fix to an image that could not be decoded.
+func withHint(err error, skipBad bool) error {
+	switch {
+	case errors.Is(err, decode.ErrTooLarge):
+		return fmt.Errorf("%w (raise --max-pixels if it is meant, or pass --skip-bad to skip such images)", err)
+	case skipBad:
+		return err
+	case errors.Is(err, decode.ErrFormat), errors.Is(err, decode.ErrTruncated), errors.Is(err, decode.ErrCorrupt),
+		errors.Is(err, decode.ErrUnsupported), errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w (fix or remove it, or pass --skip-bad to skip bad images)", err)
+	}
+	return err
 }
 
 // selectRows returns the rows of d that fetch writes: the --split part at
