@@ -82,20 +82,40 @@ func newArrowFile(in io.Reader, br *bufio.Reader, start int64, opt Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	rows, err := guardFile(ra, size)
+	dicts, records, err := guardFile(ra, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: corrupt Arrow IPC file: %v", ErrFormat, shortErr(err))
 	}
+	rows := int64(0)
+	for _, b := range records {
+		rows += b.rows
+	}
 	open := func() (recordReader, error) {
+		alloc := newLimitAllocator()
+		var all batchInfo // NewFileReader reads every dictionary
+		for _, d := range dicts {
+			all.body, all.compressed = max(all.body, d.body), all.compressed || d.compressed
+		}
+		alloc.set(all)
 		var fr *ipc.FileReader
 		err := protect("Arrow IPC file", func() (err error) {
-			fr, err = ipc.NewFileReader(ra)
+			fr, err = ipc.NewFileReader(ra, ipc.WithAllocator(alloc))
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		return &fileRecords{f: fr, i: -1}, nil
+		if fr.NumRecords() != len(records) {
+			fr.Close()
+			return nil, fmt.Errorf("%d record batches, the footer lists %d", fr.NumRecords(), len(records))
+		}
+		for _, b := range append(dicts, records...) {
+			if err := b.fits(fr.Schema()); err != nil {
+				fr.Close()
+				return nil, err
+			}
+		}
+		return &fileRecords{f: fr, i: -1, infos: records, alloc: alloc}, nil
 	}
 	rr, err := open()
 	if err != nil {
@@ -107,10 +127,14 @@ func newArrowFile(in io.Reader, br *bufio.Reader, start int64, opt Options) (*Re
 // openStream reads a stream through the checked message reader
 // (guard_arrow.go), turning any panic of the Arrow reader into an error.
 func openStream(r io.Reader) (rr recordReader, err error) {
+	mr := &messageReader{r: r, alloc: newLimitAllocator()}
 	err = protect("Arrow IPC stream", func() error {
-		sr, err := ipc.NewReaderFromMessageReader(&messageReader{r: r})
-		rr = sr
-		return err
+		sr, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(mr.alloc))
+		if err != nil {
+			return err
+		}
+		mr.schema, rr = sr.Schema(), sr
+		return nil
 	})
 	return rr, err
 }
@@ -124,12 +148,15 @@ type recordReader interface {
 	Release()
 }
 
-// fileRecords iterates the record batches of an IPC file like ipc.Reader.
+// fileRecords iterates the record batches of an IPC file like ipc.Reader,
+// limiting alloc to each batch's infos (see limitAllocator).
 type fileRecords struct {
-	f   *ipc.FileReader
-	i   int
-	rec arrow.Record
-	err error
+	f     *ipc.FileReader
+	i     int
+	rec   arrow.Record
+	err   error
+	infos []batchInfo
+	alloc *limitAllocator
 }
 
 func (fr *fileRecords) Schema() *arrow.Schema { return fr.f.Schema() }
@@ -143,6 +170,7 @@ func (fr *fileRecords) Next() bool {
 		return false
 	}
 	fr.i++
+	fr.alloc.set(fr.infos[fr.i])
 	fr.rec, fr.err = fr.f.Record(fr.i)
 	if fr.err != nil {
 		fr.rec = nil
@@ -228,6 +256,9 @@ func (s *arrowSource) init(rewind bool, open func() (recordReader, error), opt O
 	err = protect(s.what, func() error {
 		for s.rr.Next() {
 			rec := s.rr.Record()
+			if err := checkRecord(rec, s.lbl); err != nil {
+				return err
+			}
 			col := rec.Column(s.lbl)
 			if err := eachString(col, func(i int, v string, ok bool) error {
 				if !ok {
@@ -250,6 +281,17 @@ func (s *arrowSource) init(rewind bool, open func() (recordReader, error), opt O
 	s.rr = nil
 	if s.rr, err = open(); err != nil {
 		return fmt.Errorf("%w: %s: cannot read it again: %v", ErrFormat, s.what, shortErr(err))
+	}
+	return nil
+}
+
+// checkRecord checks that the columns read have the record's number of
+// rows (Arrow Go lets a batch's length and its columns' differ).
+func checkRecord(rec arrow.Record, cols ...int) error {
+	for _, c := range cols {
+		if c >= 0 && int64(rec.Column(c).Len()) != rec.NumRows() {
+			return fmt.Errorf("%w: a record batch of %d rows has a column %q of %d", ErrFormat, rec.NumRows(), rec.ColumnName(c), rec.Column(c).Len())
+		}
 	}
 	return nil
 }
@@ -285,6 +327,9 @@ func (s *arrowSource) next(row int) (Batch, error) {
 			return io.EOF
 		}
 		rec := s.rr.Record()
+		if err := checkRecord(rec, s.img.col, s.lbl); err != nil {
+			return err
+		}
 		var err error
 		b.Row = row
 		if b.Encoded, err = s.img.values(rec.Column(s.img.col), row); err != nil {

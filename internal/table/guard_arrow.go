@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
@@ -46,6 +47,8 @@ const (
 	slotBatchCompression   = 10
 	slotBatchVariadic      = 12
 	slotDictionaryData     = 6
+	slotMessageVersion     = 4
+	metadataV5             = 4
 
 	headerTypeSchema     = 1
 	headerTypeDictionary = 2
@@ -168,10 +171,14 @@ func checkTableVector(t flatbuffers.Table, slot flatbuffers.VOffsetT, depth int,
 }
 
 // messageReader frames the messages of an IPC stream like Arrow's own, but
-// checks every length before it allocates.
+// checks every length before it allocates. Once the reader has the
+// schema, each batch is checked against it too, and alloc (the reader's
+// allocator) limited to what the batch's body can hold.
 type messageReader struct {
-	r   io.Reader
-	msg *ipc.Message
+	r      io.Reader
+	msg    *ipc.Message
+	schema *arrow.Schema
+	alloc  *limitAllocator
 }
 
 func (r *messageReader) Retain() {}
@@ -222,11 +229,18 @@ func (r *messageReader) Message() (*ipc.Message, error) {
 	if err != nil {
 		return nil, noEOF(err)
 	}
-	if _, err := checkBatch(meta, int64(len(body)), func(off int64) (uint64, error) {
+	info, err := checkBatch(meta, int64(len(body)), func(off int64) (uint64, error) {
 		return binary.LittleEndian.Uint64(body[off:]), nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
+	if r.schema != nil {
+		if err := info.fits(r.schema); err != nil {
+			return nil, err
+		}
+	}
+	r.alloc.set(info)
 	r.Release()
 	mb, bb := memory.NewBufferBytes(meta), memory.NewBufferBytes(body)
 	r.msg = ipc.NewMessage(mb, bb)
@@ -262,174 +276,345 @@ func checkedBodyLength(meta []byte) (n int64, err error) {
 	return n, nil
 }
 
+// batchInfo is what checkBatch learns of a record or dictionary batch.
+type batchInfo struct {
+	batch, dict    bool  // a record batch, a dictionary batch (else neither)
+	v5             bool  // metadata version V5 or later
+	rows           int64 // of a record batch
+	nodes, buffers int   // lengths of its vectors
+	body           int64 // body length
+	compressed     bool
+}
+
 // checkBatch validates a record batch or dictionary batch message against
 // its body of bodyLen bytes, whose 8-byte little-endian words prefix(off)
 // reads, before the Arrow reader allocates by its numbers: the row count
 // and vectors are bounded, every buffer lies inside the body, and a
-// compressed buffer's uncompressed-length prefix is bounded. It returns
-// the number of rows of a record batch (0 for other messages).
-func checkBatch(meta []byte, bodyLen int64, prefix func(off int64) (uint64, error)) (rows int64, err error) {
+// compressed buffer's uncompressed-length prefix is bounded.
+func checkBatch(meta []byte, bodyLen int64, prefix func(off int64) (uint64, error)) (info batchInfo, err error) {
 	defer func() {
 		if recover() != nil {
-			rows, err = 0, errCorruptBatch
+			info, err = batchInfo{}, errCorruptBatch
 		}
 	}()
+	info.body = bodyLen
 	t := root(meta)
+	info.v5 = t.Offset(slotMessageVersion) != 0 && t.GetInt16(flatbuffers.UOffsetT(t.Offset(slotMessageVersion))+t.Pos) >= metadataV5
 	o := t.Offset(slotMessageHeaderType)
 	if o == 0 {
-		return 0, nil
+		return info, nil
 	}
 	var b flatbuffers.Table
 	switch t.GetByte(flatbuffers.UOffsetT(o) + t.Pos) {
 	case headerTypeRecord:
+		info.batch = true
 		t.Union(&b, flatbuffers.UOffsetT(t.Offset(slotMessageHeader)))
 	case headerTypeDictionary:
+		info.dict = true
 		var d flatbuffers.Table
 		t.Union(&d, flatbuffers.UOffsetT(t.Offset(slotMessageHeader)))
 		do := d.Offset(slotDictionaryData)
 		if do == 0 {
-			return 0, errCorruptBatch
+			return info, errCorruptBatch
 		}
 		b = flatbuffers.Table{Bytes: meta, Pos: d.Indirect(flatbuffers.UOffsetT(do) + d.Pos)}
 	default:
-		return 0, nil
+		return info, nil
 	}
 	if o := b.Offset(slotBatchLength); o != 0 {
-		rows = b.GetInt64(flatbuffers.UOffsetT(o) + b.Pos)
-		if rows < 0 || rows > maxBuffer {
-			return 0, fmt.Errorf("%w (%d rows)", errCorruptBatch, rows)
+		info.rows = b.GetInt64(flatbuffers.UOffsetT(o) + b.Pos)
+		if info.rows < 0 || info.rows > maxBuffer {
+			return info, fmt.Errorf("%w (%d rows)", errCorruptBatch, info.rows)
 		}
 	}
 	for _, v := range []struct {
 		slot flatbuffers.VOffsetT
 		size int
-	}{{slotBatchNodes, 16}, {slotBatchBuffers, 16}, {slotBatchVariadic, 8}} {
+		n    *int
+	}{{slotBatchNodes, 16, &info.nodes}, {slotBatchBuffers, 16, &info.buffers}, {slotBatchVariadic, 8, nil}} {
 		if checkVector(b, v.slot, v.size) != nil {
-			return 0, errCorruptBatch
+			return info, errCorruptBatch
+		}
+		if o := b.Offset(v.slot); o != 0 && v.n != nil {
+			*v.n = b.VectorLen(flatbuffers.UOffsetT(o))
 		}
 	}
-	compressed := b.Offset(slotBatchCompression) != 0
+	info.compressed = b.Offset(slotBatchCompression) != 0
 	o = b.Offset(slotBatchBuffers)
 	if o == 0 {
-		return rows, nil
+		return info, nil
 	}
-	n := b.VectorLen(flatbuffers.UOffsetT(o))
 	start := b.Vector(flatbuffers.UOffsetT(o))
-	for i := 0; i < n; i++ {
+	for i := 0; i < info.buffers; i++ {
 		p := start + flatbuffers.UOffsetT(16*i)
 		off := flatbuffers.GetInt64(meta[p:])
 		length := flatbuffers.GetInt64(meta[p+8:])
 		if off < 0 || length < 0 || off > bodyLen || length > bodyLen-off {
-			return 0, fmt.Errorf("%w (buffer %d outside the body)", errCorruptBatch, i)
+			return info, fmt.Errorf("%w (buffer %d outside the body)", errCorruptBatch, i)
 		}
-		if compressed && length >= 8 {
+		if info.compressed && length >= 8 {
 			w, err := prefix(off)
 			if err != nil {
-				return 0, err
+				return info, err
 			}
 			if u := int64(w); u != -1 && (u < 0 || u > maxBuffer) {
-				return 0, fmt.Errorf("%w (buffer %d claims %d uncompressed bytes)", errCorruptBatch, i, u)
+				return info, fmt.Errorf("%w (buffer %d claims %d uncompressed bytes)", errCorruptBatch, i, u)
 			}
 		}
 	}
-	return rows, nil
+	return info, nil
 }
 
-// frameMessage returns the flatbuffer of a message framed like a
-// stream's (with or without the continuation marker) in frame.
-func frameMessage(frame []byte) ([]byte, error) {
-	off := 0
-	if len(frame) >= 4 && binary.LittleEndian.Uint32(frame) == 0xFFFFFFFF {
-		off = 4
+// The Arrow Go reader takes a record batch's field nodes and buffers one
+// after another as the schema's types need them, without checking that
+// the batch has that many: past the end of its vectors it reads whatever
+// bytes follow (and so a buffer length that can be anything, found by
+// FuzzArrow). need counts, as ipc's arrayLoaderContext does, the nodes and
+// buffers a column of type t takes; ok is false for the types whose count
+// depends on more than the type (views) or on the metadata version
+// (unions), which limitAllocator alone then guards.
+func need(t arrow.DataType, v5 bool) (nodes, buffers int, ok bool) {
+	add := func(ts ...arrow.DataType) (int, int, bool) {
+		for _, c := range ts {
+			n, b, ok := need(c, v5)
+			if !ok {
+				return 0, 0, false
+			}
+			nodes, buffers = nodes+n, buffers+b
+		}
+		return nodes, buffers, true
 	}
-	if len(frame) < off+4 {
-		return nil, errCorruptBatch
+	switch t := t.(type) {
+	case *arrow.NullType:
+		return 1, 0, true
+	case *arrow.DictionaryType:
+		return 1, 2, true
+	case *arrow.BinaryType, *arrow.StringType, *arrow.LargeStringType, *arrow.LargeBinaryType:
+		return 1, 3, true
+	case *arrow.ListType, *arrow.LargeListType, *arrow.MapType:
+		nodes, buffers = 1, 2
+		return add(t.(arrow.ListLikeType).Elem())
+	case *arrow.FixedSizeListType:
+		nodes, buffers = 1, 1
+		return add(t.Elem())
+	case *arrow.ListViewType, *arrow.LargeListViewType:
+		nodes, buffers = 1, 3
+		return add(t.(arrow.ListLikeType).Elem())
+	case *arrow.StructType:
+		nodes, buffers = 1, 1
+		for _, f := range t.Fields() {
+			if _, _, ok := add(f.Type); !ok {
+				return 0, 0, false
+			}
+		}
+		return nodes, buffers, true
+	case *arrow.RunEndEncodedType:
+		nodes = 1
+		if !v5 {
+			buffers = 1
+		}
+		return add(t.RunEnds(), t.Encoded())
+	case arrow.ExtensionType:
+		return need(t.StorageType(), v5)
+	case arrow.BinaryViewDataType, arrow.UnionType:
+		return 0, 0, false
+	case arrow.FixedWidthDataType:
+		return 1, 2, true
 	}
-	n := int(int32(binary.LittleEndian.Uint32(frame[off:])))
-	if n <= 0 || n > len(frame)-off-4 {
-		return nil, fmt.Errorf("%w (message length %d)", errCorruptBatch, n)
+	return 0, 0, false
+}
+
+// fits checks that a record batch has the nodes and buffers that the
+// columns of schema take, and a dictionary batch those of one of the
+// schema's dictionaries at least.
+func (info batchInfo) fits(schema *arrow.Schema) error {
+	var types []arrow.DataType
+	switch {
+	case info.batch:
+		for _, f := range schema.Fields() {
+			types = append(types, f.Type)
+		}
+	case info.dict:
+		types = dictValueTypes(schema)
+		if len(types) == 0 {
+			return fmt.Errorf("%w (a dictionary batch, and the schema has no dictionary)", errCorruptBatch)
+		}
+	default:
+		return nil
 	}
-	return frame[off+4 : off+4+n], nil
+	nodes, buffers := 0, 0
+	for i, t := range types {
+		n, b, ok := need(t, info.v5)
+		if !ok {
+			return nil
+		}
+		if info.dict { // the fewest over the dictionaries
+			if i == 0 || b < buffers {
+				nodes, buffers = n, b
+			}
+			continue
+		}
+		nodes, buffers = nodes+n, buffers+b
+	}
+	if info.nodes < nodes || info.buffers < buffers {
+		return fmt.Errorf("%w (%d field nodes and %d buffers where the schema takes %d and %d)", errCorruptBatch, info.nodes, info.buffers, nodes, buffers)
+	}
+	return nil
+}
+
+// dictValueTypes returns the value types of the schema's dictionaries.
+func dictValueTypes(schema *arrow.Schema) []arrow.DataType {
+	var out []arrow.DataType
+	var walk func(t arrow.DataType)
+	walk = func(t arrow.DataType) {
+		switch t := t.(type) {
+		case *arrow.DictionaryType:
+			out = append(out, t.ValueType)
+			walk(t.ValueType)
+		case arrow.NestedType:
+			for _, f := range t.Fields() {
+				walk(f.Type)
+			}
+		}
+	}
+	for _, f := range schema.Fields() {
+		walk(f.Type)
+	}
+	return out
+}
+
+// limitAllocator is Go's allocator, refusing any one allocation above
+// its limit with a panic (which ipc.Reader and protect turn into an
+// error). The readers set the limit per batch to what its body can
+// hold: the body length (at least minLimit, for dictionary deltas that
+// join earlier ones) or, for a compressed body, maxBuffer.
+type limitAllocator struct {
+	memory.Allocator
+	limit int64
+}
+
+const minLimit = 64 << 20
+
+func newLimitAllocator() *limitAllocator {
+	return &limitAllocator{Allocator: memory.NewGoAllocator(), limit: minLimit}
+}
+
+// set sets the limit for reading a batch.
+func (a *limitAllocator) set(info batchInfo) {
+	a.limit = max(info.body, minLimit)
+	if info.compressed {
+		a.limit = maxBuffer
+	}
+}
+
+func (a *limitAllocator) check(n int) {
+	if n < 0 || int64(n) > a.limit {
+		panic(fmt.Sprintf("allocation of %d bytes refused (at most %d for this batch)", n, a.limit))
+	}
+}
+
+func (a *limitAllocator) Allocate(n int) []byte {
+	a.check(n)
+	return a.Allocator.Allocate(n)
+}
+
+func (a *limitAllocator) Reallocate(n int, b []byte) []byte {
+	a.check(n)
+	return a.Allocator.Reallocate(n, b)
+}
+
+// blockMessage returns the flatbuffer of the message in an IPC file's
+// block, whose first metaLen bytes are frame, exactly as ipc.FileReader
+// takes it (fileBlock.NewMessage): after a prefix of 8 bytes (a
+// continuation marker and a length), 4 (a length, before Arrow 0.15) or
+// none (a first word of zero), up to the block's metadata length.
+func blockMessage(frame []byte) []byte {
+	switch binary.LittleEndian.Uint32(frame) {
+	case 0:
+		return frame
+	case 0xFFFFFFFF:
+		return frame[8:]
+	}
+	return frame[4:]
 }
 
 // guardFile validates an IPC file of size bytes before ipc.NewFileReader
 // reads it: the footer, its schema, and every block it lists (dictionary
-// and record batches), as messageReader does for a stream. It returns the
-// file's number of rows.
-func guardFile(ra io.ReaderAt, size int64) (rows int64, err error) {
+// and record batches), as messageReader does for a stream. It returns
+// what it learnt of the dictionary and record batches.
+func guardFile(ra io.ReaderAt, size int64) (dicts, records []batchInfo, err error) {
 	var tail [10]byte
 	if size < int64(len(tail))+8 {
-		return 0, errCorruptSchema
+		return nil, nil, errCorruptSchema
 	}
 	if _, err := ra.ReadAt(tail[:], size-10); err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	if string(tail[4:]) != arrowMagic {
-		return 0, errors.New("no ARROW1 magic at the end (truncated?)")
+		return nil, nil, errors.New("no ARROW1 magic at the end (truncated?)")
 	}
 	n := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
 	if n <= 0 || n > size-10-8 || n > maxMetadata {
-		return 0, fmt.Errorf("%w (footer length %d)", errCorruptSchema, n)
+		return nil, nil, fmt.Errorf("%w (footer length %d)", errCorruptSchema, n)
 	}
 	footer := make([]byte, n)
 	if _, err := ra.ReadAt(footer, size-10-n); err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	if err := checkFooter(footer); err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	if _, err := checkBlocks(ra, footer, slotFooterDictionaries, size); err != nil {
-		return 0, err
+	if dicts, err = checkBlocks(ra, footer, slotFooterDictionaries, size); err != nil {
+		return nil, nil, err
 	}
-	return checkBlocks(ra, footer, slotFooterRecords, size)
+	records, err = checkBlocks(ra, footer, slotFooterRecords, size)
+	return dicts, records, err
 }
 
-// checkBlocks checks the blocks listed in the footer's vector in slot and
-// returns their total number of rows.
-func checkBlocks(ra io.ReaderAt, footer []byte, slot flatbuffers.VOffsetT, size int64) (rows int64, err error) {
+// checkBlocks checks the blocks listed in the footer's vector in slot.
+func checkBlocks(ra io.ReaderAt, footer []byte, slot flatbuffers.VOffsetT, size int64) (infos []batchInfo, err error) {
 	defer func() {
 		if recover() != nil {
-			rows, err = 0, errCorruptBatch
+			infos, err = nil, errCorruptBatch
 		}
 	}()
 	t := root(footer)
 	o := t.Offset(slot)
 	if o == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	n := t.VectorLen(flatbuffers.UOffsetT(o))
 	start := t.Vector(flatbuffers.UOffsetT(o))
 	if n < 0 || int(start)+24*n > len(footer) {
-		return 0, errCorruptBatch
+		return nil, errCorruptBatch
 	}
+	rows := int64(0)
 	for i := 0; i < n; i++ {
 		p := start + flatbuffers.UOffsetT(24*i)
 		off := flatbuffers.GetInt64(footer[p:])
 		metaLen := int64(flatbuffers.GetInt32(footer[p+8:]))
 		bodyLen := flatbuffers.GetInt64(footer[p+16:])
 		if off < 0 || metaLen < 8 || metaLen > maxMetadata || bodyLen < 0 || off > size || metaLen > size-off || bodyLen > size-off-metaLen {
-			return 0, fmt.Errorf("%w (block %d outside the file)", errCorruptBatch, i)
+			return nil, fmt.Errorf("%w (block %d outside the file)", errCorruptBatch, i)
 		}
 		frame := make([]byte, metaLen)
 		if _, err := ra.ReadAt(frame, off); err != nil {
-			return 0, err
+			return nil, err
 		}
-		fb, err := frameMessage(frame)
-		if err != nil {
-			return 0, err
-		}
+		fb := blockMessage(frame)
 		bodyAt := off + metaLen
-		r, err := checkBatch(fb, bodyLen, func(at int64) (uint64, error) {
+		info, err := checkBatch(fb, bodyLen, func(at int64) (uint64, error) {
 			var w [8]byte
 			_, err := ra.ReadAt(w[:], bodyAt+at)
 			return binary.LittleEndian.Uint64(w[:]), err
 		})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if rows += r; rows > maxBuffer*64 {
-			return 0, fmt.Errorf("%w (%d rows)", errCorruptBatch, rows)
+		if rows += info.rows; rows > maxBuffer*64 {
+			return nil, fmt.Errorf("%w (%d rows)", errCorruptBatch, rows)
 		}
+		infos = append(infos, info)
 	}
-	return rows, nil
+	return infos, nil
 }

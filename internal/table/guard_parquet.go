@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/metadata"
 )
 
@@ -35,8 +34,6 @@ const (
 	// maxDictValues bounds a dictionary page's number of values (the
 	// reader allocates a slice of that capacity).
 	maxDictValues = 1 << 22
-	// maxAlloc bounds any one allocation of the Parquet reader.
-	maxAlloc = 1 << 30
 )
 
 // thriftReader walks Thrift compact-protocol bytes.
@@ -374,22 +371,4 @@ func readPageHeader(ra io.ReaderAt, pos, end int64) (pageHeader, error) {
 			return h, err
 		}
 	}
-}
-
-// cappedAllocator is Go's allocator, refusing any one allocation above
-// maxAlloc with a panic that protect turns into an error.
-type cappedAllocator struct{ memory.Allocator }
-
-func (a cappedAllocator) Allocate(n int) []byte {
-	if n < 0 || n > maxAlloc {
-		panic(fmt.Sprintf("allocation of %d bytes refused", n))
-	}
-	return a.Allocator.Allocate(n)
-}
-
-func (a cappedAllocator) Reallocate(n int, b []byte) []byte {
-	if n < 0 || n > maxAlloc {
-		panic(fmt.Sprintf("allocation of %d bytes refused", n))
-	}
-	return a.Allocator.Reallocate(n, b)
 }

@@ -78,7 +78,9 @@ func (s *parquetSource) open(opt Options) error {
 	if err := s.checkFile(); err != nil {
 		return err
 	}
-	props := parquet.NewReaderProperties(cappedAllocator{memory.NewGoAllocator()})
+	// No allocation of the reader needs more than a page (checkChunk
+	// bounds those).
+	props := parquet.NewReaderProperties(&limitAllocator{Allocator: memory.NewGoAllocator(), limit: maxPage})
 	props.BufferedStreamEnabled = true // one page in memory, not a whole column chunk
 	props.BufferSize = 1 << 16
 	err := protect("Parquet file", func() (err error) {
