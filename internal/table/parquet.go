@@ -9,6 +9,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
@@ -46,9 +49,10 @@ func NewParquetReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 
 // parquetSource reads batches from a Parquet file.
 type parquetSource struct {
-	ra   io.ReaderAt
-	size int64
-	rdr  *file.Reader
+	ra    io.ReaderAt
+	size  int64
+	rdr   *file.Reader
+	alloc memory.Allocator
 
 	image, path, label pqLeaf // path and label have col -1 when absent
 	labelKind          pqLabelKind
@@ -61,11 +65,15 @@ type parquetSource struct {
 	left   int64 // rows of it not read yet
 }
 
-// pqLeaf is one leaf column read at the Parquet level.
+// pqLeaf is one leaf column read at the Parquet level, through a
+// file.RecordReader (as pqarrow's leaf reader does). Not through
+// file.ColumnChunkReader.ReadBatch: when a page's definition levels run out
+// before its declared number of values, ReadBatch loops forever (found by
+// FuzzParquet); the record reader stops.
 type pqLeaf struct {
 	col    int
 	maxDef int16
-	cr     file.ColumnChunkReader
+	rr     file.RecordReader // of the current row group
 }
 
 // pqLabelKind tells how a label leaf's values are stored.
@@ -80,7 +88,8 @@ func (s *parquetSource) open(opt Options) error {
 	}
 	// No allocation of the reader needs more than a page (checkChunk
 	// bounds those).
-	props := parquet.NewReaderProperties(&limitAllocator{Allocator: memory.NewGoAllocator(), limit: maxPage})
+	s.alloc = &limitAllocator{Allocator: memory.NewGoAllocator(), limit: maxPage}
+	props := parquet.NewReaderProperties(s.alloc)
 	props.BufferedStreamEnabled = true // one page in memory, not a whole column chunk
 	props.BufferSize = 1 << 16
 	err := protect("Parquet file", func() (err error) {
@@ -415,24 +424,28 @@ func (s *parquetSource) checkRowGroups() error {
 func (s *parquetSource) firstPass() error {
 	set := classSet{}
 	row := 0
-	for rg := range s.rgRows {
-		leaf := s.label
+	leaf := s.label
+	defer leaf.close()
+	for rg, rows := range s.rgRows {
 		if err := s.openLeaf(&leaf, rg); err != nil {
 			return err
 		}
-		n, err := readStrings(&leaf, int(s.rgRows[rg]), func(i int, v string, ok bool) error {
-			if !ok {
-				return s.lab.null(row + i)
+		for left := int(rows); left > 0; {
+			n := min(left, parquetBatchRows)
+			got, err := readStrings(&leaf, n, func(i int, v string, ok bool) error {
+				if !ok {
+					return s.lab.null(row + i)
+				}
+				return set.add(s.lab, row+i, v)
+			})
+			if err != nil {
+				return s.readErr(rg, leaf.col, err)
 			}
-			return set.add(s.lab, row+i, v)
-		})
-		if err != nil {
-			return s.readErr(rg, leaf.col, err)
+			if got != n {
+				return s.shortErr(rg, leaf.col, int(rows)-left+got)
+			}
+			row, left = row+n, left-n
 		}
-		if int64(n) != s.rgRows[rg] {
-			return s.shortErr(rg, leaf.col, n)
-		}
-		row += n
 	}
 	set.finish(s.lab)
 	return nil
@@ -442,11 +455,30 @@ func (s *parquetSource) rows() int { return int(s.nrows) }
 
 // openLeaf points leaf at its column chunk in row group rg.
 func (s *parquetSource) openLeaf(leaf *pqLeaf, rg int) error {
-	cr, err := s.rdr.RowGroup(rg).Column(leaf.col)
+	leaf.close()
+	pr, err := s.rdr.RowGroup(rg).GetColumnPageReader(leaf.col)
 	if err != nil {
 		return s.readErr(rg, leaf.col, err)
 	}
-	leaf.cr = cr
+	descr := s.rdr.MetaData().Schema.Column(leaf.col)
+	info := file.LevelInfo{NullSlotUsage: 1, DefLevel: leaf.maxDef}
+	leaf.rr = file.NewRecordReader(descr, info, arrow.BinaryTypes.Binary, s.alloc, s.rdr.BufferPool())
+	leaf.rr.SetPageReader(pr)
+	return nil
+}
+
+func (l *pqLeaf) close() {
+	if l.rr != nil {
+		l.rr.Release()
+		l.rr = nil
+	}
+}
+
+// Close releases the column readers.
+func (s *parquetSource) Close() error {
+	s.image.close()
+	s.path.close()
+	s.label.close()
 	return nil
 }
 
@@ -559,53 +591,64 @@ func (s *parquetSource) batch(row, n int) (Batch, error) {
 	return b, nil
 }
 
-// readLeaf reads up to n rows of a leaf with read, calling fn with each
-// row's value (ok false for a null), and returns the number of rows read.
-func readLeaf[T any](leaf *pqLeaf, n int, read func(batch int64, vals []T, def []int16) (int64, int, error), fn func(i int, v T, ok bool) error) (int, error) {
-	const chunk = 64
-	vals := make([]T, chunk)
-	def := make([]int16, chunk)
-	var zero T
+// read reads up to n rows of the current row group into the record
+// reader, and returns how many it read.
+func (l *pqLeaf) read(n int) (int, error) {
+	l.rr.Reset()
+	if err := l.rr.Reserve(int64(n)); err != nil {
+		return 0, err
+	}
 	got := 0
-	for got < n {
-		want := min(n-got, chunk)
-		levels, nv, err := read(int64(want), vals[:want], def[:want])
+	for got < n && l.rr.HasMore() {
+		k, err := l.rr.ReadRecords(int64(n - got))
 		if err != nil {
 			return got, err
 		}
-		if levels <= 0 {
+		if k <= 0 {
 			break
 		}
-		if levels > int64(want) || nv > int(levels) || (leaf.maxDef == 0 && nv != int(levels)) {
-			return got, fmt.Errorf("%d levels and %d values read for %d rows", levels, nv, want)
-		}
-		k := 0
-		for j := 0; j < int(levels); j++ {
-			if leaf.maxDef == 0 || def[j] == leaf.maxDef {
-				if k >= nv {
-					return got, fmt.Errorf("fewer values (%d) than definition levels say", nv)
-				}
-				if err := fn(got+j, vals[k], true); err != nil {
-					return got, err
-				}
-				k++
-			} else if err := fn(got+j, zero, false); err != nil {
-				return got, err
-			}
-		}
-		got += int(levels)
+		got += int(k)
+	}
+	if got > n || l.rr.ValuesWritten() != got {
+		return got, fmt.Errorf("%d values for %d rows", l.rr.ValuesWritten(), got)
 	}
 	return got, nil
 }
 
+// readBytes reads up to n rows of a BYTE_ARRAY leaf, calling fn with each
+// row's value (ok false for a null), and returns the number of rows read.
 func readBytes(leaf *pqLeaf, n int, fn func(i int, v []byte, ok bool) error) (int, error) {
-	cr, ok := leaf.cr.(*file.ByteArrayColumnChunkReader)
+	br, ok := leaf.rr.(file.BinaryRecordReader)
 	if !ok {
 		return 0, fmt.Errorf("column is not BYTE_ARRAY")
 	}
-	return readLeaf(leaf, n, func(batch int64, vals []parquet.ByteArray, def []int16) (int64, int, error) {
-		return cr.ReadBatch(batch, vals, def, nil)
-	}, func(i int, v parquet.ByteArray, ok bool) error { return fn(i, v, ok) })
+	got, err := leaf.read(n)
+	if err != nil {
+		return got, err
+	}
+	chunks := br.GetBuilderChunks()
+	defer func() {
+		for _, c := range chunks {
+			c.Release()
+		}
+	}()
+	i := 0
+	for _, c := range chunks {
+		b, ok := c.(*array.Binary)
+		if !ok {
+			return i, fmt.Errorf("column read as %s", c.DataType())
+		}
+		for j := 0; j < b.Len(); j++ {
+			if err := fn(i, b.Value(j), !b.IsNull(j)); err != nil {
+				return i, err
+			}
+			i++
+		}
+	}
+	if i != got {
+		return i, fmt.Errorf("%d values for %d rows", i, got)
+	}
+	return got, nil
 }
 
 func readStrings(leaf *pqLeaf, n int, fn func(i int, v string, ok bool) error) (int, error) {
@@ -614,22 +657,46 @@ func readStrings(leaf *pqLeaf, n int, fn func(i int, v string, ok bool) error) (
 
 // readInts reads an INT32 or INT64 leaf (of unsigned values if unsigned).
 func readInts(leaf *pqLeaf, n int, unsigned bool, fn func(i int, v int64, big, ok bool) error) (int, error) {
-	switch cr := leaf.cr.(type) {
-	case *file.Int32ColumnChunkReader:
-		return readLeaf(leaf, n, func(batch int64, vals []int32, def []int16) (int64, int, error) {
-			return cr.ReadBatch(batch, vals, def, nil)
-		}, func(i int, v int32, ok bool) error {
-			if unsigned {
-				return fn(i, int64(uint32(v)), false, ok)
-			}
-			return fn(i, int64(v), false, ok)
-		})
-	case *file.Int64ColumnChunkReader:
-		return readLeaf(leaf, n, func(batch int64, vals []int64, def []int16) (int64, int, error) {
-			return cr.ReadBatch(batch, vals, def, nil)
-		}, func(i int, v int64, ok bool) error {
-			return fn(i, v, unsigned && v < 0, ok)
-		})
+	got, err := leaf.read(n)
+	if err != nil {
+		return got, err
 	}
-	return 0, fmt.Errorf("column is not INT32 or INT64")
+	valid := leaf.rr.ReleaseValidBits()
+	if valid != nil {
+		defer valid.Release()
+		if valid.Len()*8 < got {
+			return 0, fmt.Errorf("validity bitmap of %d bytes for %d rows", valid.Len(), got)
+		}
+	}
+	ok := func(i int) bool { return valid == nil || bitutil.BitIsSet(valid.Bytes(), i) }
+	raw := leaf.rr.Values()
+	switch leaf.rr.Type() {
+	case parquet.Types.Int32:
+		vals := arrow.Int32Traits.CastFromBytes(raw)
+		if len(vals) < got {
+			return 0, fmt.Errorf("%d values for %d rows", len(vals), got)
+		}
+		for i, v := range vals[:got] {
+			w := int64(v)
+			if unsigned {
+				w = int64(uint32(v))
+			}
+			if err := fn(i, w, false, ok(i)); err != nil {
+				return i, err
+			}
+		}
+	case parquet.Types.Int64:
+		vals := arrow.Int64Traits.CastFromBytes(raw)
+		if len(vals) < got {
+			return 0, fmt.Errorf("%d values for %d rows", len(vals), got)
+		}
+		for i, v := range vals[:got] {
+			if err := fn(i, v, unsigned && v < 0, ok(i)); err != nil {
+				return i, err
+			}
+		}
+	default:
+		return 0, fmt.Errorf("column is not INT32 or INT64")
+	}
+	return got, nil
 }
