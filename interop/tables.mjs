@@ -24,6 +24,9 @@
 //	    image: large_binary, label: dictionary<int32, utf8>
 //	rowgroups.parquet
 //	    the binary table in row groups of 2 rows (4 row groups)
+//	snappy.parquet, zstd.parquet, gzip.parquet, brotli.parquet
+//	    the binary table compressed with each codec Arrow Go reads (the
+//	    others are uncompressed, arrow-rs's default; pyarrow's is snappy)
 //	nolabel.arrows
 //	    img: binary only (no "image", no "label" column)
 //	bad.arrows, bad.parquet
@@ -45,7 +48,7 @@ import {
   RecordBatch, Table, makeData, vectorFromArray, tableToIPC,
   RecordBatchFileWriter, RecordBatchStreamWriter,
 } from 'apache-arrow';
-import { Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import { Table as WasmTable, WriterPropertiesBuilder, Compression, writeParquet } from 'parquet-wasm';
 
 const W = 4, H = 4;
 
@@ -116,10 +119,11 @@ function writeArrowStream(dir, name, t) {
 
 // writeParquetFile converts the table to Parquet with arrow-rs (parquet-wasm).
 // kv is extra key-value metadata of the Parquet file.
-function writeParquetFile(dir, name, t, rowGroupRows, kv) {
+function writeParquetFile(dir, name, t, rowGroupRows, kv, codec) {
   let b = new WriterPropertiesBuilder().setCreatedBy('siampipe interop/tables.mjs (parquet-wasm)');
   if (rowGroupRows) b = b.setMaxRowGroupSize(rowGroupRows);
   if (kv) b = b.setKeyValueMetadata(kv);
+  if (codec) b = b.setCompression(codec);
   const pq = writeParquet(WasmTable.fromIPCStream(tableToIPC(t, 'stream')), b.build());
   writeFileSync(join(dir, name), pq);
 }
@@ -137,6 +141,9 @@ function main() {
   writeArrowStream(dir, 'binary.arrows', binary);
   writeParquetFile(dir, 'binary.parquet', binary);
   writeParquetFile(dir, 'rowgroups.parquet', binary, 2);
+  for (const [name, codec] of [['snappy', Compression.SNAPPY], ['zstd', Compression.ZSTD], ['gzip', Compression.GZIP], ['brotli', Compression.BROTLI]]) {
+    writeParquetFile(dir, `${name}.parquet`, binary, 0, null, codec);
+  }
 
   const hfColumns = [
     ['image', imageStruct(), images.map((bytes, i) => ({ bytes, path: `train/${i}.png` }))],

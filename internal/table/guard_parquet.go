@@ -12,10 +12,12 @@ package table
 // library sees them.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/metadata"
 )
 
@@ -231,6 +233,7 @@ type pageHeader struct {
 	uncompressed, compressed   int32
 	numValues                  int32 // data or dictionary page
 	defLevelBytes, repLvlBytes int32 // data page v2
+	v2Raw                      bool  // data page v2 with is_compressed false
 	size                       int   // of the header itself
 }
 
@@ -292,6 +295,8 @@ func (t *thriftReader) pageSubHeader(id int16, h *pageHeader) error {
 			h.defLevelBytes, err = t.i32(typ)
 		case id == 8 && fid == 6:
 			h.repLvlBytes, err = t.i32(typ)
+		case id == 8 && fid == 7 && (typ == tcTrue || typ == tcFalse):
+			h.v2Raw = typ == tcFalse
 		default:
 			err = t.skip(typ, false, 1)
 		}
@@ -348,12 +353,86 @@ func checkChunk(ra io.ReaderAt, size int64, cc *metadata.ColumnChunkMetaData, ol
 			int64(h.defLevelBytes)+int64(h.repLvlBytes) > int64(min(h.compressed, h.uncompressed))):
 			return fmt.Errorf("page at %d claims %d+%d bytes of levels in %d bytes", pos, h.defLevelBytes, h.repLvlBytes, h.compressed)
 		}
+		if err := checkPageData(ra, pos, h, cc.Compression()); err != nil {
+			return fmt.Errorf("page at %d: %v", pos, err)
+		}
 		if h.typ != pageDictionary {
 			seen += int64(h.numValues)
 		}
 		pos += int64(h.compressed)
 	}
 	return nil
+}
+
+// checkPageData checks the sizes that a page's compressed data, at pos,
+// declares itself, which the codecs of the Parquet reader allocate by
+// before the page's own sizes are compared: the decoded length that leads
+// snappy data, the content size in a zstd frame header. A gzip or brotli
+// page of 0 bytes is read to its end, however long that is (the others
+// stop at the page's size), so it must be short.
+//
+// What is not checked: zstd data whose frame does not declare its size
+// (streaming writers, parquet-mr) decodes as far as it goes.
+func checkPageData(ra io.ReaderAt, pos int64, h pageHeader, codec compress.Compression) error {
+	at, n, want := pos, int64(h.compressed), int64(h.uncompressed)
+	if h.typ == pageDataV2 {
+		if h.v2Raw {
+			return nil
+		}
+		lv := int64(h.defLevelBytes) + int64(h.repLvlBytes)
+		at, n, want = at+lv, n-lv, want-lv
+	}
+	var head [18]byte
+	k, err := ra.ReadAt(head[:min(n, int64(len(head)))], at)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	b := head[:k]
+	switch codec {
+	case compress.Codecs.Snappy:
+		if v, m := binary.Uvarint(b); m <= 0 || v != uint64(want) {
+			return fmt.Errorf("snappy data declares %d bytes, the page %d", v, want)
+		}
+	case compress.Codecs.Zstd:
+		if fcs, ok := zstdContentSize(b); ok && fcs > uint64(want) {
+			return fmt.Errorf("zstd frame declares %d bytes, the page %d", fcs, want)
+		}
+	case compress.Codecs.Gzip, compress.Codecs.Brotli:
+		if want <= 0 && n > 64 {
+			return fmt.Errorf("%d compressed bytes for an empty page", n)
+		}
+	}
+	return nil
+}
+
+// zstdContentSize returns the content size that the zstd frame header at
+// the start of b declares, if it does (RFC 8878, 3.1.1.1).
+func zstdContentSize(b []byte) (uint64, bool) {
+	if len(b) < 5 || binary.LittleEndian.Uint32(b) != 0xFD2FB528 {
+		return 0, false
+	}
+	fhd := b[4]
+	single := fhd>>5&1 == 1
+	p := 5
+	if !single {
+		p++ // window descriptor
+	}
+	p += []int{0, 1, 2, 4}[fhd&3] // dictionary ID
+	size := []int{0, 2, 4, 8}[fhd>>6]
+	if fhd>>6 == 0 && single {
+		size = 1
+	}
+	if size == 0 || len(b) < p+size {
+		return 0, false
+	}
+	var v uint64
+	for i := size - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[p+i])
+	}
+	if size == 2 {
+		v += 256
+	}
+	return v, true
 }
 
 // readPageHeader reads and parses the page header at pos, which ends

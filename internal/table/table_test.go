@@ -90,6 +90,10 @@ func TestOpenReadsTablesWrittenByOtherImplementations(t *testing.T) {
 		{"binary.arrows", Options{}, -1, nil, jsLabels, []int{4, 3}},
 		{"binary.parquet", Options{}, 7, nil, jsLabels, []int{7}},
 		{"rowgroups.parquet", Options{}, 7, nil, jsLabels, []int{2, 2, 2, 1}},
+		{"snappy.parquet", Options{}, 7, nil, jsLabels, []int{7}},
+		{"zstd.parquet", Options{}, 7, nil, jsLabels, []int{7}},
+		{"gzip.parquet", Options{}, 7, nil, jsLabels, []int{7}},
+		{"brotli.parquet", Options{}, 7, nil, jsLabels, []int{7}},
 		{"hf.arrows", Options{}, -1, fashion, jsHFLabels, []int{7}},
 		{"hf.parquet", Options{}, 7, fashion, jsHFLabels, []int{7}},
 		{"hf-rs.parquet", Options{}, 7, fashion, jsHFLabels, []int{7}},
@@ -452,6 +456,46 @@ func TestParquetPageClaimingMoreThanItsChunkIsRefused(t *testing.T) {
 	_, err = NewParquetReader(bytes.NewReader(data), int64(len(data)), Options{})
 	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "the column chunk has") {
 		t.Fatalf("error %v, want ErrFormat about the page's size", err)
+	}
+}
+
+// TestParquetCompressedDataDeclaringMoreThanItsPageIsRefused patches the
+// length that the first page's compressed data declares (snappy's leading
+// varint, the zstd frame's content size) to more than the page holds: the
+// codec would allocate by it.
+func TestParquetCompressedDataDeclaringMoreThanItsPageIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		patch func(data []byte)
+		says  string
+	}{
+		{"snappy.parquet", func(data []byte) { patchVarint(data, 0) }, "snappy data declares"},
+		{"zstd.parquet", func(data []byte) {
+			if fcs, ok := zstdContentSize(data); !ok || fcs == 0 {
+				t.Fatalf("no zstd frame content size (%d, %v)", fcs, ok)
+			}
+			fhd := data[4]
+			p := 5 + []int{1, 0}[fhd>>5&1] + []int{0, 1, 2, 4}[fhd&3]
+			for i := p; i < p+[]int{1, 2, 4, 8}[fhd>>6]; i++ {
+				data[i] = 0xFF
+			}
+		}, "zstd frame declares"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := parsePageHeader(data[4:], false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.patch(data[4+h.size:])
+			_, err = NewParquetReader(bytes.NewReader(data), int64(len(data)), Options{})
+			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("error %v, want ErrFormat saying %q", err, c.says)
+			}
+		})
 	}
 }
 
