@@ -489,6 +489,8 @@ func (s *parquetSource) readErr(rg, col int, err error) error {
 	return fmt.Errorf("%w: row group %d, column %s: %v", ErrFormat, rg, s.rdr.MetaData().Schema.Column(col).Path(), shortErr(err))
 }
 
+// shortErr is the error for a column chunk that ends after n of its row
+// group's rows.
 func (s *parquetSource) shortErr(rg, col, n int) error {
 	return fmt.Errorf("%w: row group %d, column %s: %d rows, the metadata says %d (truncated?)", ErrFormat, rg, s.rdr.MetaData().Schema.Column(col).Path(), n, s.rgRows[rg])
 }
@@ -537,7 +539,7 @@ func (s *parquetSource) batch(row, n int) (Batch, error) {
 		return b, s.readErr(s.rg, s.image.col, err)
 	}
 	if got != n {
-		return b, s.shortErr(s.rg, s.image.col, got)
+		return b, s.shortErr(s.rg, s.image.col, int(s.rgRows[s.rg]-s.left)+got)
 	}
 	if s.path.col >= 0 {
 		path, hasPath := "", false
@@ -586,7 +588,7 @@ func (s *parquetSource) batch(row, n int) (Batch, error) {
 		return b, s.readErr(s.rg, s.label.col, err)
 	}
 	if got != n {
-		return b, s.shortErr(s.rg, s.label.col, got)
+		return b, s.shortErr(s.rg, s.label.col, int(s.rgRows[s.rg]-s.left)+got)
 	}
 	return b, nil
 }

@@ -70,6 +70,9 @@ type Options struct {
 	// table has such a column, else no labels; a name given here must
 	// exist.
 	LabelColumn string
+	// NoLabels reads no labels, whatever columns the table has (for a
+	// test split whose labels are all -1, say).
+	NoLabels bool
 }
 
 // Batch is a run of consecutive rows. Its slices are the caller's: the
@@ -229,6 +232,8 @@ func (o Options) resolve(have []string) (image, label string, err error) {
 	}
 	label = o.LabelColumn
 	switch {
+	case o.NoLabels:
+		label = ""
 	case label == "" && has(DefaultLabelColumn):
 		label = DefaultLabelColumn
 	case label == "":
@@ -358,7 +363,7 @@ const hfMetaKey = "huggingface"
 func protect(what string, f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %s: %v", ErrFormat, what, p)
+			err = fmt.Errorf("%w: %s: %s", ErrFormat, what, shortErr(fmt.Errorf("%v", p)))
 		}
 	}()
 	return f()

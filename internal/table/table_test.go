@@ -103,6 +103,8 @@ func TestOpenReadsTablesWrittenByOtherImplementations(t *testing.T) {
 		{"nolabel.arrows", Options{ImageColumn: "img"}, -1, nil, nil, []int{7}},
 		{"binary.parquet", Options{ImageColumn: "image", LabelColumn: "label"}, 7, nil, jsLabels, []int{7}},
 		{"bad.parquet", Options{}, 3, nil, []int{1, 2, 3}, []int{3}},
+		{"bad.arrows", Options{NoLabels: true, LabelColumn: "label_neg"}, -1, nil, nil, []int{3}},
+		{"hf.parquet", Options{NoLabels: true}, 7, nil, nil, []int{7}},
 	} {
 		t.Run(fmt.Sprintf("%s %+v", c.file, c.opt), func(t *testing.T) {
 			r, err := Open(filepath.Join("testdata", c.file), c.opt)
