@@ -257,3 +257,44 @@ func TestSourceFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTablesFromOtherTools reads the image tables that apache-arrow (JS)
+// and arrow-rs (Parquet) wrote (internal/table/testdata): the same images
+// from every format, the Hugging Face ClassLabel names, and the pixels the
+// generating script put in (row i's pixel j is (37i + 11j + 5) mod 256).
+func TestTablesFromOtherTools(t *testing.T) {
+	td := "../../internal/table/testdata/"
+	byBase := map[string]*contract.AllImages{}
+	for _, tc := range []struct {
+		flag, file string
+		hf         bool
+	}{
+		{"--parquet", "binary.parquet", false},
+		{"--arrow", "binary.arrow", false},
+		{"--arrow", "binary.arrows", false},
+		{"--parquet", "hf.parquet", true},
+		{"--arrow", "hf.arrows", true},
+		{"--parquet", "rowgroups.parquet", false},
+	} {
+		got := fetched(t, tc.flag, td+tc.file)
+		if got.N != 7 || got.Channels != 1 || got.Height != 4 || got.Width != 4 || !got.Labelled {
+			t.Fatalf("%s: %d images of %dx%dx%d, labelled %v", tc.file, got.N, got.Channels, got.Height, got.Width, got.Labelled)
+		}
+		for i := range got.N {
+			for j := range 16 {
+				if want := uint8((37*i + 11*j + 5) % 256); got.Pixels[i*16+j] != want {
+					t.Fatalf("%s row %d pixel %d is %d, want %d", tc.file, i, j, got.Pixels[i*16+j], want)
+				}
+			}
+		}
+		names, _ := got.Meta.Classes()
+		if tc.hf && (len(names) != 10 || names[9] != "Ankle boot") {
+			t.Errorf("%s: classes %q, want the ClassLabel names", tc.file, names)
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(tc.file, ".parquet"), filepath.Ext(tc.file))
+		if prev, ok := byBase[base]; ok && !bytes.Equal(prev.Label, got.Label) {
+			t.Errorf("%s: labels %v, another format's %v", tc.file, got.Label, prev.Label)
+		}
+		byBase[base] = got
+	}
+}

@@ -717,3 +717,76 @@ func TestSIMDLevelKeysTheCache(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnImagesRunThroughEveryStage runs the pipeline on an RGB image
+// folder made by tests/data/shapes.py (its own test split held out by
+// --test-fraction), then on a flat folder of the same images (unlabelled):
+// the first ends in a report naming the folder's classes on 3-channel
+// images; the second trains, embeds and draws, and scores nothing.
+func TestOwnImagesRunThroughEveryStage(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "shapes")
+	wd, _ := os.Getwd()
+	if out, err := exec.Command("/usr/bin/python3", filepath.Join(wd, "../data/shapes.py"), data, "--per-class", "40").CombinedOutput(); err != nil {
+		t.Fatalf("shapes.py: %v: %s", err, out)
+	}
+	out, cache, runDirs := dirs(t)
+	mustRun(t, repo, args([]string{"--data", "folder:" + data, "--test-fraction", "0.25", "--epochs", "2", "--batch-size", "32", "--monitor", "1"}, runDirs)...)
+	var rep struct {
+		PerClass []struct {
+			Class string `json:"class"`
+			NTest int    `json:"n_test"`
+		} `json:"per_class"`
+		Counts struct {
+			Train, Test, Classes int
+		} `json:"counts"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join(out, "report.json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"cool-disc", "cool-square", "cool-triangle", "warm-disc", "warm-square", "warm-triangle"}
+	if len(rep.PerClass) != len(want) || rep.Counts.Train != 180 || rep.Counts.Test != 60 {
+		t.Fatalf("report: %d classes, %d train and %d test rows; want 6, 180, 60", len(rep.PerClass), rep.Counts.Train, rep.Counts.Test)
+	}
+	for i, c := range rep.PerClass {
+		if c.Class != want[i] || c.NTest != 10 {
+			t.Errorf("class %d: %q with %d test rows, want %q with 10", i, c.Class, c.NTest, want[i])
+		}
+	}
+	f, err := os.Open(one(t, filepath.Join(cache, "images-test-*.arrows")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := contract.ReadImages(f)
+	f.Close()
+	if err != nil || im.Channels != 3 || im.Height != 32 || im.Width != 32 {
+		t.Fatalf("test images: %v; want 3x32x32", err)
+	}
+	if !strings.Contains(string(read(t, filepath.Join(out, "metrics.jsonl"))), `"knn"`) {
+		t.Error("the monitor did not score the labelled folder")
+	}
+
+	// The same images, flat: unlabelled.
+	flat := filepath.Join(t.TempDir(), "flat")
+	if err := os.Mkdir(flat, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "*", "*.png"))
+	for _, p := range files {
+		if err := os.Link(p, filepath.Join(flat, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out2, _, runDirs2 := dirs(t)
+	r := mustRun(t, repo, args([]string{"--data", "folder:" + flat, "--epochs", "1", "--batch-size", "32"}, runDirs2)...)
+	if !strings.Contains(r.stderr, "unlabelled") {
+		t.Errorf("the run does not say the images are unlabelled:\n%s", r.stderr)
+	}
+	for _, f := range []string{"umap.png", "umap.html", "model.arrows", "coords.arrows"} {
+		if _, err := os.Stat(filepath.Join(out2, f)); err != nil {
+			t.Errorf("unlabelled run: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out2, "report.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("unlabelled run left a report.json (%v)", err)
+	}
+}
