@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 need=()
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 command -v chromium >/dev/null || need+=(chromium)
+# PIL and numpy write the own-images test data (tests/data/*.py).
+/usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null || need+=(python3-pil python3-numpy)
 command -v node >/dev/null || need+=(nodejs npm)
 echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null 2>/dev/null || need+=(libopenblas-dev)
 if [ ${#need[@]} -gt 0 ]; then
@@ -47,3 +49,6 @@ go test -count=1 -race -short ./internal/par ./internal/gemm
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
 go test -run '^$' -fuzz '^FuzzReader$' -fuzztime "$fuzztime" ./internal/contract
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/decode
+go test -run '^$' -fuzz '^FuzzArrow$' -fuzztime "$fuzztime" ./internal/table
+go test -run '^$' -fuzz '^FuzzParquet$' -fuzztime "$fuzztime" ./internal/table
