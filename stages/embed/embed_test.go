@@ -100,6 +100,29 @@ func imagesStream(t *testing.T, ims []image, h, w, rows int) []byte {
 	return buf.Bytes()
 }
 
+// rgbImages is a stream of two 3x28x28 images.
+func rgbImages(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	iw, err := contract.NewImagesWriter(&buf, 28, 28, contract.Meta{}.SetChannels(3), contract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := make([]uint8, 3*28*28)
+	for i := range 2 {
+		for j := range px {
+			px[j] = uint8(j*7 + i*91)
+		}
+		if err := iw.Append(int64(i), 0, px); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func run(t *testing.T, in, ckpt []byte, cfg config) ([]byte, error) {
 	t.Helper()
 	var out bytes.Buffer
@@ -231,6 +254,7 @@ func TestEmbedRefusesBadInput(t *testing.T) {
 		{"trained with another BatchNorm epsilon", images28, otherEps, "", []string{"epsilon 0.001", "1e-05"}, nil},
 		{"an epsilon that is not a number", images28, badEps, "", []string{`siampipe.train.bn_eps="tiny"`, "--model"}, checkpoint.ErrHeader},
 		{"trained on colour images", images28, rgb, "", []string{"3-channel"}, nil},
+		{"colour images for a grey model", rgbImages(t), sized, "", []string{"input has 3x28x28", "trained on 1x28x28", "--channels"}, infer.ErrImageSize},
 		{"metadata of a deeper backbone than the tensors", images28, deeper, "", []string{"depth 2", "1 convolutions per stage", "--model"}, nil},
 		{"missing tensor", images28, missing.Bytes(), "", []string{"backbone.conv1.weight"}, infer.ErrMissingTensor},
 		{"projector of a seed model", images28, ckpt, "projector", []string{"seed model has no projector (use --layer backbone or predictor)"}, infer.ErrLayer},
