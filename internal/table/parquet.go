@@ -28,8 +28,9 @@ const parquetMagic = "PAR1"
 const parquetBatchRows = 256
 
 // NewParquetReader reads the table in the Parquet file of size bytes that
-// r reads. Only the image and label columns are read, a batch of rows at a
-// time.
+// r reads. Only the image and label columns are read, a batch of at most
+// 256 rows at a time, holding one page of each in memory. Arrow Go reads
+// uncompressed, snappy, gzip, brotli and zstd pages, not LZ4.
 //
 // The columns are read at the Parquet level, leaf by leaf, not through
 // pqarrow: pqarrow reads the fields of a struct column (a Hugging Face

@@ -139,14 +139,16 @@ func Open(path string, opt Options) (*Reader, error) {
 }
 
 // Rows returns the number of rows in the table, or -1 when it is not
-// known before reading (an Arrow IPC stream with integer labels).
+// known before reading (an Arrow IPC stream, unless its labels are strings
+// and so were read first).
 func (r *Reader) Rows() int { return r.src.rows() }
 
-// Labelled reports whether the table has a label column.
+// Labelled reports whether labels are read: the table has the label
+// column, and Options.NoLabels is not set.
 func (r *Reader) Labelled() bool { return r.labels != nil }
 
-// Classes returns the class names: the sorted distinct strings of a string
-// label column (label i is Classes()[i]), or those of the Hugging Face
+// Classes returns the class names: the distinct strings of a string label
+// column, sorted by bytes (label i is Classes()[i]), or those of the Hugging Face
 // ClassLabel feature of an integer label column. It returns nil when the
 // table names no classes. Do not modify the result.
 func (r *Reader) Classes() []string {

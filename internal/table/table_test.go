@@ -23,6 +23,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/schema"
 )
 
 // What interop/tables.mjs wrote.
@@ -563,4 +566,110 @@ func ExampleOpen() {
 	// Output:
 	// 7 rows; classes [T-shirt/top Trouser Pullover]
 	// rows 0..6: labels [9 0 3 1 7 0 2], first image 85 bytes "PNG"
+}
+
+// goParquet writes, with Arrow Go's low-level Parquet writer, a table of
+// required columns: image (binary) and label (an unsigned integer of the
+// given bit width, physical INT32 or INT64), in row groups of rgRows.
+func goParquet(t *testing.T, bits int8, labels []uint64, rgRows int) []byte {
+	t.Helper()
+	phys := parquet.Types.Int32
+	if bits == 64 {
+		phys = parquet.Types.Int64
+	}
+	img, err := schema.NewPrimitiveNode("image", parquet.Repetitions.Required, parquet.Types.ByteArray, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbl, err := schema.NewPrimitiveNodeLogical("label", parquet.Repetitions.Required, schema.NewIntLogicalType(bits, false), phys, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := schema.NewGroupNode("schema", parquet.Repetitions.Required, schema.FieldList{img, lbl}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := file.NewParquetWriter(&b, root)
+	for lo := 0; lo < len(labels); lo += rgRows {
+		hi := min(lo+rgRows, len(labels))
+		rg := w.AppendRowGroup()
+		cw, err := rg.NextColumn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var imgs []parquet.ByteArray
+		for i := lo; i < hi; i++ {
+			imgs = append(imgs, parquet.ByteArray{byte(i), 1, 2})
+		}
+		if _, err := cw.(*file.ByteArrayColumnChunkWriter).WriteBatch(imgs, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if cw, err = rg.NextColumn(); err != nil {
+			t.Fatal(err)
+		}
+		if bits == 64 {
+			var vs []int64
+			for _, l := range labels[lo:hi] {
+				vs = append(vs, int64(l))
+			}
+			_, err = cw.(*file.Int64ColumnChunkWriter).WriteBatch(vs, nil, nil)
+		} else {
+			var vs []int32
+			for _, l := range labels[lo:hi] {
+				vs = append(vs, int32(uint32(l)))
+			}
+			_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(vs, nil, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rg.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestParquetRequiredColumnsAndUnsignedLabels covers what arrow-rs did not
+// write in testdata: columns without definition levels, unsigned labels
+// (uint32 above int32, uint64 above int64), several row groups.
+func TestParquetRequiredColumnsAndUnsignedLabels(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		bits   int8
+		labels []uint64
+		want   error
+		says   string
+	}{
+		{"uint8", 8, []uint64{0, 255, 7, 3, 200}, nil, ""},
+		{"uint32 above int32", 32, []uint64{1, 1 << 31}, ErrLabel, "row 1 is 2147483648"},
+		{"uint64 above int64", 64, []uint64{1, 2, 1<<63 + 1}, ErrLabel, "row 2 is 9223372036854775809"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := goParquet(t, c.bits, c.labels, 2)
+			r, err := NewParquetReader(bytes.NewReader(data), int64(len(data)), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			imgs, labels, sizes, err := readAll(t, r)
+			if !errors.Is(err, c.want) || (err != nil && !strings.Contains(err.Error(), c.says)) {
+				t.Fatalf("error %v, want %v saying %q", err, c.want, c.says)
+			}
+			if c.want != nil {
+				return
+			}
+			for i, l := range labels {
+				if uint64(l) != c.labels[i] || !bytes.Equal(imgs[i], []byte{byte(i), 1, 2}) {
+					t.Fatalf("row %d: label %d image %v", i, l, imgs[i])
+				}
+			}
+			if !reflect.DeepEqual(sizes, []int{2, 2, 1}) || r.Rows() != len(c.labels) {
+				t.Errorf("batches %v, rows %d", sizes, r.Rows())
+			}
+		})
+	}
 }
