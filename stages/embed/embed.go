@@ -73,9 +73,7 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 		contract.MetaVersion: cli.Version,
 	}.Inherit(contract.KindFeatures, rd.Meta())
 	if opt.BatchRows == 0 {
-		// Record batches of ~4 MB: the writer's default 4096 rows of 8 KB
-		// features spend 15% of a one-core run growing 32 MB buffers.
-		opt.BatchRows = max(64, (4<<20)/(4*model.Dim()))
+		opt.BatchRows = contract.FeaturesBatchRows(model.Dim())
 	}
 	fw, err := contract.NewFeaturesWriter(out, model.Dim(), fm, opt)
 	if err != nil {
