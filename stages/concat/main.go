@@ -58,7 +58,6 @@ func open(s *cli.Stage) ([]input, func(), error) {
 	if len(names) == 0 {
 		return nil, closeAll, cli.Usagef("no shards to join: name the shard files (concat -o whole.arrows shard-0.arrows shard-1.arrows ...; - is stdin)")
 	}
-	ins := make([]input, 0, len(names))
 	stdin := false
 	for _, name := range names {
 		switch {
@@ -66,14 +65,19 @@ func open(s *cli.Stage) ([]input, func(), error) {
 			return nil, closeAll, cli.Usagef("- is given twice: stdin can be read once")
 		case name == "-":
 			stdin = true
+		case strings.HasPrefix(name, "-"):
+			return nil, closeAll, cli.Usagef("%s after the shard files: flags go first (concat -o FILE SHARD...)", name)
+		}
+	}
+	ins := make([]input, 0, len(names))
+	for _, name := range names {
+		if name == "-" {
 			r, err := s.Input() // refuses a terminal
 			if err != nil {
 				return nil, closeAll, err
 			}
 			ins = append(ins, input{name: "stdin", r: r})
 			continue
-		case strings.HasPrefix(name, "-"):
-			return nil, closeAll, cli.Usagef("%s after the shard files: flags go first (concat -o FILE SHARD...)", name)
 		}
 		f, err := os.Open(name)
 		if err != nil {
