@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -56,7 +58,37 @@ func needData(t *testing.T) {
 	}
 	mustRun(t, nil, "fetch", "--split", "test", "--limit", "300", "--dir", fmnist, "-o", filepath.Join(fix, "images.arrows"))
 	mustRun(t, nil, "fetch", "--split", "test", "--dir", fmnist, "-o", filepath.Join(fix, "test.arrows"))
+	writeFolder(t, filepath.Join(fix, "folder"))
 	writeModel(t, filepath.Join(fix, "model.arrows"))
+}
+
+// writeFolder writes an image folder of two classes of 60 random 8x8 grey
+// PNGs each, 3 of them (in each class) files that are not images.
+func writeFolder(t *testing.T, dir string) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, class := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 60 {
+			var b bytes.Buffer
+			if i%23 == 5 {
+				b.WriteString("not an image")
+			} else {
+				im := image.NewGray(image.Rect(0, 0, 8, 8))
+				for j := range im.Pix {
+					im.Pix[j] = uint8(r.UintN(256))
+				}
+				if err := png.Encode(&b, im); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, class, fmt.Sprintf("%02d.png", i)), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 // writeModel writes a seed-arch checkpoint of narrow layers and random
@@ -150,6 +182,9 @@ func mapStages() []mapStage {
 		{"embed", func() []string {
 			return []string{"-i", f("images.arrows"), "--model", f("model.arrows"), "--layer", "predictor", "--compress", "zstd"}
 		}},
+		// 120 files, 6 of them bad and skipped: no siampipe.rows, shards of
+		// fewer rows than their siampipe.shard.rows.
+		{"fetch", func() []string { return []string{"--folder", f("folder"), "--skip-bad"} }},
 	}
 }
 
