@@ -14,11 +14,12 @@ type Flags struct {
 }
 
 // AddFlags defines --shard and --shards on fs and returns the Flags they
-// set; call Resolve once fs is parsed.
-func AddFlags(fs *flag.FlagSet) *Flags {
+// set; call Resolve once fs is parsed. rows says, for --help, which n rows
+// the stage shards: "the rows it would write", "the input rows".
+func AddFlags(fs *flag.FlagSet, rows string) *Flags {
 	f := &Flags{}
-	fs.StringVar(&f.Shard, "shard", "", "write only shard I (0-based) of N: the rows [I*n/N, (I+1)*n/N) of the n rows the stage would write "+
-		"(integer division); the concat stage joins the N shards into the whole stream, byte for byte (default: the whole)")
+	fs.StringVar(&f.Shard, "shard", "", "write only shard `I/N`, I (0-based) of N: the rows [I*n/N, (I+1)*n/N) (integer division) of the n rows of "+rows+
+		"; concat joins the N shards into the whole stream, byte for byte (default: the whole)")
 	fs.Var((*countFlag)(f), "shards", "write shard $"+EnvIndex+" of N (a Kubernetes Indexed Job sets the variable), as --shard $"+EnvIndex+"/N does")
 	return f
 }

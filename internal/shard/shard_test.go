@@ -142,7 +142,7 @@ func TestResolve(t *testing.T) {
 		{[]string{"--shard", "3/2"}, "", Shard{}, "--shard 3/2: want a shard index in 0..1"},
 	} {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
-		f := AddFlags(fs)
+		f := AddFlags(fs, "the rows")
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
@@ -164,7 +164,7 @@ func TestShardsFlagRefusesNonIntegers(t *testing.T) {
 	for _, v := range []string{"NaN", "1.5", "", "9999999999999999999999"} {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		fs.SetOutput(new(strings.Builder))
-		AddFlags(fs)
+		AddFlags(fs, "the rows")
 		if err := fs.Parse([]string{"--shards", v}); err == nil {
 			t.Errorf("--shards %q parsed", v)
 		}

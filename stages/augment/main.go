@@ -42,7 +42,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	seed := s.Flags.Uint64("seed", 0, "random seed of the shuffles and views")
 	cropScale := s.Flags.Float64("crop-scale", 0, "RandomResizedCrop each view first, the smallest crop X of the image area, 0 < X <= 1 (default: the flag left out, no crop)")
 	flip := s.Flags.Bool("flip", false, "mirror each view left to right with probability 1/2, after the crop")
-	shards := shard.AddFlags(s.Flags) // of each epoch's shuffled order
+	shards := shard.AddFlags(s.Flags, "each epoch's shuffled order")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		ops, err := randaug.ParseOps(*opList)
 		if err != nil {

@@ -62,8 +62,8 @@ func needData(t *testing.T) {
 	writeModel(t, filepath.Join(fix, "model.arrows"))
 }
 
-// writeFolder writes an image folder of two classes of 60 random 8x8 grey
-// PNGs each, 3 of them (in each class) files that are not images.
+// writeFolder writes an image folder of two classes of 60 files each:
+// random 8x8 grey PNGs, but for 3 files of each class that are not images.
 func writeFolder(t *testing.T, dir string) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(1, 1))

@@ -29,7 +29,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	model := s.Flags.String("model", "", "model checkpoint `FILE` written by train (required)")
 	layer := s.Flags.String("layer", infer.Backbone, "layer to output: backbone, projector (simsiam arch) or predictor")
 	batch := s.Flags.Int("batch-size", 256, fmt.Sprintf("images per batch, 1..%d", maxBatch))
-	shards := shard.AddFlags(s.Flags) // of the input rows
+	shards := shard.AddFlags(s.Flags, "the input stream")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if *model == "" {
 			return cli.Usagef("--model is required (the checkpoint train -o wrote)")

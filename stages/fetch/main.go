@@ -74,7 +74,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.skipBad, "skip-bad", false, "--folder/--arrow/--parquet: skip files that are not readable images, and count them, instead of stopping")
 	fs.Float64Var(&f.testFraction, "test-fraction", 0, "hold out this fraction of each class as the test split, deterministically; --split picks the part written (0: no holdout)")
 	fs.Int64Var(&f.maxPixels, "max-pixels", decode.DefaultMaxPixels, "refuse images whose header claims more pixels than this")
-	f.shards = shard.AddFlags(fs)
+	f.shards = shard.AddFlags(fs, "the rows it would write (after --test-fraction and --limit)")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error { return fetch(ctx, s, f) })
 }
 
