@@ -12,10 +12,10 @@
 // how many goroutines compute it, nor on how it is sharded: shard I of N
 // (Config.Shard) is the rows [I*n/N, (I+1)*n/N) of each epoch's order of the
 // n images, with the views of the whole's rows, so the shards' epochs
-// interleaved are the whole's pairs. Workers augment chunks of the shuffled order
-// in parallel; the chunks are handed to the Sink in order, and only a few
-// chunks per worker exist at any time, so memory stays bounded however many
-// epochs are asked for.
+// interleaved are the whole's pairs. Workers augment chunks of the shuffled
+// order in parallel; the chunks are handed to the Sink in order, and only a
+// few chunks per worker exist at any time, so memory stays bounded however
+// many epochs are asked for.
 package augment
 
 import (
@@ -82,8 +82,8 @@ type Sink interface {
 }
 
 // Config holds the settings of Run. The zero value means 1 epoch, seed 0,
-// one worker per GOMAXPROCS, chunks of 256 images, no crop, no flip, and
-// randaug's defaults.
+// one worker per GOMAXPROCS, chunks of 256 images, no crop, no flip,
+// randaug's defaults, and the whole of each epoch (no shard).
 type Config struct {
 	Epochs    int    // epochs to emit (0: 1)
 	Seed      uint64 // seeds the shuffles and the views
