@@ -285,7 +285,7 @@ esac
 # well under a second when none did. -trimpath and -buildvcs=false make the
 # binaries reproducible, so a binary's digest is the version of its code that
 # cache keys use.
-stages=(fetch augment train embed eval reduce plot)
+stages=(fetch augment train embed eval reduce plot concat)
 bin="$root/bin"
 gobuild() { (cd "$root" && go build -trimpath -buildvcs=false "$@"); }
 

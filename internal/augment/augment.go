@@ -9,10 +9,13 @@
 //
 // Every view's random stream is derived from (seed, epoch, image index, view),
 // and each epoch's order from (seed, epoch), so the output does not depend on
-// how many goroutines compute it. Workers augment chunks of the shuffled order
-// in parallel; the chunks are handed to the Sink in order, and only a few
-// chunks per worker exist at any time, so memory stays bounded however many
-// epochs are asked for.
+// how many goroutines compute it, nor on how it is sharded: shard I of N
+// (Config.Shard) is the rows [I*n/N, (I+1)*n/N) of each epoch's order of the
+// n images, with the views of the whole's rows, so the shards' epochs
+// interleaved are the whole's pairs. Workers augment chunks of the shuffled
+// order in parallel; the chunks are handed to the Sink in order, and only a
+// few chunks per worker exist at any time, so memory stays bounded however
+// many epochs are asked for.
 package augment
 
 import (
@@ -22,6 +25,7 @@ import (
 	"runtime"
 
 	"github.com/siampipe/siampipe/internal/randaug"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 // Images is a whole set of height x width images in memory, grey or RGB.
@@ -78,8 +82,8 @@ type Sink interface {
 }
 
 // Config holds the settings of Run. The zero value means 1 epoch, seed 0,
-// one worker per GOMAXPROCS, chunks of 256 images, no crop, no flip, and
-// randaug's defaults.
+// one worker per GOMAXPROCS, chunks of 256 images, no crop, no flip,
+// randaug's defaults, and the whole of each epoch (no shard).
 type Config struct {
 	Epochs    int    // epochs to emit (0: 1)
 	Seed      uint64 // seeds the shuffles and the views
@@ -96,6 +100,10 @@ type Config struct {
 	Flip bool
 	// RandAug is applied last, to the cropped and flipped view.
 	RandAug randaug.Config
+
+	// Shard, if not the zero Shard (the whole), emits only its rows of each
+	// epoch's order: shard.Shard.Range of the number of images.
+	Shard shard.Shard
 
 	// Progress, if not nil, is called from Run's goroutine after each chunk
 	// of pairs has gone to the Sink, with the number of pairs in the chunk.
@@ -164,6 +172,9 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	if im.Len() > 1<<31-1 {
 		return fmt.Errorf("%d images: at most %d", im.Len(), 1<<31-1)
 	}
+	if s := cfg.Shard; s.N < 0 || !s.Whole() && (s.I < 0 || s.I >= s.N) {
+		return fmt.Errorf("shard %v: want I/N with 0 <= I < N", s)
+	}
 	v, err := newViewerC(im.channels(), im.Height, im.Width, cfg)
 	if err != nil {
 		return err
@@ -180,12 +191,14 @@ func Run(ctx context.Context, im *Images, cfg Config, sink Sink) error {
 	todo := make(chan *chunk, nbuf)
 	done := make(chan *chunk, nbuf)
 
-	// Producer: walk the epochs' orders chunk by chunk, one free buffer each.
+	// Producer: walk the epochs' orders (the shard's part of each) chunk by
+	// chunk, one free buffer each.
+	first, end := cfg.Shard.Range(int64(im.Len()))
 	go func() {
 		defer close(todo)
 		seq := 0
 		for e := 0; e < cfg.Epochs; e++ {
-			order := Order(im.Len(), cfg.Seed, e)
+			order := Order(im.Len(), cfg.Seed, e)[first:end]
 			for lo := 0; lo < len(order); lo += cfg.ChunkRows {
 				var c *chunk
 				select {

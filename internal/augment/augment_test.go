@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/randaug"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 const fmnistDir = "/usr/share/datasets/fashion-mnist/"
@@ -403,6 +404,48 @@ func TestRunStopsOnCancel(t *testing.T) {
 	}
 }
 
+// The shards of a run, each epoch's rows one shard after another, are the
+// whole run's pairs, views included, whatever the number of shards.
+func TestShardsInterleavedByEpochAreTheWholeRun(t *testing.T) {
+	im := synthetic(37, 12, 10)
+	cfg := Config{Epochs: 3, Seed: 5, ChunkRows: 8, CropScale: 0.3, Flip: true}
+	whole := &recorder{keep: true}
+	if err := Run(context.Background(), im, cfg, whole); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3, 7, 37} {
+		parts := make([]*recorder, n)
+		for i := range parts {
+			c := cfg
+			c.Shard, c.Workers = shard.Shard{I: i, N: n}, 1+i%2
+			parts[i] = &recorder{keep: true}
+			if err := Run(context.Background(), im, c, parts[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var joined []pair
+		for e := range cfg.Epochs {
+			for i, p := range parts {
+				lo, hi := shard.Shard{I: i, N: n}.Range(int64(im.Len()))
+				per := int(hi - lo)
+				if len(p.pairs) != cfg.Epochs*per {
+					t.Fatalf("%d shards: shard %d has %d pairs, want %d", n, i, len(p.pairs), cfg.Epochs*per)
+				}
+				joined = append(joined, p.pairs[e*per:(e+1)*per]...)
+			}
+		}
+		if len(joined) != len(whole.pairs) {
+			t.Fatalf("%d shards: %d pairs, the whole has %d", n, len(joined), len(whole.pairs))
+		}
+		for k, p := range joined {
+			w := whole.pairs[k]
+			if p.index != w.index || p.label != w.label || p.epoch != w.epoch || !bytes.Equal(p.v1, w.v1) || !bytes.Equal(p.v2, w.v2) {
+				t.Fatalf("%d shards: pair %d is image %d of epoch %d, the whole's image %d of epoch %d (or other views)", n, k, p.index, p.epoch, w.index, w.epoch)
+			}
+		}
+	}
+}
+
 type sinkFunc func() error
 
 func (f sinkFunc) Append(int64, uint8, int32, []uint8, []uint8) error { return f() }
@@ -424,6 +467,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"negative crop scale", good, Config{CropScale: -0.2}, "crop scale"},
 		{"crop scale above 1", good, Config{CropScale: 1.5}, "crop scale"},
 		{"NaN crop scale", good, Config{CropScale: math.NaN()}, "crop scale"},
+		{"shard index", good, Config{Shard: shard.Shard{I: 3, N: 3}}, "shard 3/3"},
+		{"shard count", good, Config{Shard: shard.Shard{I: 0, N: -1}}, "shard 0/-1"},
 	} {
 		err := Run(context.Background(), c.im, c.cfg, &recorder{})
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {

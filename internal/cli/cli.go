@@ -59,6 +59,10 @@ type Stage struct {
 	// Common is which of -i, -o and --compress the stage takes (New sets
 	// Streams); --help lists only those, and the others are unknown flags.
 	Common Common
+	// Args names the arguments the stage takes after its flags, for --help
+	// ("FILE..."); the stage reads them from Flags.Args(). Without it an
+	// argument is a usage error.
+	Args string
 
 	// Graceful makes the first SIGINT/SIGTERM only cancel the context given to
 	// the run function (which then finishes its step and returns); without it
@@ -168,7 +172,11 @@ func (s *Stage) addCommon() {
 // ("-o FILE", "--lr float"), numeric ones with their type (int, uint or
 // float) after the name.
 func (s *Stage) Usage(w io.Writer) {
-	fmt.Fprintf(w, "%s: %s\n\nUsage: %s [flags]\n\nExample:\n  %s\n\nFlags:\n", s.Name, s.Summary, s.Name, s.Example)
+	args := ""
+	if s.Args != "" {
+		args = " " + s.Args
+	}
+	fmt.Fprintf(w, "%s: %s\n\nUsage: %s [flags]%s\n\nExample:\n  %s\n\nFlags:\n", s.Name, s.Summary, s.Name, args, s.Example)
 	s.Flags.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		if t := numericType(f); t != "" {
@@ -237,7 +245,7 @@ func (s *Stage) Parse(args []string) error {
 		fmt.Fprintf(s.stdout, "%s %s\n", s.Name, VersionString())
 		return &ExitError{Code: 0}
 	}
-	if s.Flags.NArg() > 0 {
+	if s.Flags.NArg() > 0 && s.Args == "" {
 		where := "on stdin"
 		if s.Common&InputFlag != 0 {
 			where += " or with -i"

@@ -125,6 +125,19 @@ func TestHelpListsExactlyTheFlagsTheStageTakes(t *testing.T) {
 	}
 }
 
+func TestArgsAreTakenOnlyWhenNamed(t *testing.T) {
+	s, _ := stage(OutputFlag)
+	s.Args = "FILE..."
+	var got []string
+	code, _, errs := runStage(s, "", []string{"-o", "x", "a", "-"}, func(context.Context) error { got = s.Flags.Args(); return nil })
+	if code != 0 || strings.Join(got, " ") != "a -" {
+		t.Fatalf("exit %d %q, args %q", code, errs, got)
+	}
+	if _, help, _ := runStage(s, "", []string{"--help"}, nil); !strings.Contains(help, "Usage: demo [flags] FILE...\n") {
+		t.Errorf("help lacks the arguments:\n%s", help)
+	}
+}
+
 func TestHelpShowsTheTypeOfNumericFlags(t *testing.T) {
 	s, _ := stage(0)
 	s.Flags.Uint64("seed", 0, "seed")

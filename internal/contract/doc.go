@@ -19,6 +19,14 @@
 // class, and no class number is taken from labelled data sets. A stream is
 // either labelled or unlabelled throughout.
 //
+// A map stage run with --shard I/N (fetch, augment, embed) writes shard I
+// of N of its stream: rows [I*n/N, (I+1)*n/N) of its n rows (of each
+// epoch's, for pairs), with the same metadata plus the keys of
+// shard_meta.go ("siampipe.shard" = "I/N", and the shard's first row, its
+// rows and the whole's rows), and its count key (siampipe.rows,
+// siampipe.rows_per_epoch) counting the shard's rows. The concat stage
+// joins the N shards into the whole stream's bytes (Meta.Whole).
+//
 // Streams are Arrow IPC streams; readers also accept the IPC file format
 // (detected by its ARROW1 magic), so files written by other Arrow tools work.
 // Record batches are read zero-copy: the slices a Reader hands out alias the

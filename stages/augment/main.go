@@ -17,6 +17,7 @@ import (
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/randaug"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -41,6 +42,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	seed := s.Flags.Uint64("seed", 0, "random seed of the shuffles and views")
 	cropScale := s.Flags.Float64("crop-scale", 0, "RandomResizedCrop each view first, the smallest crop X of the image area, 0 < X <= 1 (default: the flag left out, no crop)")
 	flip := s.Flags.Bool("flip", false, "mirror each view left to right with probability 1/2, after the crop")
+	shards := shard.AddFlags(s.Flags, "each epoch's shuffled order")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		ops, err := randaug.ParseOps(*opList)
 		if err != nil {
@@ -55,7 +57,11 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		); err != nil {
 			return err
 		}
-		cfg := augment.Config{Epochs: *epochs, Seed: *seed, CropScale: *cropScale, Flip: *flip,
+		part, err := shards.Resolve(os.Getenv)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		cfg := augment.Config{Epochs: *epochs, Seed: *seed, CropScale: *cropScale, Flip: *flip, Shard: part,
 			RandAug: randaug.Config{NumOps: *numOps, Magnitude: *magnitude, Bins: *bins, Ops: ops}}
 		if err := cfg.RandAug.Check(); err != nil {
 			return cli.Usagef("%v", err)
@@ -95,18 +101,27 @@ func checkCropScale(fs *flag.FlagSet, x float64) error {
 }
 
 // run reads the whole images stream in (the shuffle needs all of it) and
-// writes the pairs stream to out. progress is called once the row count is
-// known and returns the per-chunk progress callback.
+// writes the pairs stream to out: with cfg.Shard, shard I of N of each
+// epoch's n pairs, the rows [I*n/N, (I+1)*n/N) of the epoch's order.
+// progress is called once the row count per epoch is known and returns the
+// per-chunk progress callback.
 func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, opt contract.Options, progress func(rows int) func(int)) error {
 	im, inMeta, labelled, err := readImages(in)
 	if err != nil {
 		return err
 	}
 	opt.Unlabelled = !labelled
+	n := int64(im.Len())
+	lo, hi := int64(0), n
+	if !cfg.Shard.Whole() {
+		if lo, hi, err = cfg.Shard.Rows(n); err != nil {
+			return err
+		}
+	}
 	rc := cfg.RandAug.Defaults()
 	meta := contract.Meta{
 		contract.MetaEpochs:       strconv.Itoa(max(cfg.Epochs, 1)),
-		contract.MetaRowsPerEpoch: strconv.Itoa(im.Len()),
+		contract.MetaRowsPerEpoch: strconv.FormatInt(hi-lo, 10),
 		contract.MetaSeed:         strconv.FormatUint(cfg.Seed, 10),
 		contract.MetaAugment:      "randaugment (" + randaug.Reference + ")",
 		contract.MetaAugNumOps:    strconv.Itoa(rc.NumOps),
@@ -118,12 +133,15 @@ func run(ctx context.Context, in io.Reader, out io.Writer, cfg augment.Config, o
 		contract.MetaStage:        "augment",
 		contract.MetaVersion:      cli.Version,
 	}.Inherit(contract.KindPairs, inMeta)
+	if !cfg.Shard.Whole() {
+		meta.SetShard(contract.ShardInfo{I: cfg.Shard.I, N: cfg.Shard.N, First: lo, Rows: hi - lo, Total: n})
+	}
 	w, err := contract.NewPairsWriter(out, im.Height, im.Width, meta, opt)
 	if err != nil {
 		return fmt.Errorf("write pairs: %w", err)
 	}
 	if progress != nil {
-		cfg.Progress = progress(im.Len())
+		cfg.Progress = progress(int(hi - lo))
 	}
 	if err := augment.Run(ctx, im, cfg, w); err != nil {
 		return fmt.Errorf("write pairs: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
 	"github.com/siampipe/siampipe/internal/raster"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 // config is what the flags set; the zero value means the defaults.
@@ -25,6 +26,9 @@ type config struct {
 	workers int    // goroutines; 0 = 1
 	// progress, if not nil, is told how many images each written batch had.
 	progress func(n int64)
+	// shard, if not the zero Shard (the whole), embeds only its rows of the
+	// input: [I*n/N, (I+1)*n/N) of the n rows.
+	shard shard.Shard
 }
 
 // embed writes to out the features stream of the images stream in under
@@ -55,12 +59,21 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	if model.Channels() != ck.Header.Input.Channels {
 		return fmt.Errorf("checkpoint %s: its metadata says %d-channel images, its first convolution takes %d (corrupt or hand-edited? pass --model the file train -o wrote)", name, ck.Header.Input.Channels, model.Channels())
 	}
+	var src images = rd
+	var part contract.ShardInfo
+	if !cfg.shard.Whole() {
+		sr, si, err := shardRows(rd, cfg.shard)
+		if err != nil {
+			return fmt.Errorf("read images: %w", err)
+		}
+		src, part = sr, si
+	}
 	// The first batch tells whether the stream is labelled, which the
 	// features stream's schema says.
 	var cur contract.ImagesBatch // the reader's batch being cut into ours
-	if rd.Next() {
-		cur = rd.Images()
-	} else if err := rd.Err(); err != nil {
+	if src.Next() {
+		cur = src.Images()
+	} else if err := src.Err(); err != nil {
 		return fmt.Errorf("read images: %w", err)
 	}
 	opt.Unlabelled = !rd.Labelled()
@@ -72,10 +85,11 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 		contract.MetaStage:   "embed",
 		contract.MetaVersion: cli.Version,
 	}.Inherit(contract.KindFeatures, rd.Meta())
+	if !cfg.shard.Whole() {
+		fm.SetShard(part)
+	}
 	if opt.BatchRows == 0 {
-		// Record batches of ~4 MB: the writer's default 4096 rows of 8 KB
-		// features spend 15% of a one-core run growing 32 MB buffers.
-		opt.BatchRows = max(64, (4<<20)/(4*model.Dim()))
+		opt.BatchRows = contract.FeaturesBatchRows(model.Dim())
 	}
 	fw, err := contract.NewFeaturesWriter(out, model.Dim(), fm, opt)
 	if err != nil {
@@ -91,13 +105,13 @@ func embed(ctx context.Context, in io.Reader, out io.Writer, name string, ckpt [
 	fill := func(b *infer.Batch) (bool, error) {
 		for b.N < batch {
 			if pos == cur.N {
-				if !rd.Next() {
-					if err := rd.Err(); err != nil {
+				if !src.Next() {
+					if err := src.Err(); err != nil {
 						return false, fmt.Errorf("read images: %w", err)
 					}
 					return b.N > 0, nil
 				}
-				cur, pos = rd.Images(), 0
+				cur, pos = src.Images(), 0
 				continue
 			}
 			n := min(batch-b.N, cur.N-pos)

@@ -19,6 +19,7 @@ import (
 	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 // smallCheckpoint is a seed-arch model with narrow layers, as train would
@@ -331,4 +332,109 @@ func TestStageRunsInProcess(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
 		}
 	}
+}
+
+// TestEmbedShardsAreTheWholesRows embeds shards of 203 images, read as they
+// come (the stream records siampipe.rows) or read ahead (it does not), and
+// demands that shard I of N has the features of rows [I*n/N, (I+1)*n/N)
+// of the whole, and its shard metadata.
+func TestEmbedShardsAreTheWholesRows(t *testing.T) {
+	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ims := randomImages(203, 28, 28)
+	plain := imagesStream(t, ims, 28, 28, 50)
+	counted := withRows(t, ims, len(ims))
+	whole, err := run(t, plain, ckpt, config{workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := featureRows(t, whole)
+	for name, in := range map[string][]byte{"read ahead": plain, "streamed": counted} {
+		for _, n := range []int{1, 2, 3, 7} {
+			var got []string
+			for i := range n {
+				out, err := run(t, in, ckpt, config{workers: 2, batch: 16, shard: shard.Shard{I: i, N: n}})
+				if err != nil {
+					t.Fatalf("%s, shard %d/%d: %v", name, i, n, err)
+				}
+				rd, err := contract.NewReader(bytes.NewReader(out), contract.KindFeatures)
+				if err != nil {
+					t.Fatal(err)
+				}
+				si, ok, err := rd.Meta().Shard()
+				rd.Release()
+				lo, hi := shard.Shard{I: i, N: n}.Range(int64(len(ims)))
+				if wantSI := (contract.ShardInfo{I: i, N: n, First: lo, Rows: hi - lo, Total: int64(len(ims))}); !ok || err != nil || si != wantSI {
+					t.Fatalf("%s, shard %d/%d: metadata %+v, %v, %v; want %+v", name, i, n, si, ok, err, wantSI)
+				}
+				rows := featureRows(t, out)
+				if len(rows) != int(hi-lo) {
+					t.Fatalf("%s, shard %d/%d: %d rows, want %d", name, i, n, len(rows), hi-lo)
+				}
+				got = append(got, rows...)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: the %d shards' rows are not the whole's", name, n)
+			}
+		}
+	}
+}
+
+func TestEmbedShardChecksTheRowCount(t *testing.T) {
+	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ims := randomImages(20, 28, 28)
+	for _, c := range []struct {
+		rows int
+		part shard.Shard
+		want string
+	}{
+		{21, shard.Shard{I: 0, N: 2}, "read images: the stream has 20 rows, its metadata siampipe.rows says 21 (truncated?)"},
+		{19, shard.Shard{I: 1, N: 2}, "read images: the stream has 20 rows, its metadata siampipe.rows says 19 (truncated?)"},
+		{20, shard.Shard{I: 0, N: 21}, "read images: shard 0/21 of 20 rows has no row: empty shard (use at most 20 shards)"},
+	} {
+		_, err := run(t, withRows(t, ims, c.rows), ckpt, config{shard: c.part})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("siampipe.rows %d, shard %v: %v, want %q", c.rows, c.part, err, c.want)
+		}
+	}
+}
+
+// withRows writes ims as an images stream whose siampipe.rows says rows.
+func withRows(t *testing.T, ims []image, rows int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	iw, err := contract.NewImagesWriter(&buf, 28, 28, contract.Meta{contract.MetaSplit: "test", contract.MetaSource: "unit-test", contract.MetaRows: fmt.Sprint(rows)}, contract.Options{BatchRows: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range ims {
+		if err := iw.Append(im.index, im.label, im.pixels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// featureRows returns each row of a features stream as text.
+func featureRows(t *testing.T, out []byte) []string {
+	t.Helper()
+	rd, err := contract.NewReader(bytes.NewReader(out), contract.KindFeatures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	var rows []string
+	for rd.Next() {
+		b := rd.Features()
+		d := len(b.Values) / b.N
+		for r := range b.N {
+			rows = append(rows, fmt.Sprint(b.Index[r], b.Label[r], b.Values[r*d:(r+1)*d]))
+		}
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

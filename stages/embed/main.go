@@ -13,6 +13,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/infer"
+	"github.com/siampipe/siampipe/internal/shard"
 )
 
 func main() { os.Exit(stage(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -28,6 +29,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	model := s.Flags.String("model", "", "model checkpoint `FILE` written by train (required)")
 	layer := s.Flags.String("layer", infer.Backbone, "layer to output: backbone, projector (simsiam arch) or predictor")
 	batch := s.Flags.Int("batch-size", 256, fmt.Sprintf("images per batch, 1..%d", maxBatch))
+	shards := shard.AddFlags(s.Flags, "the input stream")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
 		if *model == "" {
 			return cli.Usagef("--model is required (the checkpoint train -o wrote)")
@@ -39,6 +41,10 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if err := cli.Int("batch-size", *batch, 1, maxBatch); err != nil {
 			return err
+		}
+		part, err := shards.Resolve(os.Getenv)
+		if err != nil {
+			return cli.Usagef("%v", err)
 		}
 		ckpt, err := os.ReadFile(*model)
 		if err != nil {
@@ -55,7 +61,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer out.Abort()
 		p := s.Progress("embed", 0, "images")
-		cfg := config{layer: *layer, batch: *batch, workers: runtime.GOMAXPROCS(0), progress: p.Add}
+		cfg := config{layer: *layer, batch: *batch, workers: runtime.GOMAXPROCS(0), progress: p.Add, shard: part}
 		if err := embed(ctx, in, out, *model, ckpt, cfg, s.WriterOptions()); err != nil {
 			return err
 		}

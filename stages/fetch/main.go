@@ -21,6 +21,7 @@ import (
 	"github.com/siampipe/siampipe/internal/holdout"
 	"github.com/siampipe/siampipe/internal/idx"
 	"github.com/siampipe/siampipe/internal/raster"
+	"github.com/siampipe/siampipe/internal/shard"
 	"github.com/siampipe/siampipe/internal/table"
 )
 
@@ -46,6 +47,7 @@ type flags struct {
 	skipBad                  bool
 	testFraction             float64
 	maxPixels                int64
+	shards                   *shard.Flags
 }
 
 // stage runs fetch with args on the given streams and returns its exit status.
@@ -72,6 +74,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.skipBad, "skip-bad", false, "--folder/--arrow/--parquet: skip files that are not readable images, and count them, instead of stopping")
 	fs.Float64Var(&f.testFraction, "test-fraction", 0, "hold out this fraction of each class as the test split, deterministically; --split picks the part written (0: no holdout)")
 	fs.Int64Var(&f.maxPixels, "max-pixels", decode.DefaultMaxPixels, "refuse images whose header claims more pixels than this")
+	f.shards = shard.AddFlags(fs, "the rows it would write (after --test-fraction and --limit)")
 	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error { return fetch(ctx, s, f) })
 }
 
@@ -219,6 +222,10 @@ func fetch(ctx context.Context, s *cli.Stage, f flags) error {
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
+	part, err := f.shards.Resolve(os.Getenv)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
 	d, err := open(ctx, s, f, src)
 	if err != nil {
 		return err
@@ -226,6 +233,14 @@ func fetch(ctx context.Context, s *cli.Stage, f flags) error {
 	rows, err := selectRows(d, f)
 	if err != nil {
 		return err
+	}
+	total := int64(len(rows))
+	if !part.Whole() {
+		lo, hi, err := part.Rows(total)
+		if err != nil {
+			return err
+		}
+		rows = rows[lo:hi]
 	}
 	// Open the output first so that a terminal is refused before work,
 	// but write nothing until the first image has been decoded.
@@ -242,6 +257,10 @@ func fetch(ctx context.Context, s *cli.Stage, f flags) error {
 	}.SetClasses(d.classes)
 	if !f.skipBad {
 		meta[contract.MetaRows] = strconv.Itoa(len(rows)) // known before decoding
+	}
+	if !part.Whole() {
+		lo, _ := part.Range(total)
+		meta.SetShard(contract.ShardInfo{I: part.I, N: part.N, First: lo, Rows: int64(len(rows)), Total: total})
 	}
 	opt := s.WriterOptions()
 	opt.Unlabelled = d.labels == nil
@@ -295,7 +314,7 @@ func fetch(ctx context.Context, s *cli.Stage, f flags) error {
 		return err
 	}
 	c, h, wd := check.Shape()
-	s.Logf("%d %s images of %s from %s", len(rows)-len(skipped), f.split, raster.Shape(c, h, wd), d.source)
+	s.Logf("%d %s images of %s from %s%s", len(rows)-len(skipped), f.split, raster.Shape(c, h, wd), d.source, of(part))
 	return nil
 }
 
@@ -314,7 +333,8 @@ func withHint(err error, skipBad bool) error {
 }
 
 // selectRows returns the rows of d that fetch writes: the --split part at
-// --test-fraction, then the first --limit.
+// --test-fraction, then the first --limit. --shard I/N then takes the rows
+// [I*n/N, (I+1)*n/N) of these n.
 func selectRows(d *dataset, f flags) ([]int, error) {
 	rows := make([]int, 0, d.n)
 	if f.testFraction == 0 {
@@ -339,6 +359,14 @@ func selectRows(d *dataset, f flags) ([]int, error) {
 		return nil, fmt.Errorf("%s has no images for the %s split", d.source, f.split)
 	}
 	return rows, nil
+}
+
+// of says which shard of the whole a log line is about: "" for the whole.
+func of(part shard.Shard) string {
+	if part.Whole() {
+		return ""
+	}
+	return ", shard " + part.String()
 }
 
 func envOr(key, def string) string {
