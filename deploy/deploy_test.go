@@ -241,7 +241,7 @@ func buildStages(t *testing.T) (string, map[string]bool) {
 		if build.err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", build.dir+string(filepath.Separator), "./stages/...")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", build.dir+string(filepath.Separator), "./stages/...")
 		cmd.Dir = ".."
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
