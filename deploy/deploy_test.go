@@ -100,11 +100,7 @@ func TestManifestsRunStagesWithFlagsTheyAccept(t *testing.T) {
 				failures = append(failures, checkInvocation(inv, bin, stages, ran)...)
 			}
 			reportFailures(t, failures)
-			var got []string
-			for s := range ran {
-				got = append(got, s)
-			}
-			sort.Strings(got)
+			got := slices.Sorted(maps.Keys(ran))
 			if want := slices.Sorted(slices.Values(m.stages)); !slices.Equal(got, want) {
 				t.Errorf("runs the stages %q, the table says %q", got, want)
 			}
