@@ -223,11 +223,36 @@ func numericType(f *flag.Flag) string {
 	return ""
 }
 
+// CheckArgsEnv names the environment variable that makes a stage only check
+// how it was called: with SIAMPIPE_CHECK_ARGS=1, Parse parses and checks the
+// arguments as always (unknown flags, bad values, stray arguments,
+// --compress, SIAMPIPE_SIMD) and then returns an *ExitError with Code 0, so
+// Run exits 0 without calling the stage's run function: nothing is opened,
+// read or written. The checks a stage makes inside its run function (a
+// required flag, a range checked there) do not run. Unset, empty or "0" is
+// off; any other value than "1" is a usage error. deploy's test runs every
+// stage invocation of the Kubernetes and Argo manifests this way.
+const CheckArgsEnv = "SIAMPIPE_CHECK_ARGS"
+
+// checkArgsOnly reports whether CheckArgsEnv asks for a check only.
+func checkArgsOnly() (bool, error) {
+	switch v := os.Getenv(CheckArgsEnv); v {
+	case "", "0":
+		return false, nil
+	case "1":
+		return true, nil
+	default:
+		return false, Usagef("%s=%q: set it to 1 to check the arguments only, or unset it", CheckArgsEnv, v)
+	}
+}
+
 // Parse parses args (without the program name). A nil error means: run the
 // stage. --help writes the usage and --version the version to stdout and
-// return an *ExitError with Code 0 (done, successfully); a bad flag, or an
+// return an *ExitError with Code 0 (done, successfully), as does a check
+// only (see CheckArgsEnv) once the arguments pass; a bad flag, or an
 // environment variable SIAMPIPE_SIMD that names no SIMD level (see
-// cpufeat), returns a *UsageError.
+// cpufeat) or a SIAMPIPE_CHECK_ARGS other than 1, 0 or empty, returns a
+// *UsageError.
 func (s *Stage) Parse(args []string) error {
 	if !s.parsed {
 		s.addCommon()
@@ -257,6 +282,12 @@ func (s *Stage) Parse(args []string) error {
 	}
 	if err := cpufeat.Check(); err != nil { // SIAMPIPE_SIMD names no SIMD level
 		return Usagef("%v", err)
+	}
+	switch only, err := checkArgsOnly(); {
+	case err != nil:
+		return err
+	case only:
+		return &ExitError{Code: 0} // SIAMPIPE_CHECK_ARGS=1 and the arguments pass
 	}
 	return nil
 }

@@ -339,3 +339,35 @@ func TestNilStreamsAreEmptyAndDiscarding(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+func TestCheckArgsOnlyParsesAndStopsBeforeTheRunFunction(t *testing.T) {
+	tests := []struct {
+		env      string
+		args     []string
+		ran      bool
+		code     int
+		out, err string
+	}{
+		{"1", []string{"--limit", "5", "-i", "in.arrows", "-o", "out.arrows"}, false, 0, "", ""},
+		{"1", []string{"--nope"}, false, 2, "", "demo: flag provided but not defined: -nope"},
+		{"1", []string{"--limit", "many"}, false, 2, "", "demo: invalid value \"many\" for flag -limit"},
+		{"1", []string{"extra"}, false, 2, "", "demo: unexpected argument \"extra\""},
+		{"1", []string{"--compress", "lz4"}, false, 2, "", "demo: --compress"},
+		{"1", []string{"--help"}, false, 0, "Usage: demo [flags]", ""},
+		{"0", []string{"--limit", "5"}, true, 0, "", ""},
+		{"", nil, true, 0, "", ""},
+		{"yes", nil, false, 2, "", "demo: SIAMPIPE_CHECK_ARGS=\"yes\": set it to 1 to check the arguments only, or unset it\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv(CheckArgsEnv, tc.env)
+			s, _ := stage(Streams)
+			ran := false
+			code, out, errs := runStage(s, "", tc.args, func(context.Context) error { ran = true; return nil })
+			if code != tc.code || ran != tc.ran || !strings.Contains(out, tc.out) || !strings.HasPrefix(errs, tc.err) || (tc.err == "" && errs != "") {
+				t.Fatalf("exit %d, ran %v, stdout %q, stderr %q; want exit %d, ran %v, stdout with %q, stderr %q",
+					code, ran, out, errs, tc.code, tc.ran, tc.out, tc.err)
+			}
+		})
+	}
+}
