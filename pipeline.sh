@@ -45,6 +45,8 @@
 #                    test split, deterministically (default 0.2; FashionMNIST has its own)
 #   --size HxW       resize every image (default: as they are; they must then be one size)
 #   --channels C     1 (grey) or 3 (RGB) (default: as the images are)
+#   --shards N       run the map stages (fetch, augment, embed) as N processes each, one
+#                    per shard (--shard I/N), joined by concat: the same bytes as N=1
 #   --out DIR        outputs and logs (default out/)
 #   --cache DIR      cached intermediates (default .cache/)
 #   --force          recompute every stage (train starts over: no resume)
@@ -77,6 +79,7 @@ testdata=${SIAMPIPE_TEST_DATA:-}
 testfraction=${SIAMPIPE_TEST_FRACTION:-}
 size=${SIAMPIPE_SIZE:-}
 channels=${SIAMPIPE_CHANNELS:-}
+shards=${SIAMPIPE_SHARDS:-1}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "$(date -u +%FT%TZ) pipeline: $*" >&2; exit 1; }
@@ -98,6 +101,7 @@ while [ $# -gt 0 ]; do
     --test-fraction) testfraction=${2:?--test-fraction needs a value}; shift 2 ;;
     --size) size=${2:?--size needs a value}; shift 2 ;;
     --channels) channels=${2:?--channels needs a value}; shift 2 ;;
+    --shards) shards=${2:?--shards needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --cache) cache=${2:?--cache needs a value}; shift 2 ;;
     --force) force=1; shift ;;
@@ -136,6 +140,7 @@ case $preset in
   *) echo "pipeline: --preset $preset: unknown preset (use default, article or long)" >&2; exit 2 ;;
 esac
 epochs=${epochs:-20}
+[[ $shards =~ ^[0-9]+$ ]] && [ "$shards" -ge 1 ] || { echo "pipeline: --shards $shards: want a whole number of at least 1" >&2; exit 2; }
 for v in epochs batch limit seed monitor; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "pipeline: --${v/batch/batch-size} ${!v}: want a whole number" >&2; exit 2; }
 done
@@ -245,6 +250,8 @@ sweep() {
     n=$((n + 1))
   done
   [ $n -eq 0 ] || log "removed $n stale temporary file(s) that an interrupted run left, freeing $bytes bytes ($(numfmt --to=iec-i --suffix=B "$bytes"))"
+  # The FIFOs of a sharded augment (pairs).
+  find "$cache" -maxdepth 1 -type d -name '.pairs.tmp.*' -exec rm -rf {} +
 }
 sweep
 
@@ -301,7 +308,9 @@ build_stages || die "build failed (is Go 1.26 installed?)"
 declare -A ver
 for s in "${stages[@]}"; do ver[$s]=$(sha256sum "$bin/$s" | cut -c1-16); done
 
-key() { printf '%s\n' "simd $simd" "$@" | sha256sum | cut -c1-16; }
+# Paths in the cache enter keys without the cache's own location, so that a
+# cache moved elsewhere (or an object store) keeps its keys.
+key() { printf '%s\n' "simd $simd" "${@//"$cache"\//}" | sha256sum | cut -c1-16; }
 
 # Cache entries are trusted only when whole. seal FILE records FILE's SHA-256
 # in FILE.sha256 (sha256sum's format, so 'sha256sum -c' checks it too), after
@@ -332,6 +341,24 @@ damaged() {
   got=$(sha256sum <"$f" | cut -c1-64)
   [ "$want" != "$got" ] || return 1
   echo "its SHA-256 differs from the one recorded when it was written"
+}
+
+# sharded OUTPUT CMD...: CMD with -o OUTPUT, or with --shards above 1, CMD
+# --shard I/N -o PART for every I at once, then concat of the parts into
+# OUTPUT (the same bytes; concat checks that the parts are whole and one
+# stream's). The parts are temporaries the sweep knows (NAME.tmp.PID).
+sharded() {
+  local output=$1 i rc=0 parts=() pids=()
+  shift
+  if [ "$shards" = 1 ]; then "$@" -o "$output"; return; fi
+  for ((i = 0; i < shards; i++)); do
+    parts+=("$output.shard$i.tmp.$$")
+    "$@" --shard "$i/$shards" -o "${parts[i]}" & pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || rc=$?; done
+  [ "$rc" != 0 ] || "$bin/concat" --quiet -o "$output" "${parts[@]}" || rc=$?
+  rm -f "${parts[@]}"
+  return "$rc"
 }
 
 declare -A took
@@ -382,7 +409,7 @@ for split in train test; do
   images[$split]="$cache/images-$split-$k.arrows"
   lim=()
   [ "$limit" = 0 ] || lim=(--limit "$limit")
-  run fetch "${images[$split]}" "$bin/fetch" "${fargs[@]}" --split "$split" "${lim[@]}" -o "${images[$split]}"
+  run fetch "${images[$split]}" sharded "${images[$split]}" "$bin/fetch" "${fargs[@]}" --split "$split" "${lim[@]}"
 done
 # Labels: FashionMNIST has them; another source's stream records class
 # names (siampipe.classes, in its schema at the start) exactly when it is
@@ -467,6 +494,31 @@ seal_checkpoints() {
     damaged "$f" optional >/dev/null || seal "$f"
   done
 }
+# pairs: the pairs stream on stdout: augment's, or with --shards above 1,
+# N augment processes (--shard I/N) writing into FIFOs that concat reads in
+# turn, epoch by epoch: the same bytes, never stored. Its status is concat's
+# (141 when train stopped reading), else the first augment failure's.
+pairs() {
+  local aug=("$bin/augment" --epochs "$epochs" --seed "$seed" "${augflags[@]}" -i "${images[train]}")
+  if [ "$shards" = 1 ]; then setsid -w "${aug[@]}"; return; fi
+  local dir i st rc=0 pids=() fifos=()
+  dir=$(mktemp -d "$cache/.pairs.tmp.XXXXXX")
+  for ((i = 0; i < shards; i++)); do
+    fifos+=("$dir/$i")
+    mkfifo "${fifos[i]}"
+    setsid -w "${aug[@]}" --shard "$i/$shards" -o "${fifos[i]}" & pids+=($!)
+  done
+  setsid -w "$bin/concat" --quiet "${fifos[@]}" || rc=$?
+  # A writer whose FIFO concat never opened waits in open(): open each for
+  # reading once, so that every augment ends (of SIGPIPE if not done).
+  for i in "${fifos[@]}"; do : <>"$i"; done
+  for i in "${pids[@]}"; do
+    wait "$i" && st=0 || st=$?
+    [ "$st" = 0 ] || [ "$st" = 141 ] || [ "$rc" != 0 ] || rc=$st
+  done
+  rm -rf "$dir"
+  return "$rc"
+}
 train_stage() {
   local partial="$ckdir/metrics.jsonl" pick resume=() file="" st
   [ "$force" != 1 ] || rm -rf "$ckdir"
@@ -484,7 +536,7 @@ train_stage() {
   # pipe (SIGPIPE, 141), after train has written its checkpoint. Called from
   # run's "||" context, so errexit is off here and PIPESTATUS holds both
   # exit codes.
-  setsid -w "$bin/augment" --epochs "$epochs" --seed "$seed" "${augflags[@]}" -i "${images[train]}" \
+  pairs \
     | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" "${trainflags[@]}" "${monargs[@]}" "${resume[@]}" --metrics "$partial" \
         --checkpoint-dir "$ckdir" -o "$model"
   st=("${PIPESTATUS[@]}")
@@ -513,7 +565,7 @@ declare -A feats
 for split in train test; do
   k=$(key embed "${ver[embed]}" "$model" "${images[$split]}")
   feats[$split]="$cache/features-$split-$k.arrows"
-  run embed "${feats[$split]}" "$bin/embed" --model "$model" -i "${images[$split]}" -o "${feats[$split]}"
+  run embed "${feats[$split]}" sharded "${feats[$split]}" "$bin/embed" --model "$model" -i "${images[$split]}"
 done
 
 # eval: kNN and linear probes of the features, and of raw pixels for reference.

@@ -790,3 +790,40 @@ func TestOwnImagesRunThroughEveryStage(t *testing.T) {
 		t.Errorf("unlabelled run left a report.json (%v)", err)
 	}
 }
+
+// TestShardedRunIsTheSameRun runs the map stages as 3 processes each
+// (--shards 3: fetch and embed shards joined by concat, augment shards
+// streamed through FIFOs into concat and train): the same cache keys and
+// the same bytes in every entry as the plain run.
+func TestShardedRunIsTheSameRun(t *testing.T) {
+	needData(t)
+	_, cache1, dirs1 := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "2"}, dirs1)...)
+	_, cache3, dirs3 := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "2", "--shards", "3"}, dirs3)...)
+	entries, err := filepath.Glob(filepath.Join(cache1, "*-*.*"))
+	if err != nil || len(entries) < 10 {
+		t.Fatalf("cache entries %v, %v", entries, err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e, ".sha256") {
+			continue
+		}
+		other := filepath.Join(cache3, filepath.Base(e))
+		var same bool
+		switch filepath.Ext(e) {
+		case ".json": // timings differ
+			same = results(t, e) == results(t, other)
+		case ".jsonl": // step times differ
+			same = strings.Join(trainLog(t, e), "\n") == strings.Join(trainLog(t, other), "\n")
+		default:
+			same = bytes.Equal(read(t, e), read(t, other))
+		}
+		if !same {
+			t.Errorf("%s differs between the plain and the sharded run", filepath.Base(e))
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache3, ".pairs.tmp.*")); len(left) != 0 {
+		t.Errorf("the sharded run left %v", left)
+	}
+}
