@@ -26,9 +26,9 @@ const (
 
 // firstBatch returns the flatbuffer of the first record batch message of
 // the IPC stream (or IPC file, whose messages follow its 8-byte magic) in
-// data, and its RecordBatch table: a view into data, so writes to it
-// patch data.
-func firstBatch(t *testing.T, data []byte) (meta []byte, batch flatbuffers.Table) {
+// data, its RecordBatch table and its body: views into data, so writes to
+// them patch data.
+func firstBatch(t *testing.T, data []byte) (meta []byte, batch flatbuffers.Table, body []byte) {
 	t.Helper()
 	pos := 0
 	if bytes.HasPrefix(data, fileMagic) {
@@ -50,12 +50,12 @@ func firstBatch(t *testing.T, data []byte) (meta []byte, batch flatbuffers.Table
 		}
 		if o := msg.Offset(slotMessageHeaderType); o != 0 && msg.GetByte(flatbuffers.UOffsetT(o)+msg.Pos) == headerTypeRecordBatch {
 			msg.Union(&batch, flatbuffers.UOffsetT(msg.Offset(slotMessageHeader)))
-			return meta, batch
+			return meta, batch, data[pos+8+n : pos+8+n+int(bodyLen)]
 		}
 		pos += 8 + n + int(bodyLen)
 	}
 	t.Fatal("no record batch")
-	return nil, batch
+	return nil, batch, nil
 }
 
 // vector returns the offset in b.Bytes of the first element of the
@@ -76,7 +76,7 @@ func vector(t *testing.T, b flatbuffers.Table, slot flatbuffers.VOffsetT) (start
 // length bytes at offset 0 of the body.
 func shortenBuffers(t *testing.T, data []byte, length int64) {
 	t.Helper()
-	meta, b := firstBatch(t, data)
+	meta, b, _ := firstBatch(t, data)
 	start, n := vector(t, b, slotRecordBatchBuffers)
 	binary.LittleEndian.PutUint32(meta[start-4:], uint32(n-1))
 	last := meta[start+16*(n-1):]
@@ -168,7 +168,7 @@ func TestReaderRefusesABatchWithTooFewBuffers(t *testing.T) {
 // longer than it; the batch's rows and columns must agree.
 func TestReaderRefusesABatchShorterThanItsColumns(t *testing.T) {
 	data := imagesStream(t, 4, Options{})
-	_, b := firstBatch(t, data)
+	_, b, _ := firstBatch(t, data)
 	o := b.Offset(slotRecordBatchLength)
 	if o == 0 {
 		t.Fatal("no batch length")
@@ -198,7 +198,7 @@ func TestReaderRefusesABatchShorterThanItsColumns(t *testing.T) {
 func TestReaderRefusesAPixelListShorterThanItsRows(t *testing.T) {
 	const rows, dim, short = 20, 12, 24
 	data := imagesStream(t, rows, Options{})
-	meta, b := firstBatch(t, data)
+	meta, b, _ := firstBatch(t, data)
 	start, n := vector(t, b, slotRecordBatchNodes)
 	if n != 4 {
 		t.Fatalf("%d field nodes, want 4", n)
@@ -231,4 +231,39 @@ func TestReaderRefusesAPixelListShorterThanItsRows(t *testing.T) {
 		t.Fatal("a pixel list shorter than its rows read without error")
 	}
 	t.Log(r.Err())
+}
+
+// TestReadModelRefusesListOffsetsPastTheValues: a checkpoint whose last
+// tensor's values end (an offset of the values list) past the values
+// array. Arrow Go does not look at list offsets; ReadModel would slice
+// past the values and panic in the caller.
+func TestReadModelRefusesListOffsetsPastTheValues(t *testing.T) {
+	var b bytes.Buffer
+	ts := []Tensor{{Name: "a", Shape: []int{2}, Values: []float32{1, 2}}, {Name: "b", Shape: []int{3}, Values: []float32{3, 4, 5}}}
+	if err := WriteModel(&b, Meta{MetaArch: "test"}, ts, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	meta, batch, body := firstBatch(t, data)
+	start, n := vector(t, batch, slotRecordBatchBuffers)
+	if n != 11 {
+		t.Fatalf("%d buffers, want 11", n)
+	}
+	// name: validity, offsets, data; shape: validity, offsets, values'
+	// validity and data; values: validity, offsets (8), ...
+	off := binary.LittleEndian.Uint64(meta[start+16*8:])
+	binary.LittleEndian.PutUint32(body[off+4*2:], 1<<20) // the end of tensor b
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("ReadModel panicked: %v", p)
+			}
+		}()
+		_, _, err = ReadModel(bytes.NewReader(data))
+	}()
+	if err == nil {
+		t.Fatal("a values offset past the values read without error")
+	}
+	t.Log(err)
 }
