@@ -3,11 +3,16 @@ package contract
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 )
@@ -266,4 +271,45 @@ func TestReadModelRefusesListOffsetsPastTheValues(t *testing.T) {
 		t.Fatal("a values offset past the values read without error")
 	}
 	t.Log(err)
+}
+
+// TestReaderRefusesDictionaryBatches: an IPC file with a dictionary
+// (here of a column the kind does not have) is refused, in the
+// contract's words, before its schema is looked at.
+func TestReaderRefusesDictionaryBatches(t *testing.T) {
+	md := arrow.NewMetadata([]string{MetaKind, MetaDim}, []string{KindFeatures, "2"})
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.BinaryTypes.String}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "class", Type: dt}}, &md)
+	b := array.NewDictionaryBuilder(memory.NewGoAllocator(), dt).(*array.BinaryDictionaryBuilder)
+	defer b.Release()
+	if err := b.AppendString("cat"); err != nil {
+		t.Fatal(err)
+	}
+	col := b.NewArray()
+	rec := array.NewRecord(schema, []arrow.Array{col}, 1)
+	col.Release()
+	defer rec.Release()
+	f, err := os.CreateTemp(t.TempDir(), "*.arrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fw, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewReader(bytes.NewReader(data))
+	if !errors.Is(err, ErrNotArrow) || !strings.Contains(err.Error(), "dictionary batches are not part of the siampipe contract") {
+		t.Fatalf("error %v", err)
+	}
 }
