@@ -18,12 +18,26 @@ type batchInfo struct {
 	compressed     bool
 }
 
+// Codecs of BodyCompression, and the most one byte of each codec's frames
+// can decompress to, rounded up to a power of two: an LZ4 sequence's
+// match length grows by 255 per byte; a zstd block (at least 4 bytes
+// with its header) makes at most 128 KiB. A compressed buffer whose
+// uncompressed-length prefix claims more than its bytes can make is
+// corrupt, and Arrow Go would allocate by the claim before it finds out.
+const (
+	codecLZ4Frame = 0
+	codecZstd     = 1
+)
+
+var maxRatio = map[int8]int64{codecLZ4Frame: 1 << 9, codecZstd: 1 << 16}
+
 // checkBatch validates a record batch or dictionary batch message against
 // its body of bodyLen bytes, whose 8-byte little-endian words prefix(off)
 // reads, before the Arrow reader allocates by its numbers: the row count
 // and vectors are bounded, every buffer lies inside the body, and a
-// compressed buffer's uncompressed-length prefix is bounded. Other
-// messages pass with a zero batchInfo but for body and v5.
+// compressed buffer's uncompressed-length prefix is bounded (by maxBuffer
+// and by what its compressed bytes can make). Other messages pass with a
+// zero batchInfo but for body and v5.
 func checkBatch(meta []byte, bodyLen int64, prefix func(off int64) (uint64, error)) (info batchInfo, err error) {
 	defer func() {
 		if recover() != nil {
@@ -72,7 +86,16 @@ func checkBatch(meta []byte, bodyLen int64, prefix func(off int64) (uint64, erro
 			*v.n = b.VectorLen(flatbuffers.UOffsetT(o))
 		}
 	}
-	info.compressed = b.Offset(slotBatchCompression) != 0
+	ratio := int64(0) // the most a compressed byte decompresses to (0: a codec Arrow Go does not know)
+	if o := b.Offset(slotBatchCompression); o != 0 {
+		info.compressed = true
+		c := flatbuffers.Table{Bytes: meta, Pos: b.Indirect(flatbuffers.UOffsetT(o) + b.Pos)}
+		codec := int8(codecLZ4Frame) // the default
+		if o := c.Offset(slotCompressionCodec); o != 0 {
+			codec = c.GetInt8(flatbuffers.UOffsetT(o) + c.Pos)
+		}
+		ratio = maxRatio[codec]
+	}
 	o = b.Offset(slotBatchBuffers)
 	if o == 0 {
 		return info, nil
@@ -90,8 +113,8 @@ func checkBatch(meta []byte, bodyLen int64, prefix func(off int64) (uint64, erro
 			if err != nil {
 				return info, err
 			}
-			if u := int64(w); u != -1 && (u < 0 || u > maxBuffer) {
-				return info, fmt.Errorf("%w (buffer %d claims %d uncompressed bytes)", ErrCorruptBatch, i, u)
+			if u := int64(w); u != -1 && (u < 0 || u > maxBuffer || ratio > 0 && u/ratio > length-8) {
+				return info, fmt.Errorf("%w (buffer %d claims %d uncompressed bytes of %d compressed)", ErrCorruptBatch, i, u, length-8)
 			}
 		}
 	}

@@ -34,6 +34,7 @@ const (
 	slotBatchCompression   = 10
 	slotBatchVariadic      = 12
 	slotDictionaryData     = 6
+	slotCompressionCodec   = 4
 
 	metadataV5 = 4 // MetadataVersion V5
 

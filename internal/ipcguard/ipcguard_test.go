@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -512,4 +515,85 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		readAll(t, data, Options{Dictionaries: true})
 	})
+}
+
+// zeros returns a record of one column of rows lists of n zero bytes.
+func zeros(rows, n int) arrow.Record {
+	t := arrow.FixedSizeListOf(int32(n), arrow.PrimitiveTypes.Uint8)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "pixels", Type: t}}, nil)
+	values := array.NewData(arrow.PrimitiveTypes.Uint8, rows*n, []*memory.Buffer{nil, memory.NewBufferBytes(make([]byte, rows*n))}, nil, 0, 0)
+	defer values.Release()
+	list := array.NewData(t, rows, []*memory.Buffer{nil}, []arrow.ArrayData{values}, 0, 0)
+	defer list.Release()
+	col := array.MakeFromData(list)
+	defer col.Release()
+	return array.NewRecord(schema, []arrow.Array{col}, int64(rows))
+}
+
+// Buffers that compress as well as any can (zeros) are read: the bound on
+// what a compressed byte can make refuses none.
+func TestHighlyCompressedBuffersAreRead(t *testing.T) {
+	rec := zeros(64, 256<<10)
+	defer rec.Release()
+	for _, codec := range []ipc.Option{ipc.WithZstd(), ipc.WithLZ4()} {
+		for _, file := range []bool{false, true} {
+			data := writeIPC(t, rec, 64, file, codec)
+			rows, err := readAll(t, data, Options{})
+			if err != nil || rows != 64 {
+				t.Errorf("file %v: 16 MiB of zeros in %d bytes: %d rows, %v", file, len(data), rows, err)
+			}
+		}
+	}
+}
+
+// A compressed buffer whose prefix claims more than its bytes can make
+// (as a fuzzed prefix does): refused before Arrow Go allocates the claim.
+func TestCompressedClaimBeyondItsBytesIsRefused(t *testing.T) {
+	rec := sample(t, 8, false)
+	defer rec.Release()
+	for _, c := range []struct {
+		name  string
+		codec ipc.Option
+		ratio int64
+	}{{"zstd", ipc.WithZstd(), 1 << 16}, {"lz4", ipc.WithLZ4(), 1 << 9}} {
+		for _, file := range []bool{false, true} {
+			data := writeIPC(t, rec, 8, file, c.codec)
+			meta, b, body := batchMeta(t, data)
+			start, _ := vectorAt(b, slotBatchBuffers)
+			p := meta[start+16*1:] // index's values
+			off, length := binary.LittleEndian.Uint64(p), int64(binary.LittleEndian.Uint64(p[8:]))
+			claim := (length-8)*c.ratio + c.ratio
+			binary.LittleEndian.PutUint64(body[off:], uint64(claim))
+			var err error
+			if a := allocating(func() { _, err = readAll(t, data, Options{}) }); a > 64<<20 {
+				t.Errorf("%s, file %v: %d bytes allocated", c.name, file, a)
+			}
+			if !errors.Is(err, ErrCorruptBatch) || !strings.Contains(err.Error(), "uncompressed bytes of") {
+				t.Errorf("%s, file %v: claim of %d from %d bytes: error %v", c.name, file, claim, length-8, err)
+			}
+		}
+	}
+}
+
+// TestFuzzFindsAllocateLittle: the inputs FuzzReader once failed on,
+// read with at most 64 MiB allocated.
+func TestFuzzFindsAllocateLittle(t *testing.T) {
+	files, err := filepath.Glob("testdata/fuzz/FuzzReader/*")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(raw), "\n")
+		data, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if a := allocating(func() { _, err = readAll(t, []byte(data), Options{Dictionaries: true}) }); a > 64<<20 {
+			t.Errorf("%s: %d bytes allocated (%v)", p, a, err)
+		}
+	}
 }
