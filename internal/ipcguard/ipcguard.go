@@ -10,9 +10,10 @@
 // lists: past the end of the list it reads whatever bytes follow as a
 // buffer's offset and length (96 GiB, once, for internal/table's
 // FuzzArrow). And it hands out arrays whose lengths, offsets and buffers
-// disagree, which panic later in the caller's hands. These were found by
-// the fuzzers of internal/contract and internal/table, which read
-// through this package.
+// disagree, which panic later in the caller's hands. The fuzzers of
+// internal/contract and internal/table found the first two, and tests of
+// internal/contract with siampipe streams the third; both packages read
+// through this one.
 //
 // A Reader (NewStreamReader, NewFileReader) therefore checks, before
 // Arrow Go reads them:
@@ -26,8 +27,9 @@
 //     fails as truncated;
 //   - every record and dictionary batch: at most 1<<30 rows, its vectors
 //     inside its metadata, each buffer inside its body, each compressed
-//     buffer claiming at most 1 GiB uncompressed, and as many field nodes
-//     and buffers as the schema's columns take;
+//     buffer claiming at most 1 GiB uncompressed and no more than its
+//     bytes can make in its codec, and as many field nodes and buffers as
+//     the schema's columns take;
 //   - in an IPC file, every block the footer lists, framed as
 //     ipc.FileReader frames it, with the same checks as a stream's
 //     messages;
