@@ -49,6 +49,7 @@ go test -count=1 -race -short ./internal/par ./internal/gemm
 fuzztime="${FUZZTIME:-10s}"
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/idx
 go test -run '^$' -fuzz '^FuzzReader$' -fuzztime "$fuzztime" ./internal/contract
+go test -run '^$' -fuzz '^FuzzReader$' -fuzztime "$fuzztime" ./internal/ipcguard
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/decode
 go test -run '^$' -fuzz '^FuzzArrow$' -fuzztime "$fuzztime" ./internal/table
 go test -run '^$' -fuzz '^FuzzParquet$' -fuzztime "$fuzztime" ./internal/table

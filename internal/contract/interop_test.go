@@ -628,9 +628,17 @@ func checkJSImages(in io.Reader, h, w, n int, format, elem string) error {
 // Flatbuffer slots (4 + 2*field index) of Message and RecordBatch.
 const (
 	slotMessageVersion     = 4
+	slotMessageHeaderType  = 6
+	slotMessageHeader      = 8
+	slotMessageBodyLength  = 10
 	slotRecordBatchBuffers = 8
 	headerTypeRecordBatch  = 3
 )
+
+// root returns the root table of a flatbuffer.
+func root(buf []byte) flatbuffers.Table {
+	return flatbuffers.Table{Bytes: buf, Pos: flatbuffers.GetUOffsetT(buf)}
+}
 
 // zstdPrefixes walks the record batches of an IPC stream with zstd body
 // compression and checks each buffer's 8-byte length prefix, which the

@@ -3,7 +3,6 @@ package contract
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
+
+	"github.com/siampipe/siampipe/internal/ipcguard"
 )
 
 // ErrWrongKind is returned (wrapped) by NewReader when the input is a valid
@@ -27,12 +27,16 @@ var ErrNotArrow = errors.New("not an Arrow IPC stream")
 // fileMagic opens (and closes) the Arrow IPC file format.
 var fileMagic = []byte("ARROW1")
 
-// recordReader is what ipc.Reader and our adapter over ipc.FileReader share.
-type recordReader interface {
-	Next() bool
-	Record() arrow.Record
-	Err() error
-	Release()
+// errDictionary says why a stream with dictionary batches is refused
+// (ipcguard.ErrDictionary).
+var errDictionary = errors.New("dictionary batches are not part of the siampipe contract (write plain columns)")
+
+// explain phrases the errors of ipcguard that the contract's rules cause.
+func explain(err error) error {
+	if errors.Is(err, ipcguard.ErrDictionary) {
+		return errDictionary
+	}
+	return err
 }
 
 // Reader reads one siampipe stream, checking its kind and columns. Iterate
@@ -41,7 +45,7 @@ type recordReader interface {
 //	for r.Next() { b := r.Images(); ... }
 //	if err := r.Err(); err != nil { ... }
 type Reader struct {
-	rr     recordReader
+	rr     *ipcguard.Reader
 	schema *arrow.Schema
 	kind   string
 	meta   Meta
@@ -67,16 +71,16 @@ func NewReader(r io.Reader, kinds ...string) (*Reader, error) {
 	if len(head) == 0 && (err == io.EOF || err == nil) {
 		return nil, fmt.Errorf("input is empty, expected %s", expectation(kinds))
 	}
-	var rr recordReader
+	var rr *ipcguard.Reader
 	if bytes.Equal(head, fileMagic) {
 		rr, err = openFile(r, br)
 	} else {
-		rr, err = openStream(br)
+		rr, err = ipcguard.NewStreamReader(br, ipcguard.Options{})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("input is %w (%v), expected %s", ErrNotArrow, shortErr(err), expectation(kinds))
+		return nil, fmt.Errorf("input is %w (%v), expected %s", ErrNotArrow, shortErr(explain(err)), expectation(kinds))
 	}
-	schema := schemaOfReader(rr)
+	schema := rr.Schema()
 	rd := &Reader{rr: rr, schema: schema, meta: metaOf(schema.Metadata())}
 	if err := rd.check(kinds); err != nil {
 		rr.Release()
@@ -85,21 +89,14 @@ func NewReader(r io.Reader, kinds ...string) (*Reader, error) {
 	return rd, nil
 }
 
-func schemaOfReader(rr recordReader) *arrow.Schema {
-	switch v := rr.(type) {
-	case *ipc.Reader:
-		return v.Schema()
-	case *fileRecords:
-		return v.f.Schema()
-	}
-	panic("contract: unknown record reader")
-}
-
 // openFile opens the IPC file format. A regular file is read in place;
 // anything else (a pipe) is read into memory first, since the file format
 // keeps its index at the end.
-func openFile(r io.Reader, br *bufio.Reader) (recordReader, error) {
-	var ras ipc.ReadAtSeeker
+func openFile(r io.Reader, br *bufio.Reader) (*ipcguard.Reader, error) {
+	var ras interface {
+		io.ReaderAt
+		io.Seeker
+	}
 	if f, ok := r.(*os.File); ok && br.Buffered() > 0 {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			if _, err := f.Seek(0, io.SeekStart); err == nil {
@@ -114,49 +111,11 @@ func openFile(r io.Reader, br *bufio.Reader) (recordReader, error) {
 		}
 		ras = bytes.NewReader(data)
 	}
-	if err := guardFile(ras); err != nil {
-		return nil, err
-	}
-	fr, err := ipc.NewFileReader(ras)
+	size, err := ras.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, err
 	}
-	return &fileRecords{f: fr, i: -1}, nil
-}
-
-// fileRecords iterates the record batches of an IPC file like ipc.Reader.
-type fileRecords struct {
-	f   *ipc.FileReader
-	i   int
-	rec arrow.Record
-	err error
-}
-
-func (fr *fileRecords) Next() bool {
-	if fr.rec != nil {
-		fr.rec.Release()
-		fr.rec = nil
-	}
-	if fr.err != nil || fr.i+1 >= fr.f.NumRecords() {
-		return false
-	}
-	fr.i++
-	fr.rec, fr.err = fr.f.Record(fr.i)
-	if fr.err != nil {
-		return false
-	}
-	fr.rec.Retain()
-	return true
-}
-
-func (fr *fileRecords) Record() arrow.Record { return fr.rec }
-func (fr *fileRecords) Err() error           { return fr.err }
-func (fr *fileRecords) Release() {
-	if fr.rec != nil {
-		fr.rec.Release()
-		fr.rec = nil
-	}
-	fr.f.Close()
+	return ipcguard.NewFileReader(ras, size, ipcguard.Options{})
 }
 
 func shortErr(err error) string {
@@ -337,7 +296,7 @@ func (r *Reader) Next() bool {
 	}
 	r.rec = nil
 	if err := r.rr.Err(); err != nil && err != io.EOF {
-		r.err = fmt.Errorf("%s stream is truncated or corrupt: %v", r.kind, shortErr(err))
+		r.err = fmt.Errorf("%s stream is truncated or corrupt: %v", r.kind, shortErr(explain(err)))
 	}
 	return false
 }
@@ -474,48 +433,6 @@ func u8List2(a arrow.Array, width int) []uint8 {
 	vals := l.ListValues().(*array.Uint8).Uint8Values()
 	off := l.Offset() * width
 	return vals[off : off+l.Len()*width]
-}
-
-// openStream reads a stream through our checked message reader (guard.go),
-// turning any panic of the Arrow reader on corrupt bytes into an error.
-func openStream(r io.Reader) (rr recordReader, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", errCorruptSchema, p)
-		}
-	}()
-	sr, err := ipc.NewReaderFromMessageReader(&messageReader{r: r})
-	if err != nil {
-		return nil, err
-	}
-	return sr, nil
-}
-
-// guardFile validates the schema in an IPC file's footer.
-func guardFile(ras ipc.ReadAtSeeker) error {
-	size, err := ras.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	var tail [10]byte
-	if size < int64(len(tail))+8 {
-		return errCorruptSchema
-	}
-	if _, err := ras.ReadAt(tail[:], size-10); err != nil {
-		return err
-	}
-	n := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
-	if n <= 0 || n > size-10-8 {
-		return fmt.Errorf("%w (footer length %d)", errCorruptSchema, n)
-	}
-	footer := make([]byte, n)
-	if _, err := ras.ReadAt(footer, size-10-n); err != nil {
-		return err
-	}
-	if err := checkFooter(footer); err != nil {
-		return err
-	}
-	return checkFileBlocks(ras, footer, size)
 }
 
 // AllImages is a whole images stream in memory.

@@ -8,8 +8,13 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
+
+	"github.com/siampipe/siampipe/internal/ipcguard"
 )
+
+// arrowOptions are what the table readers accept of Arrow IPC: dictionary
+// batches too (a dictionary-encoded label column).
+var arrowOptions = ipcguard.Options{Dictionaries: true}
 
 // arrowMagic opens (and closes) the Arrow IPC file format.
 const arrowMagic = "ARROW1"
@@ -40,10 +45,10 @@ func NewArrowReader(in io.Reader, opt Options) (*Reader, error) {
 	case string(head) == arrowMagic:
 		return newArrowFile(in, br, start, opt)
 	}
-	open := func() (recordReader, error) { return openStream(br) }
+	open := func() (*ipcguard.Reader, error) { return openStream(br) }
 	if start >= 0 {
 		first := true
-		open = func() (recordReader, error) {
+		open = func() (*ipcguard.Reader, error) {
 			if !first {
 				if _, err := seeker.Seek(start, io.SeekStart); err != nil {
 					return nil, err
@@ -64,7 +69,10 @@ func NewArrowReader(in io.Reader, opt Options) (*Reader, error) {
 // newArrowFile opens an IPC file whose reading starts at offset start of
 // in (-1: in cannot seek), of which br has buffered the first bytes.
 func newArrowFile(in io.Reader, br *bufio.Reader, start int64, opt Options) (*Reader, error) {
-	var ra ipc.ReadAtSeeker
+	var ra interface {
+		io.ReaderAt
+		io.Seeker
+	}
 	if r, ok := in.(io.ReaderAt); ok && start >= 0 {
 		end, err := in.(io.Seeker).Seek(0, io.SeekEnd)
 		if err != nil {
@@ -82,117 +90,24 @@ func newArrowFile(in io.Reader, br *bufio.Reader, start int64, opt Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	dicts, records, err := guardFile(ra, size)
-	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt Arrow IPC file: %v", ErrFormat, shortErr(err))
-	}
-	rows := int64(0)
-	for _, b := range records {
-		rows += b.rows
-	}
-	open := func() (recordReader, error) {
-		alloc := newLimitAllocator()
-		var all batchInfo // NewFileReader reads every dictionary
-		for _, d := range dicts {
-			all.body, all.compressed = max(all.body, d.body), all.compressed || d.compressed
-		}
-		alloc.set(all)
-		var fr *ipc.FileReader
-		err := protect("Arrow IPC file", func() (err error) {
-			fr, err = ipc.NewFileReader(ra, ipc.WithAllocator(alloc))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if fr.NumRecords() != len(records) {
-			fr.Close()
-			return nil, fmt.Errorf("%d record batches, the footer lists %d", fr.NumRecords(), len(records))
-		}
-		for _, b := range append(dicts, records...) {
-			if err := b.fits(fr.Schema()); err != nil {
-				fr.Close()
-				return nil, err
-			}
-		}
-		return &fileRecords{f: fr, i: -1, infos: records, alloc: alloc}, nil
+	open := func() (*ipcguard.Reader, error) {
+		return ipcguard.NewFileReader(ra, size, arrowOptions)
 	}
 	rr, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("%w: corrupt Arrow IPC file: %v", ErrFormat, shortErr(err))
 	}
-	return newArrowSource(rr, "Arrow IPC file", int(rows), true, open, opt)
+	return newArrowSource(rr, "Arrow IPC file", int(rr.Rows()), true, open, opt)
 }
 
-// openStream reads a stream through the checked message reader
-// (guard_arrow.go), turning any panic of the Arrow reader into an error.
-func openStream(r io.Reader) (rr recordReader, err error) {
-	mr := &messageReader{r: r, alloc: newLimitAllocator()}
-	err = protect("Arrow IPC stream", func() error {
-		sr, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(mr.alloc))
-		if err != nil {
-			return err
-		}
-		mr.schema, rr = sr.Schema(), sr
-		return nil
-	})
-	return rr, err
-}
-
-// recordReader is what ipc.Reader and fileRecords share.
-type recordReader interface {
-	Schema() *arrow.Schema
-	Next() bool
-	Record() arrow.Record
-	Err() error
-	Release()
-}
-
-// fileRecords iterates the record batches of an IPC file like ipc.Reader,
-// limiting alloc to each batch's infos (see limitAllocator).
-type fileRecords struct {
-	f     *ipc.FileReader
-	i     int
-	rec   arrow.Record
-	err   error
-	infos []batchInfo
-	alloc *limitAllocator
-}
-
-func (fr *fileRecords) Schema() *arrow.Schema { return fr.f.Schema() }
-
-func (fr *fileRecords) Next() bool {
-	if fr.rec != nil {
-		fr.rec.Release()
-		fr.rec = nil
-	}
-	if fr.err != nil || fr.i+1 >= fr.f.NumRecords() {
-		return false
-	}
-	fr.i++
-	fr.alloc.set(fr.infos[fr.i])
-	fr.rec, fr.err = fr.f.Record(fr.i)
-	if fr.err != nil {
-		fr.rec = nil
-		return false
-	}
-	fr.rec.Retain()
-	return true
-}
-
-func (fr *fileRecords) Record() arrow.Record { return fr.rec }
-func (fr *fileRecords) Err() error           { return fr.err }
-func (fr *fileRecords) Release() {
-	if fr.rec != nil {
-		fr.rec.Release()
-		fr.rec = nil
-	}
-	fr.f.Close()
+// openStream reads a stream through ipcguard's checks.
+func openStream(r io.Reader) (*ipcguard.Reader, error) {
+	return ipcguard.NewStreamReader(r, arrowOptions)
 }
 
 // arrowSource reads batches from an IPC stream or file.
 type arrowSource struct {
-	rr    recordReader
+	rr    *ipcguard.Reader
 	what  string // "Arrow IPC stream" or "Arrow IPC file"
 	nrows int
 	img   arrowImage
@@ -203,7 +118,7 @@ type arrowSource struct {
 // newArrowSource checks the schema of rr against opt and makes the Reader.
 // rows is the table's row count (-1: unknown); open reopens the input from
 // its start when rewind is true.
-func newArrowSource(rr recordReader, what string, rows int, rewind bool, open func() (recordReader, error), opt Options) (*Reader, error) {
+func newArrowSource(rr *ipcguard.Reader, what string, rows int, rewind bool, open func() (*ipcguard.Reader, error), opt Options) (*Reader, error) {
 	s := &arrowSource{rr: rr, what: what, nrows: rows, lbl: -1}
 	if err := s.init(rewind, open, opt); err != nil {
 		if s.rr != nil {
@@ -218,7 +133,7 @@ func newArrowSource(rr recordReader, what string, rows int, rewind bool, open fu
 	return r, nil
 }
 
-func (s *arrowSource) init(rewind bool, open func() (recordReader, error), opt Options) error {
+func (s *arrowSource) init(rewind bool, open func() (*ipcguard.Reader, error), opt Options) error {
 	schema := s.rr.Schema()
 	var names []string
 	for _, f := range schema.Fields() {
@@ -256,9 +171,6 @@ func (s *arrowSource) init(rewind bool, open func() (recordReader, error), opt O
 	err = protect(s.what, func() error {
 		for s.rr.Next() {
 			rec := s.rr.Record()
-			if err := checkRecord(rec, s.lbl); err != nil {
-				return err
-			}
 			col := rec.Column(s.lbl)
 			if err := eachString(col, func(i int, v string, ok bool) error {
 				if !ok {
@@ -281,17 +193,6 @@ func (s *arrowSource) init(rewind bool, open func() (recordReader, error), opt O
 	s.rr = nil
 	if s.rr, err = open(); err != nil {
 		return fmt.Errorf("%w: %s: cannot read it again: %v", ErrFormat, s.what, shortErr(err))
-	}
-	return nil
-}
-
-// checkRecord checks that the columns read have the record's number of
-// rows (Arrow Go lets a batch's length and its columns' differ).
-func checkRecord(rec arrow.Record, cols ...int) error {
-	for _, c := range cols {
-		if c >= 0 && int64(rec.Column(c).Len()) != rec.NumRows() {
-			return fmt.Errorf("%w: a record batch of %d rows has a column %q of %d", ErrFormat, rec.NumRows(), rec.ColumnName(c), rec.Column(c).Len())
-		}
 	}
 	return nil
 }
@@ -327,9 +228,6 @@ func (s *arrowSource) next(row int) (Batch, error) {
 			return io.EOF
 		}
 		rec := s.rr.Record()
-		if err := checkRecord(rec, s.img.col, s.lbl); err != nil {
-			return err
-		}
 		var err error
 		b.Row = row
 		if b.Encoded, err = s.img.values(rec.Column(s.img.col), row); err != nil {

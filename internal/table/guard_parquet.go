@@ -36,6 +36,10 @@ const (
 	// maxDictValues bounds a dictionary page's number of values (the
 	// reader allocates a slice of that capacity).
 	maxDictValues = 1 << 22
+	// maxRowGroupRows bounds a row group's number of rows.
+	maxRowGroupRows = 1 << 30
+	// maxDepth bounds the nesting of Thrift structures.
+	maxDepth = 64
 )
 
 // thriftReader walks Thrift compact-protocol bytes.

@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/metadata"
 	"github.com/apache/arrow/go/v15/parquet/schema"
+
+	"github.com/siampipe/siampipe/internal/ipcguard"
 )
 
 // parquetMagic opens and closes a Parquet file.
@@ -89,7 +91,7 @@ func (s *parquetSource) open(opt Options) error {
 	}
 	// No allocation of the reader needs more than a page (checkChunk
 	// bounds those).
-	s.alloc = &limitAllocator{Allocator: memory.NewGoAllocator(), limit: maxPage}
+	s.alloc = ipcguard.NewAllocator(maxPage)
 	props := parquet.NewReaderProperties(s.alloc)
 	props.BufferedStreamEnabled = true // one page in memory, not a whole column chunk
 	props.BufferSize = 1 << 16
@@ -403,7 +405,7 @@ func (s *parquetSource) checkRowGroups() error {
 	for i := 0; i < s.rdr.NumRowGroups(); i++ {
 		rg := md.RowGroup(i)
 		n := rg.NumRows()
-		if n < 0 || n > maxBuffer {
+		if n < 0 || n > maxRowGroupRows {
 			return fmt.Errorf("%w: row group %d claims %d rows", ErrFormat, i, n)
 		}
 		for _, c := range leaves {

@@ -20,7 +20,7 @@
 // Input from outside is not trusted: a panic of the Arrow or Parquet
 // library on corrupt bytes becomes an error wrapping ErrFormat, and lengths
 // declared inside a file are checked against the file before anything is
-// allocated by them (see guard_arrow.go and guard_parquet.go).
+// allocated by them (see internal/ipcguard and guard_parquet.go).
 package table
 
 import (

@@ -26,6 +26,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/schema"
+
+	flatbuffers "github.com/google/flatbuffers/go"
 )
 
 // What interop/tables.mjs wrote.
@@ -517,6 +519,15 @@ func TestParquetFooterListLongerThanTheFooterIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "footer") {
 		t.Fatalf("error %v, want ErrFormat about the footer", err)
 	}
+}
+
+// slotMessageBodyLength is the flatbuffer slot (4 + 2*field index) of
+// an Arrow IPC Message's bodyLength.
+const slotMessageBodyLength = 10
+
+// root returns the root table of a flatbuffer.
+func root(buf []byte) flatbuffers.Table {
+	return flatbuffers.Table{Bytes: buf, Pos: flatbuffers.GetUOffsetT(buf)}
 }
 
 func TestArrowBodyLongerThanTheStreamIsRefused(t *testing.T) {
