@@ -43,7 +43,7 @@ func (s *Stage) Input() (io.ReadCloser, error) {
 // opened by CreateAtomic.
 type Output struct {
 	*bufio.Writer
-	f    *outfile.File     // nil for stdout and objects
+	f    *outfile.File    // nil for stdout and objects
 	obj  *objstore.Writer // nil but for an s3:// object
 	done bool
 }

@@ -171,7 +171,6 @@ type objectLog struct{ *Output }
 
 func (l objectLog) Close() error { return l.Commit() }
 
-
 // storeHint adds to a store's error about the object or prefix at url what
 // to check: the key, the credentials, the endpoint.
 func storeHint(url string, err error) error {
