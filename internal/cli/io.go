@@ -18,7 +18,7 @@ func (s *Stage) Input() (io.ReadCloser, error) {
 	if objstore.IsURL(s.in) {
 		r, err := Open(s.in)
 		if err != nil {
-			return nil, fmt.Errorf("-i %w", err)
+			return nil, FileError("-i", s.in, err)
 		}
 		return r, nil
 	}
@@ -55,7 +55,7 @@ func (s *Stage) Output() (*Output, error) {
 		o, err := CreateAtomic(s.out)
 		if err != nil {
 			if objstore.IsURL(s.out) {
-				return nil, fmt.Errorf("-o %w", err)
+				return nil, FileError("-o", s.out, err)
 			}
 			return nil, err
 		}

@@ -76,6 +76,39 @@ func ReadAll(path string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// FileError names the flag in the error of opening the file or object
+// path it gave: "--model s3://b/m.arrows: no such object (...)" for an
+// object, whose errors begin with its URL; "--model: open m.arrows: no such
+// file or directory" for a file.
+func FileError(flag, path string, err error) error {
+	if objstore.IsURL(path) {
+		return fmt.Errorf("%s %w", flag, err)
+	}
+	return fmt.Errorf("%s: %w", flag, err)
+}
+
+// NotExist reports whether err says that a file or an object does not
+// exist.
+func NotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, objstore.ErrNotFound)
+}
+
+// Probe checks that the object at path can be written — the bucket
+// exists, the credentials may write it, the store answers — by starting
+// an upload and aborting it; nothing appears. A local path is not probed
+// (nil). For a stage that writes an object only after long work.
+func Probe(path string) error {
+	if !objstore.IsURL(path) {
+		return nil
+	}
+	o, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	o.Abort()
+	return nil
+}
+
 // IsObject reports whether path names an object of a store (s3://...)
 // rather than a local file.
 func IsObject(path string) bool { return objstore.IsURL(path) }
