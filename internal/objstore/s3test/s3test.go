@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -191,10 +192,8 @@ func (s *Server) Config() objstore.Config {
 // server for the rest of the test.
 func (s *Server) Setenv(t testing.TB) {
 	t.Helper()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_ENDPOINT_URL_S3": "", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "",
-		"AWS_ACCESS_KEY_ID": AccessKey, "AWS_SECRET_ACCESS_KEY": SecretKey, "AWS_SESSION_TOKEN": "", "AWS_MAX_ATTEMPTS": "",
-	} {
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 }
@@ -251,4 +250,28 @@ func (s *Server) Get(t testing.TB, bucket, key string) []byte {
 		t.Fatalf("s3test: get s3://%s/%s: %v", bucket, key, err)
 	}
 	return b.Bytes()
+}
+
+// Put stores data as the object bucket/key.
+func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
+	t.Helper()
+	_, err := s.core(t).PutObject(context.Background(), bucket, key, bytes.NewReader(data), int64(len(data)), "", "", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatalf("s3test: put s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// Remove deletes the object bucket/key.
+func (s *Server) Remove(t testing.TB, bucket, key string) {
+	t.Helper()
+	if err := s.core(t).RemoveObject(context.Background(), bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatalf("s3test: remove s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// Env returns the standard variables (objstore.ConfigFromEnv) that point
+// a process at the server, as NAME=VALUE.
+func (s *Server) Env() []string {
+	return []string{"AWS_ENDPOINT_URL=" + s.Endpoint, "AWS_ENDPOINT_URL_S3=", "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=",
+		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey, "AWS_SESSION_TOKEN=", "AWS_MAX_ATTEMPTS="}
 }
