@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -88,7 +87,7 @@ func resumePath(dir string, logf func(string, ...any)) (string, error) {
 	}
 	best, most := "", -1
 	for _, f := range files {
-		if !checkpointName.MatchString(path.Base(f)) {
+		if !checkpointName.MatchString(filepath.Base(f)) {
 			continue
 		}
 		step, err := stepOf(f)
