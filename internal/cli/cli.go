@@ -1,7 +1,8 @@
 // Package cli holds the conventions every siampipe stage follows: flags with
 // --help and --version, stdin/stdout or -i/-o files (written as package
-// outfile does), one-line errors prefixed with the stage name, exit codes,
-// signals, logs and progress on stderr.
+// outfile does) or s3:// objects (package objstore), one-line errors
+// prefixed with the stage name, exit codes, signals, logs and progress on
+// stderr.
 //
 // A stage's streams are injected (Stage.Run takes stdin, stdout and
 // stderr), so stages run in-process in tests; Main is the os.Exit wrapper.
@@ -28,6 +29,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/objstore"
 	"github.com/siampipe/siampipe/internal/outfile"
 	"golang.org/x/term"
 )
@@ -156,10 +158,10 @@ func (e *stderrWriter) Write(p []byte) (int, error) {
 // has defined a flag of that name itself, and --quiet and --version.
 func (s *Stage) addCommon() {
 	if s.Common&InputFlag != 0 && s.Flags.Lookup("i") == nil {
-		s.Flags.StringVar(&s.in, "i", "", "read the input stream from `FILE` instead of stdin")
+		s.Flags.StringVar(&s.in, "i", "", "read the input stream from `FILE` (or object s3://bucket/key) instead of stdin")
 	}
 	if s.Common&OutputFlag != 0 && s.Flags.Lookup("o") == nil {
-		s.Flags.StringVar(&s.out, "o", "", "write the output to `FILE` instead of stdout: a file appears whole, only on success; a device, FIFO or /dev/stdout is written directly")
+		s.Flags.StringVar(&s.out, "o", "", "write the output to `FILE` (or object s3://bucket/key) instead of stdout: a file appears whole, only on success; a device, FIFO or /dev/stdout is written directly")
 	}
 	if s.Common&CompressFlag != 0 && s.Flags.Lookup("compress") == nil {
 		s.Flags.StringVar(&s.compress, "compress", "", "Arrow body compression of the output: zstd or none")
@@ -402,6 +404,7 @@ func (s *Stage) Run(args []string, stdin io.Reader, stdout, stderr io.Writer, ru
 				n++
 				if !s.Graceful || n > 1 {
 					outfile.RemovePending()
+					objstore.AbortPending(5 * time.Second)
 					fmt.Fprintf(s.stderr, "%s: %s, stopped\n", s.Name, sig)
 					exit := s.Exit
 					if exit == nil {

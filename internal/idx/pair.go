@@ -3,6 +3,7 @@ package idx
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,14 +26,20 @@ type Set struct {
 // rows, gzip or plain, concurrently. labelsPath "" loads unlabelled images.
 // Errors name the file.
 func LoadPair(imagesPath, labelsPath string) (*Set, error) {
+	return LoadPairWith(func(p string) (io.ReadCloser, error) { return os.Open(p) }, imagesPath, labelsPath)
+}
+
+// LoadPairWith is LoadPair reading the files that open opens (an object
+// store's, say), one goroutine each.
+func LoadPairWith(open func(path string) (io.ReadCloser, error), imagesPath, labelsPath string) (*Set, error) {
 	var im, lb *Array
 	var imErr, lbErr error
 	var wg sync.WaitGroup
 	if labelsPath != "" {
 		wg.Add(1)
-		go func() { defer wg.Done(); lb, lbErr = decodeFile(labelsPath) }()
+		go func() { defer wg.Done(); lb, lbErr = decodeFile(open, labelsPath) }()
 	}
-	im, imErr = decodeFile(imagesPath)
+	im, imErr = decodeFile(open, imagesPath)
 	wg.Wait()
 	if imErr != nil {
 		return nil, imErr
@@ -60,8 +67,8 @@ func LoadPair(imagesPath, labelsPath string) (*Set, error) {
 	return s, nil
 }
 
-func decodeFile(p string) (*Array, error) {
-	f, err := os.Open(p)
+func decodeFile(open func(string) (io.ReadCloser, error), p string) (*Array, error) {
+	f, err := open(p)
 	if err != nil {
 		return nil, err
 	}

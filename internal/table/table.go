@@ -121,12 +121,44 @@ func Open(path string, opt Options) (*Reader, error) {
 		f.Close()
 		return nil, err
 	}
+	if st.Mode().IsRegular() {
+		return OpenFile(f, opt)
+	}
+	r, err := NewArrowReader(f, opt) // a pipe: no Parquet, which reads at offsets
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+// File is what OpenFile reads a table from: a regular file, or anything
+// else that reads at offsets and seeks (an object of a store).
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	io.Closer
+}
+
+// OpenFile reads the table in f, from its start, telling the format as
+// Open does; the Reader's Close closes f, and so does a failure.
+func OpenFile(f File, opt Options) (*Reader, error) {
+	size, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	var head [6]byte
 	n, _ := f.ReadAt(head[:], 0)
 	var r *Reader
 	switch {
-	case st.Mode().IsRegular() && n >= 4 && string(head[:4]) == parquetMagic:
-		r, err = NewParquetReader(f, st.Size(), opt)
+	case n >= 4 && string(head[:4]) == parquetMagic:
+		r, err = NewParquetReader(f, size, opt)
 	default:
 		r, err = NewArrowReader(f, opt)
 	}

@@ -26,7 +26,7 @@ const maxBatch = 4096
 func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := cli.New("embed", "features of an images stream under a model checkpoint",
 		"fetch --split test | embed --model model.arrows > test-features.arrows")
-	model := s.Flags.String("model", "", "model checkpoint `FILE` written by train (required)")
+	model := s.Flags.String("model", "", "model checkpoint `FILE` (or s3://bucket/key) written by train (required)")
 	layer := s.Flags.String("layer", infer.Backbone, "layer to output: backbone, projector (simsiam arch) or predictor")
 	batch := s.Flags.Int("batch-size", 256, fmt.Sprintf("images per batch, 1..%d", maxBatch))
 	shards := shard.AddFlags(s.Flags, "the input stream")
@@ -46,7 +46,10 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
-		ckpt, err := os.ReadFile(*model)
+		ckpt, err := cli.ReadAll(*model)
+		if err != nil && cli.IsObject(*model) {
+			return cli.FileError("--model", *model, err)
+		}
 		if err != nil {
 			return fmt.Errorf("read checkpoint: %w (pass --model the file train -o wrote)", err)
 		}

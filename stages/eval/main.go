@@ -169,9 +169,9 @@ func load(which, path string, stdin io.Reader) (report.Data, error) {
 	if path == "-" {
 		r = stdin
 	} else {
-		f, err := os.Open(path)
+		f, err := cli.Open(path)
 		if err != nil {
-			return report.Data{}, fmt.Errorf("--%s: %w", which, err)
+			return report.Data{}, cli.FileError("--"+which, path, err)
 		}
 		defer f.Close()
 		r = f

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 
+	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/decode"
 	"github.com/siampipe/siampipe/internal/folder"
 	"github.com/siampipe/siampipe/internal/idx"
@@ -76,7 +78,7 @@ func memoryLoad(get func(i int) (raster.Image, error), name func(int) string, sk
 
 // idxDataset reads an IDX images file and, if labelsPath is set, its labels.
 func idxDataset(imagesPath, labelsPath string) (*dataset, error) {
-	set, err := idx.LoadPair(imagesPath, labelsPath)
+	set, err := idx.LoadPairWith(func(p string) (io.ReadCloser, error) { return cli.Open(p) }, imagesPath, labelsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +154,16 @@ func folderDataset(dir string, maxPixels int64, skipBad bool) (*dataset, error) 
 // tableDataset reads the image and label columns of an Arrow IPC or
 // Parquet table (table.Open) into memory, still encoded.
 func tableDataset(path string, opt table.Options, maxPixels int64, skipBad bool) (*dataset, error) {
-	r, err := table.Open(path, opt)
+	var r *table.Reader
+	var err error
+	if cli.IsObject(path) {
+		var f cli.ReadFile
+		if f, err = cli.Open(path); err == nil {
+			r, err = table.OpenFile(f, opt)
+		}
+	} else {
+		r, err = table.Open(path, opt)
+	}
 	if err != nil {
 		return nil, err
 	}

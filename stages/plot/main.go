@@ -46,9 +46,9 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if *png == "" || *page != "" {
 				return cli.Usagef("--metrics draws to --png only (run plot once more for --html of coords)")
 			}
-			f, err := os.Open(*metrics)
+			f, err := cli.Open(*metrics)
 			if err != nil {
-				return fmt.Errorf("--metrics: %w", err)
+				return cli.FileError("--metrics", *metrics, err)
 			}
 			defer f.Close()
 			ms, err := trainlog.Read(f)

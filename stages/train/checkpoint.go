@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -44,10 +45,13 @@ func tensorsOf(t *simsiam.Trainer) []contract.Tensor {
 	return ts
 }
 
-// save writes a checkpoint atomically (temporary file + rename).
+// save writes a checkpoint atomically (temporary file + rename, or an
+// object's upload completed).
 func save(path string, t *simsiam.Trainer, p checkpoint.Pairs, opt contract.Options) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	if !cli.IsObject(path) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
 	}
 	out, err := cli.CreateAtomic(path)
 	if err != nil {
@@ -58,6 +62,68 @@ func save(path string, t *simsiam.Trainer, p checkpoint.Pairs, opt contract.Opti
 		return err
 	}
 	return out.Commit()
+}
+
+// checkpointName matches the names of the checkpoints train writes into
+// --checkpoint-dir.
+var checkpointName = regexp.MustCompile(`^(epoch-[0-9]{4,}|step-[0-9]{7,})\.arrows$`)
+
+// resumePath returns the checkpoint --resume names: the file or object
+// given or, for a directory or an s3:// prefix ending in "/" (such as
+// --checkpoint-dir), the checkpoint in it with the most steps, as
+// pipeline.sh picks one. A checkpoint whose metadata cannot be read is
+// skipped with a log line.
+func resumePath(dir string, logf func(string, ...any)) (string, error) {
+	if cli.IsObject(dir) {
+		if !strings.HasSuffix(dir, "/") {
+			return dir, nil
+		}
+	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return dir, nil
+	}
+	files, err := cli.ListDir(dir)
+	if err != nil {
+		return "", cli.FileError("--resume", dir, err)
+	}
+	best, most := "", -1
+	for _, f := range files {
+		if !checkpointName.MatchString(filepath.Base(f)) {
+			continue
+		}
+		step, err := stepOf(f)
+		if err != nil {
+			logf("--resume %s: skipping %s: %v", dir, f, err)
+			continue
+		}
+		if step > most {
+			best, most = f, step
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("--resume %s: no checkpoint in it (epoch-NNNN.arrows or step-NNNNNNN.arrows, as train --checkpoint-dir writes)", dir)
+	}
+	logf("resuming from %s (step %d), the checkpoint of %s with the most steps", best, most, dir)
+	return best, nil
+}
+
+// stepOf returns the steps a checkpoint records, reading its metadata
+// only.
+func stepOf(p string) (int, error) {
+	f, err := cli.Open(p)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r, err := contract.NewReader(f, contract.KindModel)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Release()
+	step, err := strconv.Atoi(r.Meta()[contract.MetaStep])
+	if err != nil || step < 0 {
+		return 0, fmt.Errorf("no step count in its metadata (%s=%q)", contract.MetaStep, r.Meta()[contract.MetaStep])
+	}
+	return step, nil
 }
 
 // required are the keys a checkpoint must record to be resumed.
@@ -73,9 +139,9 @@ var required = []string{
 // hyperparameters come from the checkpoint, and a flag set explicitly to a
 // different value is an error. logf reports what could not be checked.
 func restore(path string, flagCfg simsiam.TrainConfig, stream checkpoint.Pairs, fs *flag.FlagSet, logf func(string, ...any)) (*simsiam.Trainer, error) {
-	fh, err := os.Open(path)
+	fh, err := cli.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
+		return nil, cli.FileError("--resume", path, err)
 	}
 	defer fh.Close()
 	ck, err := checkpoint.Read(fh)

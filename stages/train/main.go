@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/checkpoint"
 	"github.com/siampipe/siampipe/internal/cli"
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/nnops"
-	"github.com/siampipe/siampipe/internal/outfile"
 	"github.com/siampipe/siampipe/internal/simsiam"
 	"github.com/siampipe/siampipe/internal/trainlog"
 )
@@ -55,16 +53,16 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	channels := f.String("channels", "", fmt.Sprintf("backbone conv widths, comma-separated, one per stage (a stride-2 conv, then --depth-1 stride-1 ones), each 1..%d (default %s)", maxWidth, arch.FormatSizes(arch.DefaultChannels())))
 	depth := f.Int("depth", arch.DefaultDepth, fmt.Sprintf("backbone convolutions per stage, 1..%d: the stride-2 3x3 conv, then depth-1 stride-1 3x3 convs of the same width, each followed by ReLU and BatchNorm", arch.MaxDepth))
 	saveEvery := f.Int("save-every", 10, fmt.Sprintf("checkpoint into --checkpoint-dir every N epochs, 0..%d (0: never)", maxEpochs))
-	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` for periodic and interrupt checkpoints")
-	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used)")
-	metrics := f.String("metrics", "", "append JSON lines of training metrics to `FILE`")
+	ckptDir := f.String("checkpoint-dir", "checkpoints", "`DIR` (or s3://bucket/prefix/) for periodic and interrupt checkpoints")
+	resume := f.String("resume", "", "continue from checkpoint `CKPT` (feed the same pairs stream; its hyperparameters are used); a directory or an s3://bucket/prefix/ such as --checkpoint-dir: its checkpoint with the most steps")
+	metrics := f.String("metrics", "", "append JSON lines of training metrics to `FILE` (an s3:// object is written when train ends)")
 	logEvery := f.Int("log-every", 10, fmt.Sprintf("metrics every N steps, 1..%d", maxLogEvery))
 	var mf monitorFlags
 	f.StringVar(&mf.query, "monitor", "", "kNN monitor: score the backbone on the labelled images stream `FILE` (e.g. fetch --split test) after every --monitor-every epochs, into the metrics (field knn)")
 	f.StringVar(&mf.bank, "monitor-bank", "", "the monitor's labelled bank: images stream `FILE` of training images (e.g. fetch --split train)")
 	f.IntVar(&mf.bankSize, "monitor-bank-size", 10000, fmt.Sprintf("images of --monitor-bank in the bank, a fixed subset chosen by --seed, 0..%d (0: all)", maxMonitorBank))
 	f.IntVar(&mf.every, "monitor-every", 1, fmt.Sprintf("epochs between monitor scores, 1..%d (the last epoch is always scored)", maxEpochs))
-	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) error {
+	return s.Run(args, stdin, stdout, stderr, func(ctx context.Context) (rerr error) {
 		if !arch.Known(*archFlag) {
 			return cli.Usagef("--arch %q: use %s or %s", *archFlag, arch.SimSiam, arch.Seed)
 		}
@@ -100,6 +98,14 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// found now, not at the first checkpoint an epoch later
 			return cli.Usagef("--checkpoint-dir %s is not a directory", *ckptDir)
 		}
+		// Objects are found now too, not after training: a bucket that
+		// does not exist, credentials that may not write.
+		if err := cli.Probe(cli.JoinPath(*ckptDir, ".siampipe-probe")); err != nil {
+			return cli.FileError("--checkpoint-dir", *ckptDir, err)
+		}
+		if err := cli.Probe(s.OutputPath()); err != nil {
+			return cli.FileError("-o", s.OutputPath(), err)
+		}
 		in, err := s.Input()
 		if err != nil {
 			return err
@@ -125,7 +131,11 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		var t *simsiam.Trainer
 		if *resume != "" {
-			t, err = restore(*resume, cfg, pairs, f, s.Logf)
+			var ckpt string
+			if ckpt, err = resumePath(*resume, s.Logf); err != nil {
+				return err
+			}
+			t, err = restore(ckpt, cfg, pairs, f, s.Logf)
 		} else {
 			t, err = simsiam.NewTrainer(cfg)
 		}
@@ -140,7 +150,7 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if reason == "epoch" {
 				name = fmt.Sprintf("epoch-%04d.arrows", t.EpochsDone())
 			}
-			path := filepath.Join(*ckptDir, name)
+			path := cli.JoinPath(*ckptDir, name)
 			if err := save(path, t, pairs, s.WriterOptions()); err != nil {
 				return err
 			}
@@ -157,11 +167,16 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 					s.Logf("metrics %s: dropped %d lines after step %d, the checkpoint's", *metrics, n, t.Step)
 				}
 			}
-			mf, err := outfile.OpenLog(*metrics, *resume != "")
+			mf, err := cli.OpenLog(*metrics, *resume != "")
 			if err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
-			defer mf.Close()
+			// An s3:// log appears on Close: reported if it fails.
+			defer func() {
+				if cerr := mf.Close(); cerr != nil && rerr == nil {
+					rerr = fmt.Errorf("metrics: %w", cerr)
+				}
+			}()
 			hooks.Log = trainlog.NewEncoder(mf).Encode
 		}
 		hooks.Collapse = collapseWarning(stderr)

@@ -16,23 +16,31 @@ import (
 // follow on without logging a step twice. The file is rewritten atomically
 // (a symbolic link keeps pointing at it) and only when there is something
 // to drop; a missing file, or one that is not a regular file (a pipe), is
-// left alone. It returns the number of lines dropped.
+// left alone. An s3:// object is rewritten likewise. It returns the number
+// of lines dropped.
 func cutMetrics(path string, step int) (int, error) {
-	target, err := filepath.EvalSymlinks(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	target := path
+	if !cli.IsObject(path) {
+		t, err := filepath.EvalSymlinks(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("metrics: %w", err)
+		}
+		st, err := os.Stat(t)
+		if err != nil {
+			return 0, fmt.Errorf("metrics: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return 0, nil
+		}
+		target = t
+	}
+	in, err := cli.Open(target)
+	if cli.IsObject(path) && cli.NotExist(err) {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
-	}
-	st, err := os.Stat(target)
-	if err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return 0, nil
-	}
-	in, err := os.Open(target)
 	if err != nil {
 		return 0, fmt.Errorf("metrics: %w", err)
 	}

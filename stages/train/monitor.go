@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/siampipe/siampipe/internal/cli"
@@ -24,9 +23,9 @@ type monitorFlags struct {
 // loadSet reads a whole labelled images stream of channels×height×width
 // images for the monitor; which names the flag in errors.
 func loadSet(which, path string, channels, height, width int) (monitor.Set, error) {
-	f, err := os.Open(path)
+	f, err := cli.Open(path)
 	if err != nil {
-		return monitor.Set{}, fmt.Errorf("--%s: %w", which, err)
+		return monitor.Set{}, cli.FileError("--"+which, path, err)
 	}
 	defer f.Close()
 	im, err := contract.ReadImages(f)
