@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForRunsEveryItemOnce(t *testing.T) {
@@ -22,16 +23,31 @@ func TestForUsesSeveralGoroutines(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS >= 2 to see two goroutines at once")
 	}
+	// Stale invitations of earlier tests' loops (their callers finished
+	// before a helper came) can fill the queue, and a full queue drops the
+	// invitation this test needs: let the helpers drain it first.
+	for deadline := time.Now().Add(10 * time.Second); len(workq) > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	// Two items that each wait for the other: they can only both finish if
 	// they run at the same time.
 	var arrived atomic.Int32
 	done := make(chan struct{})
-	ForWorkers(2, 2, func(int) {
-		if arrived.Add(1) == 2 {
-			close(done)
-		}
-		<-done
-	})
+	finished := make(chan struct{})
+	go func() {
+		ForWorkers(2, 2, func(int) {
+			if arrived.Add(1) == 2 {
+				close(done)
+			}
+			<-done
+		})
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second item did not run beside the first within 30 s: no helper joined the loop")
+	}
 }
 
 func TestBlocksCoverTheRange(t *testing.T) {
