@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -131,6 +132,14 @@ func Decode(data []byte, maxPixels int64) (raster.Image, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
 	}
+	if im, ok := fastPNG(data, maxPixels); ok {
+		return im, nil
+	}
+	return decodeStd(data, maxPixels)
+}
+
+// decodeStd is Decode through the format's standard decoder.
+func decodeStd(data []byte, maxPixels int64) (raster.Image, error) {
 	f := sniff(data)
 	if f == nil {
 		return raster.Image{}, ErrFormat
@@ -256,6 +265,28 @@ func decodeFile(name string, maxPixels int64) (raster.Image, error) {
 	if !st.Mode().IsRegular() {
 		return raster.Image{}, errors.New("not a regular file")
 	}
+	if st.Size() <= smallFile {
+		// One read for the whole file (and one to see its end), into a
+		// reused buffer: Decode keeps nothing of it.
+		bp := fileBufs.Get().(*[]byte)
+		defer fileBufs.Put(bp)
+		data, err := readSmall(fd, (*bp)[:0], st.Size())
+		*bp = data
+		if err != nil {
+			return raster.Image{}, err
+		}
+		if len(data) > smallFile {
+			// It grew since Stat: the general path below, from the start.
+			if _, err := fd.Seek(0, io.SeekStart); err != nil {
+				return raster.Image{}, err
+			}
+		} else {
+			if sniff(data) == nil {
+				return raster.Image{}, ErrFormat
+			}
+			return Decode(data, maxPixels)
+		}
+	}
 	head := make([]byte, sniffLen)
 	n, err := io.ReadFull(fd, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -290,6 +321,36 @@ func decodeFile(name string, maxPixels int64) (raster.Image, error) {
 		return raster.Image{}, fmt.Errorf("%w: file grew over the limit of %d bytes", ErrTooLarge, limit)
 	}
 	return Decode(data, maxPixels)
+}
+
+// smallFile is the largest file decodeFile reads in one go, without
+// looking at its first bytes first.
+const smallFile = 1 << 20
+
+var fileBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// readSmall reads fd, of size bytes when stat'ed, to its end into buf,
+// stopping past smallFile.
+func readSmall(fd *os.File, buf []byte, size int64) ([]byte, error) {
+	if int64(cap(buf)) < size+1 {
+		buf = make([]byte, 0, size+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > smallFile {
+				return buf, nil
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := fd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // toRaster copies img into a new raster.Image of its natural channels. The

@@ -487,6 +487,12 @@ func FuzzDecode(f *testing.F) {
 		if limit := uint64(16<<20 + 64*fuzzMaxPixels + 64*len(in)); n > limit {
 			t.Fatalf("allocated %d bytes (limit %d) for %d input bytes, error %v", n, limit, len(in), err)
 		}
+		if fast, ok := fastPNG(in, fuzzMaxPixels); ok {
+			std, serr := decodeStd(in, fuzzMaxPixels)
+			if serr != nil || !sameImage(fast, std) {
+				t.Fatalf("the PNG fast path decoded %s, image/png %s with error %v", fast.Shape(), std.Shape(), serr)
+			}
+		}
 		if err != nil {
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/siampipe/siampipe/internal/decode"
 	"github.com/siampipe/siampipe/internal/raster"
@@ -61,7 +62,12 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 	if n == 0 {
 		return st, nil
 	}
-	workers := min(runtime.GOMAXPROCS(0), n)
+	// File 0 first, on this goroutine: its size sets how many files make a
+	// chunk, the unit the goroutines claim and hand over.
+	first, ferr := loadFile(l.path(0), opt)
+	size := chunkFiles(len(first.Pix))
+	chunks := (n-1+size-1)/size + 1 // chunk 0 is file 0
+	workers := min(runtime.GOMAXPROCS(0), chunks-1)
 	window := windowSize(workers)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -71,85 +77,105 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 		wg.Wait()
 	}()
 
-	// File i's result goes to slot i%window. The feeder hands out file i
-	// only after taking one of window tokens, and fn's loop returns the
-	// token after taking file i's result, so at most window files are
-	// between the two and no two of them share a slot.
+	// Chunk c (files bounds(c)) goes to slot c%window. A goroutine claims
+	// the next chunk, decodes its files and sends them to their slot, which
+	// holds one chunk: the send waits while chunk c-window is not taken, so
+	// at most window chunks wait in slots and one per goroutine is held,
+	// and what fn sees does not depend on which goroutine decoded what.
 	type result struct {
-		im  raster.Image
-		err error
+		ims  []raster.Image
+		errs []error
+	}
+	bounds := func(c int) (lo, hi int) {
+		if c == 0 {
+			return 0, 1
+		}
+		lo = 1 + (c-1)*size
+		return lo, min(lo+size, n)
 	}
 	slots := make([]chan result, window)
 	for i := range slots {
 		slots[i] = make(chan result, 1)
 	}
-	tokens := make(chan struct{}, window)
-	jobs := make(chan int)
-
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(jobs)
-		for i := 0; i < n; i++ {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case jobs <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	var next atomic.Int64
+	next.Store(1)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue // drain until the feeder stops
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks || ctx.Err() != nil {
+					return
 				}
-				im, err := loadFile(l.path(i), opt)
-				slots[i%window] <- result{im, err}
+				lo, hi := bounds(c)
+				r := result{ims: make([]raster.Image, hi-lo), errs: make([]error, hi-lo)}
+				for i := lo; i < hi && ctx.Err() == nil; i++ {
+					r.ims[i-lo], r.errs[i-lo] = loadFile(l.path(i), opt)
+				}
+				select {
+				case slots[c%window] <- r:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
 
-	for i, f := range l.Files {
+	for c := range chunks {
+		var r result
 		if err := ctx.Err(); err != nil {
 			return st, err // before the select, which might pick a ready result
 		}
-		var r result
-		select {
-		case r = <-slots[i%window]:
-		case <-ctx.Done():
-			return st, ctx.Err()
-		}
-		if r.err != nil {
-			if !opt.SkipBad {
-				return st, fmt.Errorf("%s: %w", l.path(i), r.err)
-			}
-			st.Skipped = append(st.Skipped, Skip{Path: l.path(i), Err: r.err})
+		if c == 0 {
+			r = result{ims: []raster.Image{first}, errs: []error{ferr}}
 		} else {
-			if err := fn(i, f, r.im); err != nil {
+			select {
+			case r = <-slots[c%window]:
+			case <-ctx.Done():
+				return st, ctx.Err()
+			}
+		}
+		lo, _ := bounds(c)
+		for k, im := range r.ims {
+			i := lo + k
+			if err := ctx.Err(); err != nil {
 				return st, err
 			}
-			st.Decoded++
+			if err := r.errs[k]; err != nil {
+				if !opt.SkipBad {
+					return st, fmt.Errorf("%s: %w", l.path(i), err)
+				}
+				st.Skipped = append(st.Skipped, Skip{Path: l.path(i), Err: err})
+			} else {
+				if err := fn(i, l.Files[i], im); err != nil {
+					return st, err
+				}
+				st.Decoded++
+			}
+			if opt.Progress != nil {
+				opt.Progress(i+1, n)
+			}
 		}
-		if opt.Progress != nil {
-			opt.Progress(i+1, n)
-		}
-		<-tokens
 	}
 	return st, nil
 }
 
-// windowSize is how many files Load lets be read, decoded or waiting for
-// fn at once: enough that every goroutine has the next file while fn is
-// busy or a neighbour's image is slow.
-func windowSize(workers int) int { return 4 * workers }
+// chunkBytes is about the decoded bytes of a chunk of files: small images
+// (FashionMNIST's 784 bytes) go 64 to a chunk, so that handing results
+// between goroutines costs little per image; large ones one at a time, so
+// that memory stays bounded.
+const chunkBytes = 1 << 20
+
+// chunkFiles is the files in a chunk when an image has imageBytes bytes.
+func chunkFiles(imageBytes int) int {
+	return min(64, max(1, chunkBytes/max(imageBytes, 1)))
+}
+
+// windowSize is how many chunks Load lets wait for fn at once: enough that
+// every goroutine has the next chunk while fn is busy or a neighbour's
+// chunk is slow.
+func windowSize(workers int) int { return 2 * max(workers, 1) }
 
 // path returns file i's path in the file system.
 func (l *Listing) path(i int) string {

@@ -195,18 +195,19 @@ func TestLoadStopsWhenFnFails(t *testing.T) {
 }
 
 func TestLoadStopsPromptlyWhenCancelled(t *testing.T) {
-	l, err := Scan(classTree(t, 4, 50))
+	l, err := Scan(classTree(t, 4, 200))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var transformed atomic.Int64
-	calls := 0
+	calls, size := 0, 0
 	st, err := Load(ctx, l, Options{Transform: func(im raster.Image) (raster.Image, error) {
 		transformed.Add(1)
 		return im, nil
 	}}, func(i int, f File, im raster.Image) error {
 		calls++
+		size = len(im.Pix)
 		if i == 2 {
 			cancel()
 		}
@@ -218,7 +219,10 @@ func TestLoadStopsPromptlyWhenCancelled(t *testing.T) {
 	// Load has returned, so its goroutines are done: nothing decodes any more.
 	n := transformed.Load()
 	time.Sleep(20 * time.Millisecond)
-	if transformed.Load() != n || n > int64(3+windowSize(runtime.GOMAXPROCS(0))) {
+	// The chunk fn was in, what waited in the window, and a chunk per
+	// goroutine.
+	workers := runtime.GOMAXPROCS(0)
+	if transformed.Load() != n || n > int64(1+(1+windowSize(workers)+workers)*chunkFiles(size)) {
 		t.Fatalf("%d of %d files decoded after cancelling at the 3rd", transformed.Load(), len(l.Files))
 	}
 }
@@ -237,17 +241,19 @@ func TestLoadAlreadyCancelled(t *testing.T) {
 }
 
 func TestLoadKeepsABoundedWindowInFlight(t *testing.T) {
-	l, err := Scan(classTree(t, 2, 60))
+	l, err := Scan(classTree(t, 2, 400))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var started atomic.Int64
 	var ahead int64
+	var size int
 	_, err = Load(context.Background(), l, Options{Transform: func(im raster.Image) (raster.Image, error) {
 		started.Add(1)
 		return im, nil
 	}}, func(i int, f File, im raster.Image) error {
 		if i == 0 {
+			size = len(im.Pix)
 			time.Sleep(50 * time.Millisecond) // let the workers run as far ahead as they may
 			ahead = started.Load()
 		}
@@ -256,8 +262,12 @@ func TestLoadKeepsABoundedWindowInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := int64(windowSize(runtime.GOMAXPROCS(0))); ahead > w {
-		t.Fatalf("%d files decoded while fn held the first, window %d", ahead, w)
+	// File 0, the window's chunks in their slots, and one chunk held by
+	// each goroutine waiting for a slot.
+	workers := runtime.GOMAXPROCS(0)
+	bound := int64(1 + (windowSize(workers)+workers)*chunkFiles(size))
+	if ahead > bound || bound >= int64(len(l.Files)) {
+		t.Fatalf("%d files decoded while fn held the first, bound %d of %d files", ahead, bound, len(l.Files))
 	}
 }
 
