@@ -47,6 +47,9 @@
 #   --channels C     1 (grey) or 3 (RGB) (default: as the images are)
 #   --shards N       run the map stages (fetch, augment, embed) as N processes each, one
 #                    per shard (--shard I/N), joined by concat: the same bytes as N=1
+#   --store URL      keep the cache entries in an object store, s3://bucket/prefix (the
+#                    AWS_* variables say where and as whom), under the same keys;
+#                    --cache then holds only the lock
 #   --out DIR        outputs and logs (default out/)
 #   --cache DIR      cached intermediates (default .cache/)
 #   --force          recompute every stage (train starts over: no resume)
@@ -80,6 +83,7 @@ testfraction=${SIAMPIPE_TEST_FRACTION:-}
 size=${SIAMPIPE_SIZE:-}
 channels=${SIAMPIPE_CHANNELS:-}
 shards=${SIAMPIPE_SHARDS:-1}
+store=${SIAMPIPE_STORE:-}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "$(date -u +%FT%TZ) pipeline: $*" >&2; exit 1; }
@@ -102,6 +106,7 @@ while [ $# -gt 0 ]; do
     --size) size=${2:?--size needs a value}; shift 2 ;;
     --channels) channels=${2:?--channels needs a value}; shift 2 ;;
     --shards) shards=${2:?--shards needs a value}; shift 2 ;;
+    --store) store=${2:?--store needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --cache) cache=${2:?--cache needs a value}; shift 2 ;;
     --force) force=1; shift ;;
@@ -191,6 +196,12 @@ shape=()
 mkdir -p "$out/logs" "$cache"
 out=$(cd "$out" && pwd)
 cache=$(cd "$cache" && pwd)
+# Where the entries live: the cache folder, or the object store.
+ent=$cache
+if [ -n "$store" ]; then
+  [[ $store == s3://?*/* || $store == s3://?* ]] || { echo "pipeline: --store $store: want s3://bucket/prefix" >&2; exit 2; }
+  ent=${store%/}
+fi
 
 # One run per cache at a time. The stages inherit the lock's descriptor, so a
 # stage that outlives a killed pipeline.sh still holds it.
@@ -310,7 +321,26 @@ for s in "${stages[@]}"; do ver[$s]=$(sha256sum "$bin/$s" | cut -c1-16); done
 
 # Paths in the cache enter keys without the cache's own location, so that a
 # cache moved elsewhere (or an object store) keeps its keys.
-key() { printf '%s\n' "simd $simd" "${@//"$cache"\//}" | sha256sum | cut -c1-16; }
+key() {
+  local a=("${@//"$cache"\//}")
+  printf '%s\n' "simd $simd" "${a[@]//"$ent"\//}" | sha256sum | cut -c1-16
+}
+
+# Entries in an object store appear only whole (an upload is committed at
+# the end or not at all), so they need no digest: their existence is the
+# check. isurl PATH; exists ENTRY (0 yes, 1 no); rment ENTRY...
+isurl() { [[ $1 == s3://* ]]; }
+exists() {
+  isurl "$1" || { [ -e "$1" ]; return; }
+  local rc=0
+  "$bin/store" --quiet stat "$1" || rc=$?
+  [ "$rc" = 0 ] && return 0
+  [ "$rc" = 3 ] && return 1
+  die "the store did not answer for $1 (store stat exit $rc)"
+}
+rment() {
+  if isurl "$1"; then "$bin/store" --quiet rm "$@"; else rm -f "$@"; fi
+}
 
 # Cache entries are trusted only when whole. seal FILE records FILE's SHA-256
 # in FILE.sha256 (sha256sum's format, so 'sha256sum -c' checks it too), after
@@ -357,7 +387,7 @@ sharded() {
   done
   for i in "${pids[@]}"; do wait "$i" || rc=$?; done
   [ "$rc" != 0 ] || "$bin/concat" --quiet -o "$output" "${parts[@]}" || rc=$?
-  rm -f "${parts[@]}"
+  rment "${parts[@]}"
   return "$rc"
 }
 
@@ -368,22 +398,22 @@ declare -A took
 run() {
   local name=$1 output=$2 why
   shift 2
-  if [ "$force" != 1 ] && [ -n "$output" ] && [ -e "$output" ]; then
-    if ! why=$(damaged "$output"); then
+  if [ "$force" != 1 ] && [ -n "$output" ] && exists "$output"; then
+    if isurl "$output" || ! why=$(damaged "$output"); then
       log "$name: cached ($(basename "$output"))"
       took[$name]="cached"
       return
     fi
     log "$name: cache entry $(basename "$output") is damaged ($why); rebuilding"
   fi
-  [ -z "$output" ] || rm -f "$output.sha256"
+  [ -z "$output" ] || isurl "$output" || rm -f "$output.sha256"
   log "$name: running"
   local t0=$SECONDS rc=0
   in_stage=$name
   [ "$interrupted" = 0 ] || stop_interrupted "$name"
   "$@" 2> >(tee_log "$out/logs/$name.log") || rc=$?
   in_stage=""
-  if [ $rc -eq 0 ] && [ -n "$output" ]; then seal "$output"; fi
+  if [ $rc -eq 0 ] && [ -n "$output" ] && ! isurl "$output"; then seal "$output"; fi
   if [ "$interrupted" = 1 ] || [ $rc -eq 130 ]; then
     stop_interrupted "$name" "$([ "$name" != train ] || echo "train resumes from its newest checkpoint")"
   fi
@@ -406,7 +436,7 @@ for split in train test; do
   else
     k=$(key fetch "${ver[fetch]}" "$split" "$limit" "${fargs[*]}" "$sd")
   fi
-  images[$split]="$cache/images-$split-$k.arrows"
+  images[$split]="$ent/images-$split-$k.arrows"
   lim=()
   [ "$limit" = 0 ] || lim=(--limit "$limit")
   run fetch "${images[$split]}" sharded "${images[$split]}" "$bin/fetch" "${fargs[@]}" --split "$split" "${lim[@]}"
@@ -417,7 +447,7 @@ done
 labelled=1
 # (grep reads a process substitution: in a pipe, its early exit would fail
 # head with SIGPIPE, and pipefail would call that "not found".)
-if [ "$data" != fashion-mnist ] && ! grep -aq siampipe.classes <(head -c 1048576 "${images[train]}"); then
+if [ "$data" != fashion-mnist ] && ! grep -aq siampipe.classes <("$bin/store" --quiet cat "${images[train]}" | head -c 1048576); then
   labelled=0
   [ "$monitor" = 0 ] || log "the images are unlabelled: no kNN monitor, no eval"
   monitor=0
@@ -434,12 +464,12 @@ archarg=()
 monargs=()
 [ "$monitor" = 0 ] || monargs=(--monitor "${images[test]}" --monitor-bank "${images[train]}" --monitor-bank-size 5000 --monitor-every "$monitor")
 k=$(key train "${ver[augment]}" "${ver[train]}" "${images[train]}" "$epochs" "$seed" "$batch" "$arch" "${augflags[*]}" "${archarg[*]}" "${monargs[*]}" "${trainflags[*]}")
-model="$cache/model-$k.arrows"
-metrics="$cache/metrics-$k.jsonl"
+model="$ent/model-$k.arrows"
+metrics="$ent/metrics-$k.jsonl"
 # train's checkpoints (epoch-NNNN.arrows every 10 epochs, step-NNNNNNN.arrows
 # on an interrupt) and the metrics so far; a run that finds checkpoints here
 # resumes from the one with the most steps.
-ckdir="$cache/checkpoints-$k"
+ckdir="$ent/checkpoints-$k"
 # The steps of epoch-NNNN: NNNN x steps per epoch, the train images (--limit,
 # or the 60,000 of FashionMNIST's train split) over the batch size. Used only
 # to order epoch and step checkpoints: a wrong count would cost time, not
@@ -520,10 +550,27 @@ pairs() {
   return "$rc"
 }
 train_stage() {
-  local partial="$ckdir/metrics.jsonl" pick resume=() file="" st
-  [ "$force" != 1 ] || rm -rf "$ckdir"
-  mkdir -p "$ckdir"
-  pick=$(pick_checkpoint "$ckdir")
+  local partial="$ckdir/metrics.jsonl" pick="" resume=() file="" st
+  if isurl "$ckdir"; then
+    # In the store: train itself picks the checkpoint with the most steps
+    # under the prefix (--resume PREFIX/) and cuts the metrics back to it.
+    local ck
+    ck=$("$bin/store" --quiet ls "$ckdir/") || die "cannot list $ckdir/ in the store"
+    if [ "$force" = 1 ] && [ -n "$ck" ]; then
+      # shellcheck disable=SC2086 # one URL a line, no spaces
+      rment $ck
+      ck=""
+    fi
+    if grep -qE '/(epoch|step)-[0-9]+\.arrows$' <<<"$ck"; then
+      file="$ckdir/"
+      log "train: resuming from the newest checkpoint under $ckdir/"
+      resume=(--resume "$ckdir/")
+    fi
+  else
+    [ "$force" != 1 ] || rm -rf "$ckdir"
+    mkdir -p "$ckdir"
+    pick=$(pick_checkpoint "$ckdir")
+  fi
   if [ -n "$pick" ]; then
     file=${pick% *}
     cut_metrics "$partial" "${pick##* }"
@@ -540,7 +587,7 @@ train_stage() {
     | "$bin/train" --batch-size "$batch" --seed "$seed" "${archarg[@]}" "${trainflags[@]}" "${monargs[@]}" "${resume[@]}" --metrics "$partial" \
         --checkpoint-dir "$ckdir" -o "$model"
   st=("${PIPESTATUS[@]}")
-  seal_checkpoints "$ckdir"
+  isurl "$ckdir" || seal_checkpoints "$ckdir"
   if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ] && [ "$interrupted" = 0 ]; then
     echo "pipeline: augment failed (exit ${st[0]})" >&2; return "${st[0]}"
   fi
@@ -550,37 +597,43 @@ train_stage() {
     fi
     return "${st[1]}"
   fi
-  cp "$partial" "$metrics.tmp.$$" && mv "$metrics.tmp.$$" "$metrics" && seal "$metrics"
+  if isurl "$metrics"; then
+    "$bin/store" --quiet cp "$partial" "$metrics"
+  else
+    cp "$partial" "$metrics.tmp.$$" && mv "$metrics.tmp.$$" "$metrics" && seal "$metrics"
+  fi
 }
 # The model and its metrics are one entry: neither is used without the other.
-if [ "$force" != 1 ] && [ -e "$metrics" ] && why=$(damaged "$metrics"); then
+if [ "$force" != 1 ] && ! isurl "$metrics" && [ -e "$metrics" ] && why=$(damaged "$metrics"); then
   log "train: cache entry $(basename "$metrics") is damaged ($why); rebuilding"
   rm -f "$metrics" "$metrics.sha256"
 fi
-if [ ! -e "$metrics" ]; then rm -f "$model" "$model.sha256"; fi
+if ! exists "$metrics"; then
+  if isurl "$model"; then rment "$model"; else rm -f "$model" "$model.sha256"; fi
+fi
 run train "$model" train_stage
 
 # embed: features of both splits under the model.
 declare -A feats
 for split in train test; do
   k=$(key embed "${ver[embed]}" "$model" "${images[$split]}")
-  feats[$split]="$cache/features-$split-$k.arrows"
+  feats[$split]="$ent/features-$split-$k.arrows"
   run embed "${feats[$split]}" sharded "${feats[$split]}" "$bin/embed" --model "$model" -i "${images[$split]}"
 done
 
 # eval: kNN and linear probes of the features, and of raw pixels for reference.
 if [ "$labelled" = 1 ]; then
   k=$(key eval "${ver[eval]}" "${feats[train]}" "${feats[test]}" "$seed")
-  report="$cache/report-$k.json"
+  report="$ent/report-$k.json"
   run eval "$report" "$bin/eval" --train "${feats[train]}" --test "${feats[test]}" --seed "$seed" -o "$report"
   k=$(key eval-pixels "${ver[eval]}" "${images[train]}" "${images[test]}" "$seed")
-  pixreport="$cache/report-pixels-$k.json"
+  pixreport="$ent/report-pixels-$k.json"
   run eval-pixels "$pixreport" "$bin/eval" --train "${images[train]}" --test "${images[test]}" --seed "$seed" -o "$pixreport"
 fi
 
 # reduce: UMAP of the test features to 3-D.
 k=$(key reduce "${ver[reduce]}" "${feats[test]}" "$seed")
-coords="$cache/coords-$k.arrows"
+coords="$ent/coords-$k.arrows"
 run reduce "$coords" "$bin/reduce" --seed "$seed" -i "${feats[test]}" -o "$coords"
 
 # plot: into the output folder (cheap: always redrawn).
@@ -588,7 +641,9 @@ run plot "" "$bin/plot" -i "$coords" --png "$out/umap.png" --html "$out/umap.htm
 run plot "" "$bin/plot" --metrics "$metrics" --png "$out/loss.png"
 
 # publish SRC NAME: copy a cache entry to out/NAME atomically.
-publish() { cp "$1" "$out/$2.tmp.$$" && mv "$out/$2.tmp.$$" "$out/$2"; }
+publish() {
+  if isurl "$1"; then "$bin/store" --quiet cp "$1" "$out/$2"; else cp "$1" "$out/$2.tmp.$$" && mv "$out/$2.tmp.$$" "$out/$2"; fi
+}
 publish "$coords" coords.arrows
 if [ "$labelled" = 1 ]; then
   publish "$report" report.json

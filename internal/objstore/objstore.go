@@ -245,6 +245,19 @@ func (c *Client) List(ctx context.Context, prefix string) ([]Object, error) {
 	return out, nil
 }
 
+// Remove deletes the object at name. A missing object is not an error (S3
+// answers a delete of one with success).
+func (c *Client) Remove(ctx context.Context, name string) error {
+	u, err := objectURL(name)
+	if err != nil {
+		return err
+	}
+	if err := c.core.RemoveObject(ctx, u.Bucket, u.Key, minio.RemoveObjectOptions{}); err != nil {
+		return classify(name, err)
+	}
+	return nil
+}
+
 // objectURL parses s and refuses a URL that names no object.
 func objectURL(s string) (URL, error) {
 	u, err := ParseURL(s)

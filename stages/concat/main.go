@@ -46,9 +46,10 @@ func stage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	})
 }
 
-// open opens the shard files the arguments name; "-" is stdin, once.
+// open opens the shard files (or objects) the arguments name; "-" is
+// stdin, once.
 func open(s *cli.Stage) ([]input, func(), error) {
-	var files []*os.File
+	var files []io.Closer
 	closeAll := func() {
 		for _, f := range files {
 			f.Close()
@@ -79,9 +80,9 @@ func open(s *cli.Stage) ([]input, func(), error) {
 			ins = append(ins, input{name: "stdin", r: r})
 			continue
 		}
-		f, err := os.Open(name)
+		f, err := cli.Open(name) // a file or an s3:// object
 		if err != nil {
-			return nil, closeAll, err
+			return nil, closeAll, cli.FileError("shard", name, err)
 		}
 		files = append(files, f)
 		ins = append(ins, input{name: name, r: f})

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/siampipe/siampipe/internal/contract"
+	"github.com/siampipe/siampipe/internal/objstore"
+	"github.com/siampipe/siampipe/internal/objstore/s3test"
 )
 
 // repo is a copy of the repository's build inputs and pipeline.sh in a
@@ -825,5 +827,73 @@ func TestShardedRunIsTheSameRun(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(cache3, ".pairs.tmp.*")); len(left) != 0 {
 		t.Errorf("the sharded run left %v", left)
+	}
+}
+
+// TestStoreAndShardsGiveTheLocalRun runs the pipeline with its cache in a
+// real S3 server (versitygw, internal/objstore/s3test) and its map stages
+// in 2 shards: every entry appears under the local run's key with the
+// local run's bytes, a second run takes everything from the store, and no
+// shard part is left behind.
+func TestStoreAndShardsGiveTheLocalRun(t *testing.T) {
+	needData(t)
+	srv := s3test.Start(t)
+	srv.Setenv(t)
+	store := srv.Bucket(t, "runs") + "cache"
+	_, local, localDirs := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "2"}, localDirs)...)
+	_, _, storeDirs := dirs(t)
+	mustRun(t, repo, args(small, []string{"--epochs", "2", "--shards", "2", "--store", store}, storeDirs)...)
+	entries, _ := filepath.Glob(filepath.Join(local, "*-*.*"))
+	n := 0
+	for _, e := range entries {
+		name := filepath.Base(e)
+		if strings.HasSuffix(name, ".sha256") {
+			continue
+		}
+		n++
+		obj := srv.Get(t, "runs", "cache/"+name)
+		if obj == nil {
+			t.Errorf("%s is not in the store", name)
+			continue
+		}
+		other := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(other, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var same bool
+		switch filepath.Ext(name) {
+		case ".json":
+			same = results(t, e) == results(t, other)
+		case ".jsonl":
+			same = strings.Join(trainLog(t, e), "\n") == strings.Join(trainLog(t, other), "\n")
+		default:
+			same = bytes.Equal(read(t, e), obj)
+		}
+		if !same {
+			t.Errorf("%s in the store differs from the local run's", name)
+		}
+	}
+	if n < 9 {
+		t.Fatalf("only %d local entries to compare", n)
+	}
+	r := mustRun(t, repo, args(small, []string{"--epochs", "2", "--shards", "2", "--store", store}, storeDirs)...)
+	for _, s := range []string{"fetch", "train", "embed", "eval", "reduce"} {
+		if !strings.Contains(r.stderr, "pipeline: "+s+": cached") {
+			t.Errorf("the second run recomputed %s", s)
+		}
+	}
+	objs, err := objstore.New(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := objs.List(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range list {
+		if strings.Contains(o.Key, ".tmp.") {
+			t.Errorf("a shard part is left in the store: %s", o.Key)
+		}
 	}
 }
