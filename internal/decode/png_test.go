@@ -47,7 +47,11 @@ func TestPNGFastPathIsImagePNG(t *testing.T) {
 		fast bool
 	}
 	kinds := []kind{
-		{"grey", func(w, h int, s bool) image.Image { m := image.NewGray(image.Rect(0, 0, w, h)); fill(m.Pix, s, w); return m }, true},
+		{"grey", func(w, h int, s bool) image.Image {
+			m := image.NewGray(image.Rect(0, 0, w, h))
+			fill(m.Pix, s, w)
+			return m
+		}, true},
 		{"rgb", func(w, h int, s bool) image.Image {
 			m := image.NewNRGBA(image.Rect(0, 0, w, h))
 			fill(m.Pix, s, 4*w)
@@ -56,8 +60,16 @@ func TestPNGFastPathIsImagePNG(t *testing.T) {
 			}
 			return m
 		}, true},
-		{"rgba", func(w, h int, s bool) image.Image { m := image.NewNRGBA(image.Rect(0, 0, w, h)); fill(m.Pix, s, 4*w); return m }, true},
-		{"grey16", func(w, h int, s bool) image.Image { m := image.NewGray16(image.Rect(0, 0, w, h)); fill(m.Pix, s, 2*w); return m }, false},
+		{"rgba", func(w, h int, s bool) image.Image {
+			m := image.NewNRGBA(image.Rect(0, 0, w, h))
+			fill(m.Pix, s, 4*w)
+			return m
+		}, true},
+		{"grey16", func(w, h int, s bool) image.Image {
+			m := image.NewGray16(image.Rect(0, 0, w, h))
+			fill(m.Pix, s, 2*w)
+			return m
+		}, false},
 		{"paletted", func(w, h int, s bool) image.Image {
 			m := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, color.White, color.RGBA{200, 10, 30, 255}})
 			for i := range m.Pix {
