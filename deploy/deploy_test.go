@@ -38,7 +38,7 @@ import (
 )
 
 // image is the image every manifest runs: deploy/Dockerfile built and
-// tagged as deploy/README.md says.
+// tagged as README.md ("Beyond one machine") says.
 const image = "ghcr.io/siampipe/siampipe:" + cli.Version
 
 // pipeline is every stage the Argo workflow runs.
@@ -153,7 +153,7 @@ func checkInvocation(inv invocation, bin string, stages map[string]bool, ran map
 	}
 	for _, s := range inv.secrets {
 		if s != secret {
-			fail("envFrom Secret %q, want %q (deploy/README.md)", s, secret)
+			fail("envFrom Secret %q, want %q (README.md, "Beyond one machine")", s, secret)
 		}
 	}
 	script := shellCommand(inv.argv)
