@@ -153,7 +153,7 @@ func checkInvocation(inv invocation, bin string, stages map[string]bool, ran map
 	}
 	for _, s := range inv.secrets {
 		if s != secret {
-			fail("envFrom Secret %q, want %q (README.md, "Beyond one machine")", s, secret)
+			fail("envFrom Secret %q, want %q (README.md, Beyond one machine)", s, secret)
 		}
 	}
 	script := shellCommand(inv.argv)
