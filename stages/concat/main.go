@@ -80,9 +80,9 @@ func open(s *cli.Stage) ([]input, func(), error) {
 			ins = append(ins, input{name: "stdin", r: r})
 			continue
 		}
-		f, err := cli.Open(name) // a file or an s3:// object
+		f, err := cli.Open(name) // a file, or an s3:// object (its errors name the URL)
 		if err != nil {
-			return nil, closeAll, cli.FileError("shard", name, err)
+			return nil, closeAll, err
 		}
 		files = append(files, f)
 		ins = append(ins, input{name: name, r: f})
