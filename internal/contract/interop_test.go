@@ -28,38 +28,15 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/siampipe/siampipe/internal/interoptest"
 )
 
-// interopDir returns the absolute path of interop/, failing the test with
-// the set-up commands when Node.js or the npm packages are missing.
+// interopDir returns the absolute path of interop/ with its packages
+// checked (interoptest.Dir).
 func interopDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("interop: node is not on PATH (install Node.js >= 18, e.g. apt-get install nodejs npm), then run `cd interop && npm ci`")
-	}
-	// node_modules must hold the versions package-lock.json pins.
-	var lock struct {
-		Packages map[string]struct{ Version string } `json:"packages"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "package-lock.json")); err != nil || json.Unmarshal(b, &lock) != nil {
-		t.Fatalf("interop: cannot read interop/package-lock.json: %v", err)
-	}
-	for _, p := range []string{"apache-arrow", "@bokuweb/zstd-wasm"} {
-		want := lock.Packages["node_modules/"+p].Version
-		var got struct{ Version string }
-		b, err := os.ReadFile(filepath.Join(dir, "node_modules", p, "package.json"))
-		if err == nil {
-			err = json.Unmarshal(b, &got)
-		}
-		if err != nil || want == "" || got.Version != want {
-			t.Fatalf("interop: %s %s is not installed (found %q): run `cd interop && npm ci --no-audit --no-fund`", p, want, got.Version)
-		}
-	}
-	return dir
+	return interoptest.Dir(t, "apache-arrow", "@bokuweb/zstd-wasm")
 }
 
 // runNode runs `node script args...` in interop/ and returns its stdout.

@@ -9,44 +9,21 @@ package table
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/siampipe/siampipe/internal/interoptest"
 )
 
-// interopDir returns the absolute path of interop/, failing the test with
-// the set-up commands when Node.js or the pinned npm packages are missing.
+// interopDir returns the absolute path of interop/ with its packages
+// checked (interoptest.Dir).
 func interopDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("interop: node is not on PATH (install Node.js >= 20, e.g. apt-get install nodejs npm), then run `cd interop && npm ci`")
-	}
-	var lock struct {
-		Packages map[string]struct{ Version string } `json:"packages"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "package-lock.json")); err != nil || json.Unmarshal(b, &lock) != nil {
-		t.Fatalf("interop: cannot read interop/package-lock.json: %v", err)
-	}
-	for _, p := range []string{"apache-arrow", "parquet-wasm"} {
-		want := lock.Packages["node_modules/"+p].Version
-		var got struct{ Version string }
-		b, err := os.ReadFile(filepath.Join(dir, "node_modules", p, "package.json"))
-		if err == nil {
-			err = json.Unmarshal(b, &got)
-		}
-		if err != nil || want == "" || got.Version != want {
-			t.Fatalf("interop: %s %s is not installed (found %q): run `cd interop && npm ci --no-audit --no-fund`", p, want, got.Version)
-		}
-	}
-	return dir
+	return interoptest.Dir(t, "apache-arrow", "parquet-wasm")
 }
 
 func TestInteropTablesMjsWritesTheTestdata(t *testing.T) {
