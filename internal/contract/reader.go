@@ -454,9 +454,9 @@ func ReadImages(in io.Reader) (*AllImages, error) {
 	for r.Next() {
 		b := r.Images()
 		im.N += b.N
-		im.Index = append(im.Index, b.Index...)
-		im.Label = append(im.Label, b.Label...)
-		im.Pixels = append(im.Pixels, b.Pixels...)
+		im.Index = appendAll(im.Index, b.Index)
+		im.Label = appendAll(im.Label, b.Label)
+		im.Pixels = appendAll(im.Pixels, b.Pixels)
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
