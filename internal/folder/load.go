@@ -77,11 +77,12 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 		wg.Wait()
 	}()
 
-	// Chunk c (files bounds(c)) goes to slot c%window. A goroutine claims
-	// the next chunk, decodes its files and sends them to their slot, which
-	// holds one chunk: the send waits while chunk c-window is not taken, so
-	// at most window chunks wait in slots and one per goroutine is held,
-	// and what fn sees does not depend on which goroutine decoded what.
+	// Chunk c (files bounds(c)) goes to slot c%window. A goroutine takes
+	// one of window tokens, then claims the next chunk, decodes its files
+	// and sends them to their slot; the loop below gives the token back
+	// once it has taken the chunk. So at most window chunks are claimed and
+	// not yet taken, no two of them share a slot, and what fn sees does not
+	// depend on which goroutine decoded what or how fast.
 	type result struct {
 		ims  []raster.Image
 		errs []error
@@ -97,6 +98,7 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 	for i := range slots {
 		slots[i] = make(chan result, 1)
 	}
+	tokens := make(chan struct{}, window)
 	var next atomic.Int64
 	next.Store(1)
 	for range workers {
@@ -104,6 +106,11 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 		go func() {
 			defer wg.Done()
 			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
 				c := int(next.Add(1) - 1)
 				if c >= chunks || ctx.Err() != nil {
 					return
@@ -135,6 +142,7 @@ func Load(ctx context.Context, l *Listing, opt Options, fn func(i int, f File, i
 			case <-ctx.Done():
 				return st, ctx.Err()
 			}
+			<-tokens
 		}
 		lo, _ := bounds(c)
 		for k, im := range r.ims {

@@ -386,3 +386,49 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(l.Files))/b.Elapsed().Seconds(), "images/s")
 }
+
+// TestLoadKeepsOrderWhenChunksFinishOutOfOrder slows some files' decoding
+// (a Transform that sleeps for some images) so that later chunks finish
+// before earlier ones, several windows deep: fn must still get every file,
+// in listing order, with its own image. (Without the window's tokens, a
+// chunk window places ahead could take an earlier chunk's slot.)
+func TestLoadKeepsOrderWhenChunksFinishOutOfOrder(t *testing.T) {
+	root := classTree(t, 3, 400)
+	l, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]raster.Image, len(l.Files))
+	for i, f := range l.Files {
+		if want[i], err = decode.DecodeFile(filepath.Join(root, f.Path), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// About one file in 50, told by a hash of its pixels, takes 30 ms: its
+	// chunk finishes long after the next few.
+	slow := func(im raster.Image) (raster.Image, error) {
+		h := uint32(2166136261)
+		for _, v := range im.Pix {
+			h = (h ^ uint32(v)) * 16777619
+		}
+		if h%50 == 0 {
+			time.Sleep(30 * time.Millisecond)
+		}
+		return im, nil
+	}
+	for _, procs := range []int{2, 3, 4} {
+		var d delivered
+		withProcs(procs, func() { _, err = Load(context.Background(), l, Options{Transform: slow}, d.fn) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.i) != len(l.Files) {
+			t.Fatalf("GOMAXPROCS %d: %d of %d files", procs, len(d.i), len(l.Files))
+		}
+		for k := range d.i {
+			if d.i[k] != k || !reflect.DeepEqual(d.ims[k], want[k]) {
+				t.Fatalf("GOMAXPROCS %d: call %d got file %d, or another image", procs, k, d.i[k])
+			}
+		}
+	}
+}
