@@ -171,8 +171,9 @@ srcdigest() {
     folder:*) f=${1#folder:}
       [ -d "$f" ] || { echo "pipeline: --data $1: no such folder" >&2; exit 2; }
       (cd "$f" && find -L . -type f ! -path '*/.*' -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16) ;;
-    *) f=${1#*:}
-      for f in ${f//,/ }; do
+    *) local files
+      IFS=, read -ra files <<<"${1#*:}"
+      for f in "${files[@]}"; do
         [ -f "$f" ] || { echo "pipeline: --data $1: no such file $f" >&2; exit 2; }
         sha256sum <"$f" | cut -c1-16
       done ;;
