@@ -91,43 +91,11 @@ func writeFolder(t *testing.T, dir string) {
 	}
 }
 
-// writeModel writes a seed-arch checkpoint of narrow layers and random
-// weights, as embed's own tests do.
+// writeModel writes stagetest's small seed-arch checkpoint to path.
 func writeModel(t *testing.T, path string) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(7, 7))
-	var ts []contract.Tensor
-	add := func(name string, shift float32, shape ...int) {
-		tt := contract.Tensor{Name: name, Shape: shape}
-		tt.Values = make([]float32, tt.Size())
-		for i := range tt.Values {
-			tt.Values[i] = shift + 0.3*(2*r.Float32()-1)
-		}
-		ts = append(ts, tt)
-	}
-	c := 1
-	for i, co := range []int{4, 8, 8} {
-		add(fmt.Sprintf("backbone.conv%d.weight", i+1), 0, co, c, 3, 3)
-		add(fmt.Sprintf("backbone.conv%d.bias", i+1), 0, co)
-		add(fmt.Sprintf("backbone.bn%d.weight", i+1), 1, co)
-		add(fmt.Sprintf("backbone.bn%d.running_var", i+1), 1, co)
-		add(fmt.Sprintf("backbone.bn%d.bias", i+1), 0, co)
-		add(fmt.Sprintf("backbone.bn%d.running_mean", i+1), 0, co)
-		c = co
-	}
-	add("predictor.fc1.weight", 0, 16, 128)
-	add("predictor.fc1.bias", 0, 16)
-	add("predictor.bn1.weight", 1, 16)
-	add("predictor.bn1.bias", 0, 16)
-	add("predictor.bn1.running_mean", 0, 16)
-	add("predictor.bn1.running_var", 1, 16)
-	add("predictor.fc2.weight", 0, 128, 16)
-	add("predictor.fc2.bias", 0, 128)
-	var buf bytes.Buffer
-	if err := contract.WriteModel(&buf, contract.Meta{contract.MetaArch: arch.Seed}, ts, contract.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	b, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

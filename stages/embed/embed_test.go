@@ -20,49 +20,8 @@ import (
 	"github.com/siampipe/siampipe/internal/contract"
 	"github.com/siampipe/siampipe/internal/infer"
 	"github.com/siampipe/siampipe/internal/shard"
+	"github.com/siampipe/siampipe/internal/stagetest"
 )
-
-// smallCheckpoint is a seed-arch model with narrow layers, as train would
-// write it (optimiser state included).
-func smallCheckpoint(t *testing.T, meta contract.Meta) ([]byte, []contract.Tensor) {
-	t.Helper()
-	r := rand.New(rand.NewPCG(7, 7))
-	var ts []contract.Tensor
-	add := func(name string, shift float32, shape ...int) {
-		tt := contract.Tensor{Name: name, Shape: shape}
-		tt.Values = make([]float32, tt.Size())
-		for i := range tt.Values {
-			tt.Values[i] = shift + 0.3*(2*r.Float32()-1)
-		}
-		ts = append(ts, tt)
-	}
-	c := 1
-	for i, co := range []int{4, 8, 8} {
-		add(fmt.Sprintf("backbone.conv%d.weight", i+1), 0, co, c, 3, 3)
-		add(fmt.Sprintf("backbone.conv%d.bias", i+1), 0, co)
-		for _, s := range []string{"weight", "running_var"} {
-			add(fmt.Sprintf("backbone.bn%d.%s", i+1, s), 1, co)
-		}
-		for _, s := range []string{"bias", "running_mean"} {
-			add(fmt.Sprintf("backbone.bn%d.%s", i+1, s), 0, co)
-		}
-		c = co
-	}
-	add("predictor.fc1.weight", 0, 16, 128)
-	add("predictor.fc1.bias", 0, 16)
-	add("predictor.bn1.weight", 1, 16)
-	add("predictor.bn1.bias", 0, 16)
-	add("predictor.bn1.running_mean", 0, 16)
-	add("predictor.bn1.running_var", 1, 16)
-	add("predictor.fc2.weight", 0, 128, 16)
-	add("predictor.fc2.bias", 0, 128)
-	add("optim.velocity.predictor.fc2.bias", 0, 128)
-	var buf bytes.Buffer
-	if err := contract.WriteModel(&buf, meta, ts, contract.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), ts
-}
 
 type image struct {
 	index  int64
@@ -135,7 +94,7 @@ func run(t *testing.T, in, ckpt []byte, cfg config) ([]byte, error) {
 // two cores, several batch sizes and reader batch sizes, and demands the same
 // bytes, whose rows are each image's forward pass in input order.
 func TestEmbedSameBytesWhateverTheCoresAndBatches(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ckpt, ts := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	ims := randomImages(203, 28, 28)
 	var first []byte
 	for _, c := range []struct {
@@ -222,19 +181,19 @@ func checkFeatures(t *testing.T, out, ckpt []byte, ts []contract.Tensor, ims []i
 // TestEmbedRefusesBadInput checks that each problem gives an error naming
 // it, and no output stream.
 func TestEmbedRefusesBadInput(t *testing.T) {
-	ckpt, ts := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ckpt, ts := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	images28 := imagesStream(t, randomImages(5, 28, 28), 28, 28, 0)
 	var missing bytes.Buffer
 	if err := contract.WriteModel(&missing, contract.Meta{contract.MetaArch: arch.Seed}, ts[1:], contract.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	sized, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaHeight: "28", contract.MetaWidth: "28",
+	sized, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaHeight: "28", contract.MetaWidth: "28",
 		contract.MetaTrainInput: "pixels/255", contract.MetaTrainBNEps: "1e-05"})
-	otherInput, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainInput: "(pixels-mean)/std"})
-	otherEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
-	badEps, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "tiny"})
-	rgb, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaChannels: "3"})
-	deeper, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaDepth: "2"})
+	otherInput, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainInput: "(pixels-mean)/std"})
+	otherEps, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "0.001"})
+	badEps, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaTrainBNEps: "tiny"})
+	rgb, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaChannels: "3"})
+	deeper, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed, contract.MetaDepth: "2"})
 	if _, err := run(t, images28, sized, config{}); err != nil {
 		t.Fatalf("a checkpoint whose training metadata fits the images is refused: %v", err)
 	}
@@ -298,7 +257,7 @@ func mustRun(t *testing.T, in, ckpt []byte) []byte {
 // TestStageRunsInProcess runs embed's stage function on in-memory streams,
 // and checks its flags: a bad one exits 2 with one line.
 func TestStageRunsInProcess(t *testing.T) {
-	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ckpt, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	model := filepath.Join(t.TempDir(), "model.arrows")
 	if err := os.WriteFile(model, ckpt, 0o644); err != nil {
 		t.Fatal(err)
@@ -339,7 +298,7 @@ func TestStageRunsInProcess(t *testing.T) {
 // demands that shard I of N has the features of rows [I*n/N, (I+1)*n/N)
 // of the whole, and its shard metadata.
 func TestEmbedShardsAreTheWholesRows(t *testing.T) {
-	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ckpt, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	ims := randomImages(203, 28, 28)
 	plain := imagesStream(t, ims, 28, 28, 50)
 	counted := withRows(t, ims, len(ims))
@@ -380,7 +339,7 @@ func TestEmbedShardsAreTheWholesRows(t *testing.T) {
 }
 
 func TestEmbedShardChecksTheRowCount(t *testing.T) {
-	ckpt, _ := smallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
+	ckpt, _ := stagetest.SmallCheckpoint(t, contract.Meta{contract.MetaArch: arch.Seed})
 	ims := randomImages(20, 28, 28)
 	for _, c := range []struct {
 		rows int
