@@ -65,6 +65,24 @@ func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)
 //go:noescape
 func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
 
+// im2col3DirectAVX512 writes the nine patch-matrix rows of each of n
+// images (h·w floats apart from x) for a 3×3 kernel at stride 2 and
+// padding 1, reading the images themselves (no padded copy):
+// cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] = x[i][2oy−1+ky][2j−1+kx], 0 outside
+// the image, for w <= 30 and wo <= 15 (AVX-512F). The caller guarantees
+// the bounds; the loads are masked to the image's elements.
+//
+//go:noescape
+func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
+
+// col2im3DirectAVX512 is the adjoint of im2col3DirectAVX512: it overwrites
+// the n images with the sums of their window terms, added by ky, then kx
+// (col2imGeneric's order), without a padded plane (AVX-512F). The caller
+// guarantees the bounds; the stores are masked to the image's elements.
+//
+//go:noescape
+func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int)
+
 // col2im3AVX512 is the adjoint of im2col3AVX512: it adds the nine rows into
 // the padded plane in the order ky, oy, kx (the order of the Go loops).
 //

@@ -22,6 +22,12 @@ func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)        { panic("nnops
 func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int) {
 	panic("nnops: no AVX-512 kernels")
 }
+func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int) {
+	panic("nnops: no AVX-512 kernels")
+}
+func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int) {
+	panic("nnops: no AVX-512 kernels")
+}
 func col2im3AVX512(plane *float32, pw int, cols *float32, np, ho, wo int) {
 	panic("nnops: no AVX-512 kernels")
 }

@@ -163,9 +163,63 @@ func copyRows(dst []float32, dstride int, src []float32, sstride, rows, w int) {
 	}
 }
 
+// directFits reports whether im2col3Direct takes the geometry: a 3×3
+// window at stride 2 with padding 1 over rows of at most 30 elements.
+func directFits(k, pad, w, wo int) bool {
+	return k == 3 && pad == 1 && w <= 30 && wo <= 15 && w <= 2*wo
+}
+
+// im2col3Direct writes the nine patch-matrix rows of each of n images of x
+// (h·w floats each) for a 3×3 window at stride 2 and padding 1, straight
+// from the images: cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] =
+// x[i][2oy−1+ky][2j−1+kx], or 0 outside the image. It reports false, and
+// writes nothing, where the level has no kernel for it (the caller then
+// goes through padded planes). It panics if cols or x is too short or the
+// geometry does not fit (see directFits).
+func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) bool {
+	if !useAVX512() {
+		return false
+	}
+	if n <= 0 || ho <= 0 || wo <= 0 {
+		return true
+	}
+	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld {
+		panic("nnops: im2col3Direct: bad geometry")
+	}
+	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
+	im2col3DirectAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n)
+	return true
+}
+
+// col2im3Direct is the adjoint of im2col3Direct: it overwrites the n
+// images of x with the sums of their window terms from cols, added by ky,
+// then kx (col2imGeneric's order), without a padded plane. It reports
+// false, and writes nothing, where the level has no kernel for it, and
+// panics as im2col3Direct.
+func col2im3Direct(x, cols []float32, ld, h, w, ho, wo, n int) bool {
+	if !useAVX512() {
+		return false
+	}
+	if n <= 0 || h <= 0 || w <= 0 {
+		return true
+	}
+	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld {
+		panic("nnops: col2im3Direct: bad geometry")
+	}
+	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
+	col2im3DirectAVX512(&x[0], &cols[0], ld, h, w, ho, wo, n)
+	return true
+}
+
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
 func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
+	if directFits(k, pad, w, wo) && useAVX512() {
+		for ci := 0; ci < c; ci++ {
+			im2col3Direct(cols[ci*9*ld:], ld, x[(ci*n+b0)*h*w:(ci*n+b1)*h*w], h, w, ho, wo, b1-b0)
+		}
+		return
+	}
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
 	for ci := 0; ci < c; ci++ {
@@ -189,6 +243,12 @@ func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int
 // col2imStride2 is col2imRange for stride 2 (see stride2Fits).
 func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
+	if directFits(k, pad, w, wo) && useAVX512() {
+		for ci := 0; ci < c; ci++ {
+			col2im3Direct(x[(ci*n+b0)*h*w:(ci*n+b1)*h*w], cols[ci*9*ld:], ld, h, w, ho, wo, b1-b0)
+		}
+		return
+	}
 	pw := w + 2*pad
 	plane := make([]float32, (h+2*pad)*pw)
 	for ci := 0; ci < c; ci++ {

@@ -374,3 +374,216 @@ cloop:
 cdone:
 	VZEROUPPER
 	RET
+
+// func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
+// For images i < n of x (h·w floats each), the nine patch-matrix rows of a
+// 3×3 window at stride 2 and padding 1, read from the image itself:
+// cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] = x[i][2oy−1+ky][2j−1+kx], 0 where
+// that is outside the image; w <= 30, wo <= 15. A row of the image is
+// loaded once, masked to its w elements (lane 0 and lanes past w are the
+// padding, and are never read), and permuted three times.
+TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-64
+	MOVQ cols+0(FP), DI
+	MOVQ ld+8(FP), R8
+	MOVQ w+32(FP), R10
+	MOVQ ho+40(FP), R11
+	MOVQ wo+48(FP), CX
+	SHLQ $2, R8
+	ONES(AX)
+	KMOVW AX, K3
+	MOVQ CX, R12
+	SHLQ $2, R12
+	MOVQ R10, CX
+	INCQ CX
+	ONES(AX)
+	ANDQ $-2, AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	SHLQ $2, R10
+	VMOVDQU32 even<>(SB), Z20
+	VMOVDQU32 odd<>(SB), Z21
+	VMOVDQU32 even2<>(SB), Z22
+	MOVQ n+56(FP), BX
+	TESTQ BX, BX
+	JZ ddone
+	TESTQ R11, R11
+	JZ ddone
+	MOVQ $-1, R13
+
+dky:
+	MOVQ DI, R14
+	LEAQ (R14)(R8*1), R15
+	LEAQ (R15)(R8*1), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+56(FP), BX
+
+dimg:
+	MOVQ R13, CX
+	MOVQ R13, AX
+	IMULQ R10, AX
+	LEAQ -4(SI)(AX*1), AX
+	MOVQ R11, R9
+
+doy:
+	CMPQ CX, $0
+	JLT dzero
+	CMPQ CX, h+24(FP)
+	JGE dzero
+	VMOVUPS.Z (AX), K1, Z1
+	VMOVUPS.Z 64(AX), K2, Z3
+	JMP dperm
+
+dzero:
+	VPXORD Z1, Z1, Z1
+	VPXORD Z3, Z3, Z3
+
+dperm:
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS Z4, K3, (R14)
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z3, Z1, Z5
+	VMOVUPS Z5, K3, (R15)
+	VMOVAPS Z22, Z6
+	VPERMI2PS Z3, Z1, Z6
+	VMOVUPS Z6, K3, (DX)
+	ADDQ R12, R14
+	ADDQ R12, R15
+	ADDQ R12, DX
+	ADDQ $2, CX
+	LEAQ (AX)(R10*2), AX
+	DECQ R9
+	JNZ doy
+
+	MOVQ h+24(FP), AX
+	IMULQ R10, AX
+	ADDQ AX, SI
+	DECQ BX
+	JNZ dimg
+
+	LEAQ (DI)(R8*2), DI
+	ADDQ R8, DI
+	INCQ R13
+	CMPQ R13, $2
+	JLT dky
+
+ddone:
+	VZEROUPPER
+	RET
+
+// SPREAD3 adds the three kx rows at p, p+ld and p+2ld (R8 = ld bytes; wo
+// lanes each, mask K3) into the 32-lane window Z1:Z3, at lanes 2j, 2j+1
+// and 2j+2, in that order (col2im3AVX512's spreads).
+#define SPREAD3(p) \
+	VMOVUPS.Z (p), K3, Z5; \
+	VPERMPS.Z Z5, Z20, K4, Z6; \
+	VPERMPS.Z Z5, Z21, K4, Z7; \
+	VADDPS Z6, Z1, Z1; \
+	VADDPS Z7, Z3, Z3; \
+	VMOVUPS.Z (p)(R8*1), K3, Z5; \
+	VPERMPS.Z Z5, Z20, K5, Z6; \
+	VPERMPS.Z Z5, Z21, K5, Z7; \
+	VADDPS Z6, Z1, Z1; \
+	VADDPS Z7, Z3, Z3; \
+	VMOVUPS.Z (p)(R8*2), K3, Z5; \
+	VPERMPS.Z Z5, Z22, K6, Z6; \
+	VPERMPS.Z Z5, Z23, K4, Z7; \
+	VADDPS Z6, Z1, Z1; \
+	VADDPS Z7, Z3, Z3
+
+// func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int)
+// The adjoint of im2col3DirectAVX512: every row iy of each of n images is
+// the sum of its window terms, built in registers and stored once (lanes
+// 1..w of the window; no padded plane). Row iy gets (ky, oy) = (1, iy/2)
+// when iy is even, else (0, (iy+1)/2) if oy < ho, then (2, (iy−1)/2): by
+// ky, then kx, as col2imGeneric adds them.
+TEXT ·col2im3DirectAVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ cols+8(FP), R13
+	MOVQ ld+16(FP), R8
+	MOVQ w+32(FP), R10
+	MOVQ ho+40(FP), R11
+	MOVQ wo+48(FP), CX
+	SHLQ $2, R8
+	ONES(AX)
+	KMOVW AX, K3
+	MOVQ CX, R12
+	SHLQ $2, R12
+	MOVQ R10, CX
+	INCQ CX
+	ONES(AX)
+	ANDQ $-2, AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	SHLQ $2, R10
+	LEAQ (R8)(R8*2), R14
+	MOVQ $0x5555, AX
+	KMOVW AX, K4
+	MOVQ $0xaaaa, AX
+	KMOVW AX, K5
+	MOVQ $0x5554, AX
+	KMOVW AX, K6
+	VMOVDQU32 spreadLo<>(SB), Z20
+	VMOVDQU32 spreadHi<>(SB), Z21
+	VMOVDQU32 spreadLo2<>(SB), Z22
+	VMOVDQU32 spreadHi2<>(SB), Z23
+	MOVQ n+56(FP), BX
+	TESTQ BX, BX
+	JZ cdone
+	MOVQ h+24(FP), R9
+	TESTQ R9, R9
+	JZ cdone
+
+cimg:
+	XORQ CX, CX
+
+crow:
+	VPXORD Z1, Z1, Z1
+	VPXORD Z3, Z3, Z3
+	TESTQ $1, CX
+	JNZ codd
+	MOVQ CX, AX
+	SHRQ $1, AX
+	IMULQ R12, AX
+	ADDQ R13, AX
+	ADDQ R14, AX
+	SPREAD3(AX)
+	JMP cstore
+
+codd:
+	MOVQ CX, AX
+	INCQ AX
+	SHRQ $1, AX
+	CMPQ AX, R11
+	JGE ck2
+	IMULQ R12, AX
+	ADDQ R13, AX
+	SPREAD3(AX)
+
+ck2:
+	MOVQ CX, AX
+	SHRQ $1, AX
+	IMULQ R12, AX
+	ADDQ R13, AX
+	LEAQ (AX)(R14*2), AX
+	SPREAD3(AX)
+
+cstore:
+	VMOVUPS Z1, K1, -4(SI)
+	VMOVUPS Z3, K2, 60(SI)
+	ADDQ R10, SI
+	INCQ CX
+	CMPQ CX, R9
+	JLT crow
+
+	MOVQ R11, AX
+	IMULQ R12, AX
+	ADDQ AX, R13
+	DECQ BX
+	JNZ cimg
+
+cdone:
+	VZEROUPPER
+	RET
