@@ -3,7 +3,11 @@
 // cosine decay, optionally a fixed rate for the predictor).
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/siampipe/siampipe/internal/par"
+)
 
 // SGD is torch.optim.SGD with dampening 0 and no Nesterov:
 //
@@ -25,26 +29,39 @@ func (s *SGD) Step(params, grads [][]float32, lr []float64) {
 	if len(s.Velocity) < len(params) {
 		s.Velocity = append(s.Velocity, make([][]float32, len(params)-len(s.Velocity))...)
 	}
-	mu, wd := s.Momentum, s.WeightDecay
+	// The update is element by element, so it runs on all cores in blocks
+	// of one parameter; the bytes are the same whichever core runs a block.
+	type block struct{ i, lo, hi int }
+	var blocks []block
+	first := make([]bool, len(params))
 	for i, w := range params {
-		g := grads[i][:len(w)]
-		first := s.Velocity[i] == nil
-		if first {
-			s.Velocity[i] = make([]float32, len(w))
+		if s.Velocity[i] == nil {
+			s.Velocity[i], first[i] = make([]float32, len(w)), true
 		}
-		v := s.Velocity[i][:len(w)]
+		for lo := 0; lo < len(w); lo += stepBlock {
+			blocks = append(blocks, block{i, lo, min(lo+stepBlock, len(w))})
+		}
+	}
+	mu, wd := s.Momentum, s.WeightDecay
+	par.For(len(blocks), func(b int) {
+		i, lo, hi := blocks[b].i, blocks[b].lo, blocks[b].hi
+		w, g, v := params[i][lo:hi], grads[i][lo:hi], s.Velocity[i][lo:hi]
 		a := float32(-lr[i])
 		for j, x := range w {
 			d := g[j] + wd*x
-			if first || mu == 0 {
+			if first[i] || mu == 0 {
 				v[j] = d
 			} else {
 				v[j] = v[j]*mu + d
 			}
 			w[j] = x + a*v[j]
 		}
-	}
+	})
 }
+
+// stepBlock is the number of elements of a parameter that one core updates
+// at a time.
+const stepBlock = 1 << 15
 
 // Schedule is the learning rate as a function of the step.
 type Schedule struct {
