@@ -7,6 +7,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/arch"
 	"github.com/siampipe/siampipe/internal/nnops"
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -253,15 +254,19 @@ func (gr *Graph) Run(view1, view2 []uint8) (float32, error) {
 		// plane c+1.
 		c, hw := gr.m.Cfg.InChannels, gr.m.Cfg.Height*gr.m.Cfg.Width
 		n := len(px) / (c * hw)
-		for i := range n {
-			for ch := range c {
-				src := px[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				dst := d[(ch*n+i)*hw : (ch*n+i+1)*hw]
-				for j, b := range src {
-					dst[j] = float32(b) / 255
+		const imgs = 16 // images a core converts at a time
+		par.For(par.Blocks(n, imgs), func(blk int) {
+			b0, b1 := par.Block(blk, n, imgs)
+			for i := b0; i < b1; i++ {
+				for ch := range c {
+					src := px[(i*c+ch)*hw : (i*c+ch+1)*hw]
+					dst := d[(ch*n+i)*hw : (ch*n+i+1)*hw]
+					for j, b := range src {
+						dst[j] = float32(b) / 255
+					}
 				}
 			}
-		}
+		})
 	}
 	gr.vm.Reset()
 	if err := gr.vm.RunAll(); err != nil {
