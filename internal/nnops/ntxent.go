@@ -107,22 +107,30 @@ func (o *NTXent) Do(in ...G.Value) (G.Value, error) {
 	par.For(m, func(a int) {
 		s, p := st.s[a*m:(a+1)*m], st.p[a*m:(a+1)*m]
 		pos := (a + n) % m
-		mx := math.Inf(-1)
-		for b, v := range s {
-			if b != a {
-				mx = math.Max(mx, float64(v)*inv)
+		// The row's maximum over b ≠ a: the largest s (inv > 0 keeps the
+		// order); a NaN makes the sum below NaN, and the loss with it.
+		top := float32(math.Inf(-1))
+		for _, part := range [2][]float32{s[:a], s[a+1:]} {
+			for _, v := range part {
+				if v > top {
+					top = v
+				}
 			}
 		}
+		mx := float64(top) * inv
 		var sum float64
-		for b, v := range s {
-			if b == a {
-				p[b] = 0
-				continue
+		for _, lo := range [2]int{0, a + 1} {
+			hi := a
+			if lo > 0 {
+				hi = m
 			}
-			e := math.Exp(float64(v)*inv - mx)
-			p[b] = e
-			sum += e
+			for b, v := range s[lo:hi] {
+				e := math.Exp(float64(v)*inv - mx)
+				p[lo+b] = e
+				sum += e
+			}
 		}
+		p[a] = 0
 		for b := range p {
 			p[b] /= sum
 		}
@@ -212,10 +220,20 @@ func (st *ntxentState) backward() {
 		}
 		return v * scale
 	}
-	par.For(m, func(a int) {
-		row := st.a[a*m : (a+1)*m]
-		for b := range row {
-			row[b] = float32(w(a, b) + w(b, a))
+	// A = W + Wᵀ in square tiles, so that the transposed reads of p stay
+	// in cache (a row of p is 4 KiB a step down a column otherwise).
+	const tile = 32
+	tiles := par.Blocks(m, tile)
+	par.For(tiles, func(ti int) {
+		a0, a1 := par.Block(ti, m, tile)
+		for tj := range tiles {
+			b0, b1 := par.Block(tj, m, tile)
+			for a := a0; a < a1; a++ {
+				row := st.a[a*m : (a+1)*m]
+				for b := b0; b < b1; b++ {
+					row[b] = float32(w(a, b) + w(b, a))
+				}
+			}
 		}
 	})
 	sgemm(false, false, m, d, m, float32(1/st.t), st.a, m, st.u, d, 0, st.du, d)
