@@ -215,7 +215,7 @@ func (st *ntxentState) backward() {
 	scale := 1 / float64(m)
 	w := func(a, b int) float64 {
 		v := st.p[a*m+b]
-		if b == (a+n)%m {
+		if b == a+n || b == a-n { // b = a⁺
 			v--
 		}
 		return v * scale
