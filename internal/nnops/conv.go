@@ -15,7 +15,8 @@ type convState struct {
 	stride, pad           int
 	cin, n, h, w, cout, k int
 	ho, wo                int
-	cols                  []float32  // K × N·Ho·Wo, kept for the weight gradient
+	cols                  []float32  // (K+1) × N·Ho·Wo: the patches (kept for the weight gradient), then a row of ones
+	wb                    []float32  // Cout × (K+1): W with the bias as its last column
 	dcols                 []float32  // K × (chunk of images)·Ho·Wo per core, transient
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
@@ -73,23 +74,30 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	s.ho = (s.h+2*s.pad-s.k)/s.stride + 1
 	s.wo = (s.w+2*s.pad-s.k)/s.stride + 1
 	K, NP := s.kdim(), s.np()
-	s.cols = grow(s.cols, K*NP)
+	// The bias enters the product as one more term of each output's sum:
+	// a last column of the weights times a last row of ones under the
+	// patches. So the output is written once, by the product, and never
+	// filled or read back first.
+	s.cols = grow(s.cols, (K+1)*NP)
+	fillValue(s.cols[K*NP:(K+1)*NP], 1)
+	s.wb = grow(s.wb, s.cout*(K+1))
+	w, b := data(in[1]), data(in[2])
+	for c := range s.cout {
+		copy(s.wb[c*(K+1):c*(K+1)+K], w[c*K:(c+1)*K])
+		s.wb[c*(K+1)+K] = b[c]
+	}
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
-	b := data(in[2])
 	// The patch matrix is built and multiplied a chunk of images at a
 	// time, so the product reads what im2col has just written from L2.
 	// Chunks own disjoint columns of cols and y: they run on all cores,
 	// and each output is computed the same way whichever core runs it.
-	P, x, w := s.ho*s.wo, data(in[0]), data(in[1])
+	P, x := s.ho*s.wo, data(in[0])
 	chunk := s.chunk()
 	par.For(par.Blocks(s.n, chunk), func(i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
-		for c := 0; c < s.cout; c++ { // the bias, which the product adds to
-			fillValue(yd[c*NP+b0*P:c*NP+b1*P], b[c])
-		}
 		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-		sgemmSerial(false, false, s.cout, (b1-b0)*P, K, 1, w, K, s.cols[b0*P:], NP, 1, yd[b0*P:], NP)
+		sgemmSerial(false, false, s.cout, (b1-b0)*P, K+1, 1, s.wb, K+1, s.cols[b0*P:], NP, 0, yd[b0*P:], NP)
 	})
 	return y, nil
 }
