@@ -41,21 +41,15 @@ func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 	r := o.out(d)
 	rd := r.Data().([]float32)
 	acc := make([]float64, d)
-	// Blocks of columns run on all cores, each column summed over the rows
-	// in order, so the bytes do not depend on the core count.
-	const cols = 256
-	par.For(par.Blocks(d, cols), func(b int) {
-		j0, j1 := par.Block(b, d, cols)
-		a := acc[j0:j1]
-		for i := 0; i < n; i++ {
-			for j, v := range x[i*d+j0 : i*d+j1] {
-				a[j] += float64(v)
-			}
+	for i := 0; i < n; i++ {
+		row := x[i*d : (i+1)*d]
+		for j, v := range row {
+			acc[j] += float64(v)
 		}
-		for j, v := range a {
-			rd[j0+j] = float32(v)
-		}
-	})
+	}
+	for j := range rd {
+		rd[j] = float32(acc[j])
+	}
 	return r, nil
 }
 
