@@ -8,18 +8,28 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// convState is shared by a convolution and its derivative Ops: the im2col
-// matrix of the last forward pass (reused by the weight gradient) and the
-// geometry.
+// convState is shared by a convolution and its derivative Ops: the
+// geometry, the weights with the bias as a last column, and transient
+// buffers.
 type convState struct {
 	stride, pad           int
 	cin, n, h, w, cout, k int
 	ho, wo                int
-	cols                  []float32  // (K+1) × N·Ho·Wo: the patches (kept for the weight gradient), then a row of ones
 	wb                    []float32  // Cout × (K+1): W with the bias as its last column
-	dcols                 []float32  // K × (chunk of images)·Ho·Wo per core, transient
+	dcols                 []float32  // transient patch chunks (and weight-gradient partials)
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
+}
+
+// buffer returns n floats of the transient buffer (the shared one if set);
+// its contents are whatever the last Op left.
+func (s *convState) buffer(n int) []float32 {
+	buf := &s.dcols
+	if s.scratch != nil {
+		buf = s.scratch
+	}
+	*buf = grow(*buf, n)
+	return (*buf)[:n]
 }
 
 func (s *convState) kdim() int { return s.cin * s.k * s.k }
@@ -78,8 +88,6 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	// a last column of the weights times a last row of ones under the
 	// patches. So the output is written once, by the product, and never
 	// filled or read back first.
-	s.cols = grow(s.cols, (K+1)*NP)
-	fillValue(s.cols[K*NP:(K+1)*NP], 1)
 	s.wb = grow(s.wb, s.cout*(K+1))
 	w, b := data(in[1]), data(in[2])
 	for c := range s.cout {
@@ -89,15 +97,21 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
 	// The patch matrix is built and multiplied a chunk of images at a
-	// time, so the product reads what im2col has just written from L2.
-	// Chunks own disjoint columns of cols and y: they run on all cores,
-	// and each output is computed the same way whichever core runs it.
+	// time, in a buffer of each core's that stays in its L2 cache (the
+	// weight gradient builds its patches again rather than keep 24 MB of
+	// them). Chunks own disjoint columns of y: they run on all cores, and
+	// each output is computed the same way whichever core runs it.
 	P, x := s.ho*s.wo, data(in[0])
 	chunk := s.chunk()
-	par.For(par.Blocks(s.n, chunk), func(i int) {
+	per := (K + 1) * chunk * P
+	bufs := s.buffer(par.Workers() * per)
+	par.ForScratch(par.Blocks(s.n, chunk), func(worker, i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
-		im2colRange(x, s.cols[b0*P:], NP, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-		sgemmSerial(false, false, s.cout, (b1-b0)*P, K+1, 1, s.wb, K+1, s.cols[b0*P:], NP, 0, yd[b0*P:], NP)
+		cp := (b1 - b0) * P
+		cols := bufs[worker*per : worker*per+(K+1)*cp]
+		im2colRange(x, cols, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+		fillValue(cols[K*cp:], 1)
+		sgemmSerial(false, false, s.cout, cp, K+1, 1, s.wb, K+1, cols, cp, 0, yd[b0*P:], NP)
 	})
 	return y, nil
 }
@@ -114,7 +128,7 @@ func (o *Conv) SymDiff(in G.Nodes, y, g *G.Node) (G.Nodes, error) {
 			return nil, err
 		}
 	}
-	if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4), st: o.st}, g); err != nil {
+	if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4, 4), st: o.st}, g, in[0]); err != nil {
 		return nil, err
 	}
 	if res[2], err = apply(NewChanSum(), g); err != nil {
@@ -135,40 +149,67 @@ func (o *convDX) InferShape(...G.DimSizer) (tensor.Shape, error) {
 func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
-	buf := &s.dcols
-	if s.scratch != nil {
-		buf = s.scratch
-	}
 	// Chunks run on all cores, each worker with its own part of the
 	// buffer, which the product overwrites before col2im reads it.
 	chunk := s.chunk()
-	*buf = grow(*buf, par.Workers()*K*chunk*P)
+	buf := s.buffer(par.Workers() * K * chunk * P)
 	dx := o.out(s.cin, s.n, s.h, s.w)
 	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
 	par.ForScratch(par.Blocks(s.n, chunk), func(worker, i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
 		cp := (b1 - b0) * P
-		part := (*buf)[worker*K*chunk*P : worker*K*chunk*P+K*cp]
+		part := buf[worker*K*chunk*P : worker*K*chunk*P+K*cp]
 		sgemmSerial(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, part, cp)
 		col2imRange(part, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 	})
 	return dx, nil
 }
 
-// convDW is dW = g·colsᵀ, using the forward pass's im2col matrix.
+// convDW is dW = g·colsᵀ, from the upstream gradient g and the layer's
+// input x, whose patches it builds again a chunk at a time.
 type convDW struct {
 	base
 	st *convState
 }
+
+// dwImages is the number of images of a weight-gradient chunk: the
+// products of chunks are summed in chunk order, so the chunks are fixed by
+// the batch alone, never by the core count.
+const dwImages = 16
 
 func (o *convDW) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cout, o.st.cin, o.st.k, o.st.k}, nil
 }
 func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
-	K, NP := s.kdim(), s.np()
+	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
+	g, x := data(in[0]), data(in[1])
 	dw := o.out(s.cout, s.cin, s.k, s.k)
-	sgemm(false, true, s.cout, K, NP, 1, data(in[0]), NP, s.cols, NP, 0, dw.Data().([]float32), K)
+	dwd := dw.Data().([]float32)
+	// Each chunk's product goes to its own slot of partials, on any core;
+	// the slots are then summed in chunk order.
+	chunks, size := par.Blocks(s.n, dwImages), s.cout*K
+	per := K * dwImages * P
+	buf := s.buffer(chunks*size + par.Workers()*per)
+	parts, cols := buf[:chunks*size], buf[chunks*size:]
+	par.ForScratch(chunks, func(worker, i int) {
+		b0, b1 := par.Block(i, s.n, dwImages)
+		cp := (b1 - b0) * P
+		c := cols[worker*per : worker*per+K*cp]
+		im2colRange(x, c, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+		sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, cp, 0, parts[i*size:(i+1)*size], K)
+	})
+	const span = 4096 // elements of dW a core sums at a time
+	par.For(par.Blocks(size, span), func(i int) {
+		e0, e1 := par.Block(i, size, span)
+		dst := dwd[e0:e1]
+		copy(dst, parts[e0:e1])
+		for c := 1; c < chunks; c++ {
+			for j, v := range parts[c*size+e0 : c*size+e1] {
+				dst[j] += v
+			}
+		}
+	})
 	return dw, nil
 }
 
