@@ -177,6 +177,13 @@ type convDW struct {
 // the batch alone, never by the core count.
 const dwImages = 16
 
+// dwGroups is the number of groups of weight-gradient chunks: each sums
+// its chunks' products as it goes, and the groups are summed at the end.
+const dwGroups = 4
+
+// span returns the b-th of parts balanced slices of [0, n).
+func span(b, parts, n int) (lo, hi int) { return b * n / parts, (b + 1) * n / parts }
+
 func (o *convDW) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.st.cout, o.st.cin, o.st.k, o.st.k}, nil
 }
@@ -186,26 +193,36 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	g, x := data(in[0]), data(in[1])
 	dw := o.out(s.cout, s.cin, s.k, s.k)
 	dwd := dw.Data().([]float32)
-	// Each chunk's product goes to its own slot of partials, on any core;
-	// the slots are then summed in chunk order.
+	// The chunks go in a fixed number of groups, on any core; a group's
+	// chunks add their products into its slot of partials in order, and
+	// the slots are then summed in group order.
 	chunks, size := par.Blocks(s.n, dwImages), s.cout*K
+	groups := min(chunks, dwGroups)
 	per := K * dwImages * P
-	buf := s.buffer(chunks*size + par.Workers()*per)
-	parts, cols := buf[:chunks*size], buf[chunks*size:]
-	par.ForScratch(chunks, func(worker, i int) {
-		b0, b1 := par.Block(i, s.n, dwImages)
-		cp := (b1 - b0) * P
-		c := cols[worker*per : worker*per+K*cp]
-		im2colRange(x, c, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-		sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, cp, 0, parts[i*size:(i+1)*size], K)
+	buf := s.buffer(groups*size + par.Workers()*per)
+	parts, cols := buf[:groups*size], buf[groups*size:]
+	par.ForScratch(groups, func(worker, gi int) {
+		c0, c1 := span(gi, groups, chunks)
+		part := parts[gi*size : (gi+1)*size]
+		for i := c0; i < c1; i++ {
+			b0, b1 := par.Block(i, s.n, dwImages)
+			cp := (b1 - b0) * P
+			c := cols[worker*per : worker*per+K*cp]
+			im2colRange(x, c, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+			beta := float32(1)
+			if i == c0 {
+				beta = 0
+			}
+			sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, cp, beta, part, K)
+		}
 	})
-	const span = 4096 // elements of dW a core sums at a time
-	par.For(par.Blocks(size, span), func(i int) {
-		e0, e1 := par.Block(i, size, span)
+	const block = 4096 // elements of dW a core sums at a time
+	par.For(par.Blocks(size, block), func(i int) {
+		e0, e1 := par.Block(i, size, block)
 		dst := dwd[e0:e1]
 		copy(dst, parts[e0:e1])
-		for c := 1; c < chunks; c++ {
-			for j, v := range parts[c*size+e0 : c*size+e1] {
+		for gi := 1; gi < groups; gi++ {
+			for j, v := range parts[gi*size+e0 : gi*size+e1] {
 				dst[j] += v
 			}
 		}
