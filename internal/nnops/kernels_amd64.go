@@ -75,6 +75,13 @@ func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
 //go:noescape
 func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
 
+// im2col3PairsAVX512 is im2col3DirectAVX512 for w <= 14 (so wo <= 7), two
+// output rows to a store; idx points to the three 16-lane permutation
+// tables of pairIndex[wo].
+//
+//go:noescape
+func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32)
+
 // col2im3DirectAVX512 is the adjoint of im2col3DirectAVX512: it overwrites
 // the n images with the sums of their window terms, added by ky, then kx
 // (col2imGeneric's order), without a padded plane (AVX-512F). The caller

@@ -25,6 +25,9 @@ func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int) {
 func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int) {
 	panic("nnops: no AVX-512 kernels")
 }
+func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32) {
+	panic("nnops: no AVX-512 kernels")
+}
 func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int) {
 	panic("nnops: no AVX-512 kernels")
 }

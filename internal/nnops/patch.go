@@ -187,9 +187,29 @@ func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) boo
 		panic("nnops: im2col3Direct: bad geometry")
 	}
 	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
+	if w <= 14 { // wo <= 7: a row's window fits in 16 lanes
+		im2col3PairsAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n, &pairIndex[wo][0])
+		return true
+	}
 	im2col3DirectAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n)
 	return true
 }
+
+// pairIndex[wo] holds im2col3PairsAVX512's permutation tables for rows of
+// wo outputs (wo <= 7): for kx = 0, 1, 2, sixteen lanes, of which lane j <
+// wo takes element 2j+kx of the first row's window and lane wo+j element
+// 2j+kx of the second's (16 lanes on).
+var pairIndex = func() (t [8][48]int32) {
+	for wo := 1; wo < len(t); wo++ {
+		for kx := range 3 {
+			for j := range wo {
+				t[wo][kx*16+j] = int32(2*j + kx)
+				t[wo][kx*16+wo+j] = int32(16 + 2*j + kx)
+			}
+		}
+	}
+	return t
+}()
 
 // col2im3Direct is the adjoint of im2col3Direct: it overwrites the n
 // images of x with the sums of their window terms from cols, added by ky,

@@ -587,3 +587,145 @@ cstore:
 cdone:
 	VZEROUPPER
 	RET
+
+// func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32)
+// im2col3DirectAVX512 for rows of at most 14 elements (wo <= 7), two
+// output rows at a time: rows iy and iy+2 of an image are loaded into two
+// registers, and one two-source permute per kx (idx: three tables of 16
+// lanes, kx = 0, 1, 2) gathers the 2·wo outputs of rows oy and oy+1, which
+// are adjacent in cols, for one store. An odd last row goes alone.
+TEXT ·im2col3PairsAVX512(SB), NOSPLIT, $0-72
+	MOVQ cols+0(FP), DI
+	MOVQ ld+8(FP), R8
+	MOVQ w+32(FP), R10
+	MOVQ ho+40(FP), R11
+	MOVQ wo+48(FP), CX
+	MOVQ idx+64(FP), AX
+	VMOVDQU32 (AX), Z20
+	VMOVDQU32 64(AX), Z21
+	VMOVDQU32 128(AX), Z22
+	SHLQ $2, R8
+	ONES(AX)
+	KMOVW AX, K4
+	MOVQ CX, R12
+	SHLQ $2, R12
+	SHLQ $1, CX
+	ONES(AX)
+	KMOVW AX, K3
+	MOVQ R10, CX
+	INCQ CX
+	ONES(AX)
+	ANDQ $-2, AX
+	KMOVW AX, K1
+	SHLQ $2, R10
+	MOVQ n+56(FP), BX
+	TESTQ BX, BX
+	JZ pdone
+	TESTQ R11, R11
+	JZ pdone
+	MOVQ $-1, R13
+
+pky:
+	MOVQ DI, R14
+	LEAQ (R14)(R8*1), R15
+	LEAQ (R15)(R8*1), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+56(FP), BX
+
+pimg:
+	MOVQ R13, CX
+	MOVQ R13, AX
+	IMULQ R10, AX
+	LEAQ -4(SI)(AX*1), AX
+	MOVQ R11, R9
+	SHRQ $1, R9
+	JZ plast
+
+ppair:
+	CMPQ CX, $0
+	JLT pz1
+	CMPQ CX, h+24(FP)
+	JGE pz1
+	VMOVUPS.Z (AX), K1, Z1
+	JMP pr2
+
+pz1:
+	VPXORD Z1, Z1, Z1
+
+pr2:
+	LEAQ 2(CX), R9
+	CMPQ R9, h+24(FP)
+	JGE pz2
+	VMOVUPS.Z (AX)(R10*2), K1, Z3
+	JMP pperm
+
+pz2:
+	VPXORD Z3, Z3, Z3
+
+pperm:
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS Z4, K3, (R14)
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z3, Z1, Z5
+	VMOVUPS Z5, K3, (R15)
+	VMOVAPS Z22, Z6
+	VPERMI2PS Z3, Z1, Z6
+	VMOVUPS Z6, K3, (DX)
+	LEAQ (R14)(R12*2), R14
+	LEAQ (R15)(R12*2), R15
+	LEAQ (DX)(R12*2), DX
+	ADDQ $4, CX
+	LEAQ (AX)(R10*4), AX
+	// pairs left: (ho - (iy - (ky-1))/2) / 2, recomputed from CX
+	MOVQ CX, R9
+	SUBQ R13, R9
+	SHRQ $1, R9
+	NEGQ R9
+	ADDQ R11, R9
+	CMPQ R9, $2
+	JGE ppair
+
+plast:
+	TESTQ $1, R11
+	JZ pnext
+	CMPQ CX, $0
+	JLT pz3
+	CMPQ CX, h+24(FP)
+	JGE pz3
+	VMOVUPS.Z (AX), K1, Z1
+	JMP pperm1
+
+pz3:
+	VPXORD Z1, Z1, Z1
+
+pperm1:
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z1, Z1, Z4
+	VMOVUPS Z4, K4, (R14)
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z1, Z1, Z5
+	VMOVUPS Z5, K4, (R15)
+	VMOVAPS Z22, Z6
+	VPERMI2PS Z1, Z1, Z6
+	VMOVUPS Z6, K4, (DX)
+	ADDQ R12, R14
+	ADDQ R12, R15
+	ADDQ R12, DX
+
+pnext:
+	MOVQ h+24(FP), AX
+	IMULQ R10, AX
+	ADDQ AX, SI
+	DECQ BX
+	JNZ pimg
+
+	LEAQ (DI)(R8*2), DI
+	ADDQ R8, DI
+	INCQ R13
+	CMPQ R13, $2
+	JLT pky
+
+pdone:
+	VZEROUPPER
+	RET
