@@ -32,8 +32,23 @@ type bnState struct {
 	varb         []float64
 	dgamma       []float32
 	dbeta        []float32
-	acc          []float64 // scratch, 3·C
-	coef         []float32 // scratch, 5·C
+	acc          []float64  // scratch, 3·C
+	coef         []float32  // scratch, 5·C
+	src          *chanStats // the convolution's sums of the input, if taken
+}
+
+// TakeStatsFrom makes the BN take the per-channel sums of its input from
+// the convolution c, which computes them chunk by chunk as it writes its
+// output, instead of a pass of its own. The BN's input must be c's output,
+// and the BN must be a PreReLU one over (C, N, H, W) (not Rows); otherwise
+// TakeStatsFrom does nothing. The sums are added in chunk order (fixed by
+// the batch), so the bytes do not depend on the core count.
+func (o *BN) TakeStatsFrom(c *Conv) {
+	if !o.st.cfg.PreReLU || o.st.cfg.Rows {
+		return
+	}
+	c.st.stats.on = true
+	o.st.src = &c.st.stats
 }
 
 // BN normalises its input with the statistics of the batch (training mode).
@@ -175,13 +190,23 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 		})
 		return h, nil
 	}
-	par.For(C, func(c int) {
-		if pre {
-			sum[c], sq[c] = sumSqReLU(x[c*M : (c+1)*M])
-		} else {
-			sum[c], sq[c] = sumSq(x[c*M : (c+1)*M])
+	if src := s.src; src != nil && src.ready && len(src.sum) == src.chunks*C {
+		src.ready = false
+		for i := range src.chunks {
+			for c := range C {
+				sum[c] += src.sum[i*C+c]
+				sq[c] += src.sq[i*C+c]
+			}
 		}
-	})
+	} else {
+		par.For(C, func(c int) {
+			if pre {
+				sum[c], sq[c] = sumSqReLU(x[c*M : (c+1)*M])
+			} else {
+				sum[c], sq[c] = sumSq(x[c*M : (c+1)*M])
+			}
+		})
+	}
 	s.finish(sum, sq, gamma, beta)
 	par.For(C, func(c int) {
 		blk, dst := x[c*M:(c+1)*M], hd[c*M:(c+1)*M]

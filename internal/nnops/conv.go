@@ -19,6 +19,18 @@ type convState struct {
 	dcols                 []float32  // transient patch chunks (and weight-gradient partials)
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
+	stats                 chanStats // for the BN that follows, if it takes them
+}
+
+// chanStats are a convolution's per-channel sums of max(y, 0) and of its
+// square, taken a chunk of images at a time right after the product wrote
+// the chunk (while it is in cache), for the BN with PreReLU that follows
+// to use instead of a pass of its own over y (BN.TakeStatsFrom).
+type chanStats struct {
+	on      bool      // a BN takes them
+	ready   bool      // filled by the last forward pass and not yet taken
+	chunks  int       // chunks of the last forward pass
+	sum, sq []float64 // chunks × Cout, chunk-major
 }
 
 // buffer returns n floats of the transient buffer (the shared one if set);
@@ -105,14 +117,24 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	chunk := s.chunk()
 	per := (K + 1) * chunk * P
 	bufs := s.buffer(par.Workers() * per)
-	par.ForScratch(par.Blocks(s.n, chunk), func(worker, i int) {
+	chunks, st := par.Blocks(s.n, chunk), &s.stats
+	if st.on {
+		st.sum, st.sq = growF64(st.sum, chunks*s.cout), growF64(st.sq, chunks*s.cout)
+	}
+	par.ForScratch(chunks, func(worker, i int) {
 		b0, b1 := par.Block(i, s.n, chunk)
 		cp := (b1 - b0) * P
 		cols := bufs[worker*per : worker*per+(K+1)*cp]
 		im2colRange(x, cols, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 		fillValue(cols[K*cp:], 1)
 		sgemmSerial(false, false, s.cout, cp, K+1, 1, s.wb, K+1, cols, cp, 0, yd[b0*P:], NP)
+		if st.on {
+			for c := range s.cout {
+				st.sum[i*s.cout+c], st.sq[i*s.cout+c] = sumSqReLU(yd[c*NP+b0*P : c*NP+b1*P])
+			}
+		}
 	})
+	st.ready, st.chunks = st.on, chunks
 	return y, nil
 }
 

@@ -129,6 +129,8 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 				if h, err = applyBN(arch.BNName(i+1, j), h, 4, false); err != nil {
 					return nil, fmt.Errorf("simsiam: %s: %w", arch.BNName(i+1, j), err)
 				}
+				ops := bnFor(arch.BNName(i+1, j)).ops
+				ops[len(ops)-1].TakeStatsFrom(conv)
 			}
 		}
 		if h, err = G.ApplyOp(nnops.NewToRows(), h); err != nil {

@@ -1,0 +1,95 @@
+package nnops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// TestBNTakesTheConvolutionsSums checks that a BN given its convolution's
+// chunked sums (TakeStatsFrom) normalises as one that sums its input
+// itself: the same statistics to float64 rounding and the same output to
+// float32 rounding, for geometries with one chunk and with several, and
+// that it falls back to its own pass when the sums are stale.
+func TestBNTakesTheConvolutionsSums(t *testing.T) {
+	tests := []struct{ cin, cout, n, h, chunks int }{
+		{1, 4, 3, 28, 1},
+		{64, 8, 40, 14, 5}, // 9 images a chunk
+		{3, 5, 9, 14, 1},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tt := range tests {
+		x := tensor.New(tensor.WithShape(tt.cin, tt.n, tt.h, tt.h), tensor.Of(tensor.Float32))
+		w := tensor.New(tensor.WithShape(tt.cout, tt.cin, 3, 3), tensor.Of(tensor.Float32))
+		b := tensor.New(tensor.WithShape(tt.cout), tensor.Of(tensor.Float32))
+		for _, v := range []*tensor.Dense{x, w, b} {
+			d := v.Data().([]float32)
+			for i := range d {
+				d[i] = float32(rng.NormFloat64())
+			}
+		}
+		plain, fused := NewConv(2, 1, false), NewConv(2, 1, false)
+		bnPlain, bnFused := NewBN(4, BNConfig{PreReLU: true}), NewBN(4, BNConfig{PreReLU: true})
+		bnFused.TakeStatsFrom(fused)
+		if !fused.st.stats.on || bnFused.st.src == nil {
+			t.Fatalf("%+v: TakeStatsFrom did not link the BN to the convolution", tt)
+		}
+		for round := range 2 {
+			y1, err := plain.Do(x, w, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y2, err := fused.Do(x, w, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fused.st.stats.chunks; got != tt.chunks {
+				t.Fatalf("%+v: %d chunks, want %d", tt, got, tt.chunks)
+			}
+			if round == 1 {
+				fused.st.stats.ready = false // stale: the BN must sum itself
+			}
+			h1, err := bnPlain.Do(y1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h2, err := bnFused.Do(y2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m1, v1 := bnPlain.BatchStats()
+			m2, v2 := bnFused.BatchStats()
+			for c := range m1 {
+				if d := math.Abs(m1[c] - m2[c]); d > 1e-12*(1+math.Abs(m1[c])) {
+					t.Errorf("%+v round %d: mean[%d] = %v, want %v", tt, round, c, m2[c], m1[c])
+				}
+				if d := math.Abs(v1[c] - v2[c]); d > 1e-12*(1+math.Abs(v1[c])) {
+					t.Errorf("%+v round %d: var[%d] = %v, want %v", tt, round, c, v2[c], v1[c])
+				}
+			}
+			d1, d2 := h1.Data().([]float32), h2.Data().([]float32)
+			for i := range d1 {
+				if math.Abs(float64(d1[i]-d2[i])) > 1e-6*(1+math.Abs(float64(d1[i]))) {
+					t.Fatalf("%+v round %d: output[%d] = %v, want %v", tt, round, i, d2[i], d1[i])
+				}
+			}
+			if fused.st.stats.ready {
+				t.Errorf("%+v round %d: the sums are still marked ready after the BN took them", tt, round)
+			}
+		}
+	}
+}
+
+// TestTakeStatsFromIgnoresOtherBNs checks that only a PreReLU BN over
+// (C, N, H, W) takes a convolution's sums.
+func TestTakeStatsFromIgnoresOtherBNs(t *testing.T) {
+	for _, cfg := range []BNConfig{{}, {PreReLU: true, Rows: true}, {ReLU: true}} {
+		c, bn := NewConv(2, 1, false), NewBN(4, cfg)
+		bn.TakeStatsFrom(c)
+		if c.st.stats.on || bn.st.src != nil {
+			t.Errorf("%+v: linked, want left alone", cfg)
+		}
+	}
+}
