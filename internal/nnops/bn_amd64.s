@@ -330,3 +330,47 @@ ddone:
 	MOVSD X2, pz+40(FP)
 	VZEROUPPER
 	RET
+
+// func axmbyAVX512(dst, x, y *float32, n int, a, b float64)
+// dst[j] = float32(a·x[j] − b·y[j]), the products and the difference in
+// float64, each rounded as Go rounds them (no FMA).
+TEXT ·axmbyAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD a+32(FP), Z10
+	VBROADCASTSD b+40(FP), Z11
+
+axloop:
+	CMPQ CX, $8
+	JLT axtail
+	VCVTPS2PD (SI), Z1
+	VCVTPS2PD (DX), Z2
+	VMULPD Z10, Z1, Z1
+	VMULPD Z11, Z2, Z2
+	VSUBPD Z2, Z1, Z1
+	VCVTPD2PS Z1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP axloop
+
+axtail:
+	TESTQ CX, CX
+	JZ axdone
+	ONES(AX)
+	KMOVW AX, K1
+	VCVTPS2PD.Z (SI), K1, Z1
+	VCVTPS2PD.Z (DX), K1, Z2
+	VMULPD Z10, Z1, Z1
+	VMULPD Z11, Z2, Z2
+	VSUBPD Z2, Z1, Z1
+	VCVTPD2PS Z1, Y1
+	VMOVUPS Y1, K1, (DI)
+
+axdone:
+	VZEROUPPER
+	RET

@@ -57,6 +57,12 @@ func sumAVX512(x *float32, n int) float64
 //go:noescape
 func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)
 
+// axmbyAVX512 sets dst[j] = float32(a·x[j] − b·y[j]) for j < n, the
+// arithmetic in float64 as Go does it (AVX-512F).
+//
+//go:noescape
+func axmbyAVX512(dst, x, y *float32, n int, a, b float64)
+
 // im2col3AVX512 writes the nine patch-matrix rows of one padded plane for
 // a 3×3 kernel at stride 2: cols[(ky·3+kx)·np + oy·wo + j] =
 // plane[(2oy+ky)·pw + 2j+kx], for wo <= 15 (AVX-512F). The caller

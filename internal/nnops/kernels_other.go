@@ -19,6 +19,7 @@ func sumGradReLUAVX512(grad, x *float32, n int, mean, inv float32) (sg, sgx floa
 func gradReLUAVX512(dx, grad, x *float32, n int, a, b, e float32) { panic("nnops: no AVX-512 kernels") }
 func sumAVX512(x *float32, n int) float64                         { panic("nnops: no AVX-512 kernels") }
 func dot3AVX512(p, z *float32, n int) (pp, zz, pz float64)        { panic("nnops: no AVX-512 kernels") }
+func axmbyAVX512(dst, x, y *float32, n int, a, b float64)         { panic("nnops: no AVX-512 kernels") }
 func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int) {
 	panic("nnops: no AVX-512 kernels")
 }

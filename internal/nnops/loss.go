@@ -160,7 +160,20 @@ func (o *negCosGrad) row(pr, zr, dst []float32, scale float64) {
 	if np > 0 {
 		b = scale * c / (np * np)
 	}
+	axmby(dst, zr, pr, a, b)
+}
+
+// axmby sets dst[j] = float32(a·x[j] − b·y[j]), in float64.
+func axmby(dst, x, y []float32, a, b float64) {
+	if len(dst) == 0 {
+		return
+	}
+	x, y = x[:len(dst)], y[:len(dst)]
+	if useAVX512() {
+		axmbyAVX512(&dst[0], &x[0], &y[0], len(dst), a, b)
+		return
+	}
 	for j := range dst {
-		dst[j] = float32(a*float64(zr[j]) - b*float64(pr[j]))
+		dst[j] = float32(a*float64(x[j]) - b*float64(y[j]))
 	}
 }
