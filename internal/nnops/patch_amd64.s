@@ -375,6 +375,24 @@ cdone:
 	VZEROUPPER
 	RET
 
+// IMAGEROW sets, for CX = wo and R10 = w: K3 to the wo lanes of an output
+// row and R12 to its bytes; K1, K2 to lanes 1..w of a 32-lane window whose
+// lane 0 stands for the padding column (low and high 16); R10 to w·4. It
+// clobbers AX and CX.
+#define IMAGEROW \
+	ONES(AX); \
+	KMOVW AX, K3; \
+	MOVQ CX, R12; \
+	SHLQ $2, R12; \
+	MOVQ R10, CX; \
+	INCQ CX; \
+	ONES(AX); \
+	ANDQ $-2, AX; \
+	KMOVW AX, K1; \
+	SHRQ $16, AX; \
+	KMOVW AX, K2; \
+	SHLQ $2, R10
+
 // func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
 // For images i < n of x (h·w floats each), the nine patch-matrix rows of a
 // 3×3 window at stride 2 and padding 1, read from the image itself:
@@ -389,18 +407,7 @@ TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-64
 	MOVQ ho+40(FP), R11
 	MOVQ wo+48(FP), CX
 	SHLQ $2, R8
-	ONES(AX)
-	KMOVW AX, K3
-	MOVQ CX, R12
-	SHLQ $2, R12
-	MOVQ R10, CX
-	INCQ CX
-	ONES(AX)
-	ANDQ $-2, AX
-	KMOVW AX, K1
-	SHRQ $16, AX
-	KMOVW AX, K2
-	SHLQ $2, R10
+	IMAGEROW
 	VMOVDQU32 even<>(SB), Z20
 	VMOVDQU32 odd<>(SB), Z21
 	VMOVDQU32 even2<>(SB), Z22
@@ -506,18 +513,7 @@ TEXT ·col2im3DirectAVX512(SB), NOSPLIT, $0-64
 	MOVQ ho+40(FP), R11
 	MOVQ wo+48(FP), CX
 	SHLQ $2, R8
-	ONES(AX)
-	KMOVW AX, K3
-	MOVQ CX, R12
-	SHLQ $2, R12
-	MOVQ R10, CX
-	INCQ CX
-	ONES(AX)
-	ANDQ $-2, AX
-	KMOVW AX, K1
-	SHRQ $16, AX
-	KMOVW AX, K2
-	SHLQ $2, R10
+	IMAGEROW
 	LEAQ (R8)(R8*2), R14
 	MOVQ $0x5555, AX
 	KMOVW AX, K4
