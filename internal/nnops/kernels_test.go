@@ -186,7 +186,7 @@ func same(t *testing.T, what string, got, want []float32) {
 func TestAxmbyMatchesTheGoLoop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	specials := []float32{0, float32(math.Copysign(0, -1)), 1e-40, -3e38, 7, -0.25}
-	for _, l := range append(vectorLevels, cpufeat.Generic) {
+	for _, l := range cpufeattest.Kernels(t, vectorLevels...) {
 		t.Run(l.String(), func(t *testing.T) {
 			cpufeattest.Use(t, l)
 			for _, n := range kernelLengths() {
