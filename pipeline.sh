@@ -22,7 +22,7 @@
 # resumes train from its newest whole checkpoint, to the same model bytes.
 #
 # Flags (each also as an environment variable, e.g. SIAMPIPE_EPOCHS=20):
-#   --epochs N       training epochs (default: the preset's; 20: about 8 minutes on 2 cores)
+#   --epochs N       training epochs (default: the preset's; 20: about 7 minutes on 2 cores)
 #   --batch-size N   pairs per step (default 256)
 #   --limit N        use only the first N images of each split (a smoke run)
 #   --seed N         seed of every random stage (default 0)
