@@ -215,6 +215,20 @@ DATA spreadHi2<>+56(SB)/4, $14
 DATA spreadHi2<>+60(SB)/4, $14
 GLOBL spreadHi2<>(SB), RODATA|NOPTR, $64
 
+// PERMSTORE3 gathers the three kx rows of a 3-wide stride-2 window from the
+// 32 lanes Z1:hi with the index tables Z20, Z21, Z22 (kx = 0, 1, 2) and
+// stores each under mask k at (R14), (R15) and (DX). It clobbers Z4-Z6.
+#define PERMSTORE3(hi, k) \
+	VMOVAPS Z20, Z4; \
+	VPERMI2PS hi, Z1, Z4; \
+	VMOVUPS Z4, k, (R14); \
+	VMOVAPS Z21, Z5; \
+	VPERMI2PS hi, Z1, Z5; \
+	VMOVUPS Z5, k, (R15); \
+	VMOVAPS Z22, Z6; \
+	VPERMI2PS hi, Z1, Z6; \
+	VMOVUPS Z6, k, (DX)
+
 // func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
 // cols[(ky·3+kx)·np + oy·wo + j] = plane[(2oy+ky)·pw + 2j+kx], wo <= 15.
 TEXT ·im2col3AVX512(SB), NOSPLIT, $0-48
@@ -246,15 +260,7 @@ ikyloop:
 ioyloop:
 	VMOVUPS.Z (R13), K1, Z1
 	VMOVUPS.Z 64(R13), K2, Z3
-	VMOVAPS Z20, Z4
-	VPERMI2PS Z3, Z1, Z4
-	VMOVUPS Z4, K3, (R14)
-	VMOVAPS Z21, Z5
-	VPERMI2PS Z3, Z1, Z5
-	VMOVUPS Z5, K3, (R15)
-	VMOVAPS Z22, Z6
-	VPERMI2PS Z3, Z1, Z6
-	VMOVUPS Z6, K3, (DX)
+	PERMSTORE3(Z3, K3)
 	LEAQ (R13)(R9*2), R13
 	ADDQ R11, R14
 	ADDQ R11, R15
@@ -446,15 +452,7 @@ dzero:
 	VPXORD Z3, Z3, Z3
 
 dperm:
-	VMOVAPS Z20, Z4
-	VPERMI2PS Z3, Z1, Z4
-	VMOVUPS Z4, K3, (R14)
-	VMOVAPS Z21, Z5
-	VPERMI2PS Z3, Z1, Z5
-	VMOVUPS Z5, K3, (R15)
-	VMOVAPS Z22, Z6
-	VPERMI2PS Z3, Z1, Z6
-	VMOVUPS Z6, K3, (DX)
+	PERMSTORE3(Z3, K3)
 	ADDQ R12, R14
 	ADDQ R12, R15
 	ADDQ R12, DX
@@ -659,15 +657,7 @@ pz2:
 	VPXORD Z3, Z3, Z3
 
 pperm:
-	VMOVAPS Z20, Z4
-	VPERMI2PS Z3, Z1, Z4
-	VMOVUPS Z4, K3, (R14)
-	VMOVAPS Z21, Z5
-	VPERMI2PS Z3, Z1, Z5
-	VMOVUPS Z5, K3, (R15)
-	VMOVAPS Z22, Z6
-	VPERMI2PS Z3, Z1, Z6
-	VMOVUPS Z6, K3, (DX)
+	PERMSTORE3(Z3, K3)
 	LEAQ (R14)(R12*2), R14
 	LEAQ (R15)(R12*2), R15
 	LEAQ (DX)(R12*2), DX
@@ -696,15 +686,7 @@ pz3:
 	VPXORD Z1, Z1, Z1
 
 pperm1:
-	VMOVAPS Z20, Z4
-	VPERMI2PS Z1, Z1, Z4
-	VMOVUPS Z4, K4, (R14)
-	VMOVAPS Z21, Z5
-	VPERMI2PS Z1, Z1, Z5
-	VMOVUPS Z5, K4, (R15)
-	VMOVAPS Z22, Z6
-	VPERMI2PS Z1, Z1, Z6
-	VMOVUPS Z6, K4, (DX)
+	PERMSTORE3(Z1, K4)
 	ADDQ R12, R14
 	ADDQ R12, R15
 	ADDQ R12, DX
