@@ -172,16 +172,16 @@ func directFits(k, pad, w, wo int) bool {
 // im2col3Direct writes the nine patch-matrix rows of each of n images of x
 // (h·w floats each) for a 3×3 window at stride 2 and padding 1, straight
 // from the images: cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] =
-// x[i][2oy−1+ky][2j−1+kx], or 0 outside the image. It reports false, and
-// writes nothing, where the level has no kernel for it (the caller then
-// goes through padded planes). It panics if cols or x is too short or the
-// geometry does not fit (see directFits).
-func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) bool {
+// x[i][2oy−1+ky][2j−1+kx], or 0 outside the image. It needs the AVX-512
+// level (useAVX512; other levels go through padded planes) and panics
+// without it, if cols or x is too short, or if the geometry does not fit
+// (see directFits).
+func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) {
 	if !useAVX512() {
-		return false
+		panic("nnops: im2col3Direct: no AVX-512")
 	}
 	if n <= 0 || ho <= 0 || wo <= 0 {
-		return true
+		return
 	}
 	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld {
 		panic("nnops: im2col3Direct: bad geometry")
@@ -189,10 +189,9 @@ func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) boo
 	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
 	if w <= 14 { // wo <= 7: a row's window fits in 16 lanes
 		im2col3PairsAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n, &pairIndex[wo][0])
-		return true
+		return
 	}
 	im2col3DirectAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n)
-	return true
 }
 
 // pairIndex[wo] holds im2col3PairsAVX512's permutation tables for rows of
@@ -213,22 +212,20 @@ var pairIndex = func() (t [8][48]int32) {
 
 // col2im3Direct is the adjoint of im2col3Direct: it overwrites the n
 // images of x with the sums of their window terms from cols, added by ky,
-// then kx (col2imGeneric's order), without a padded plane. It reports
-// false, and writes nothing, where the level has no kernel for it, and
-// panics as im2col3Direct.
-func col2im3Direct(x, cols []float32, ld, h, w, ho, wo, n int) bool {
+// then kx (col2imGeneric's order), without a padded plane. It panics as
+// im2col3Direct.
+func col2im3Direct(x, cols []float32, ld, h, w, ho, wo, n int) {
 	if !useAVX512() {
-		return false
+		panic("nnops: col2im3Direct: no AVX-512")
 	}
 	if n <= 0 || h <= 0 || w <= 0 {
-		return true
+		return
 	}
 	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld {
 		panic("nnops: col2im3Direct: bad geometry")
 	}
 	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
 	col2im3DirectAVX512(&x[0], &cols[0], ld, h, w, ho, wo, n)
-	return true
 }
 
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
