@@ -3,6 +3,45 @@
 #include "textflag.h"
 #include "kernels_amd64.h"
 
+// The loop steps shared by im2col3DirectAVX512 and im2col3PairsAVX512, which
+// go by ky (R13 = ky−1, from −1 to 1), then image (SI, BX counting down),
+// then output row; DI is the ky's first cols row, R8 = ld bytes, R10 = w·4,
+// R11 = ho.
+//
+// KYSTART points R14, R15 and DX at the ky's three cols rows (kx = 0, 1, 2)
+// and starts the images over.
+#define KYSTART \
+	MOVQ DI, R14; \
+	LEAQ (R14)(R8*1), R15; \
+	LEAQ (R15)(R8*1), DX; \
+	MOVQ x+16(FP), SI; \
+	MOVQ n+56(FP), BX
+
+// IMGSTART sets CX = iy = ky−1 (the first input row), AX to the element
+// before row iy of the image at SI (lane 0 of its window, the padding) and
+// R9 = ho.
+#define IMGSTART \
+	MOVQ R13, CX; \
+	MOVQ R13, AX; \
+	IMULQ R10, AX; \
+	LEAQ -4(SI)(AX*1), AX; \
+	MOVQ R11, R9
+
+// IMGNEXT moves SI to the next image and counts BX down (flags set for JNZ).
+#define IMGNEXT \
+	MOVQ h+24(FP), AX; \
+	IMULQ R10, AX; \
+	ADDQ AX, SI; \
+	DECQ BX
+
+// KYNEXT moves DI three cols rows on and R13 to the next ky (flags set for
+// JLT, which loops while ky <= 2).
+#define KYNEXT \
+	LEAQ (DI)(R8*2), DI; \
+	ADDQ R8, DI; \
+	INCQ R13; \
+	CMPQ R13, $2
+
 // Lane i of a gather takes element 2i of the 31-element window.
 DATA even<>+0(SB)/4, $0
 DATA even<>+4(SB)/4, $2
@@ -425,18 +464,10 @@ TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-64
 	MOVQ $-1, R13
 
 dky:
-	MOVQ DI, R14
-	LEAQ (R14)(R8*1), R15
-	LEAQ (R15)(R8*1), DX
-	MOVQ x+16(FP), SI
-	MOVQ n+56(FP), BX
+	KYSTART
 
 dimg:
-	MOVQ R13, CX
-	MOVQ R13, AX
-	IMULQ R10, AX
-	LEAQ -4(SI)(AX*1), AX
-	MOVQ R11, R9
+	IMGSTART
 
 doy:
 	CMPQ CX, $0
@@ -461,16 +492,10 @@ dperm:
 	DECQ R9
 	JNZ doy
 
-	MOVQ h+24(FP), AX
-	IMULQ R10, AX
-	ADDQ AX, SI
-	DECQ BX
+	IMGNEXT
 	JNZ dimg
 
-	LEAQ (DI)(R8*2), DI
-	ADDQ R8, DI
-	INCQ R13
-	CMPQ R13, $2
+	KYNEXT
 	JLT dky
 
 ddone:
@@ -620,18 +645,10 @@ TEXT ·im2col3PairsAVX512(SB), NOSPLIT, $0-72
 	MOVQ $-1, R13
 
 pky:
-	MOVQ DI, R14
-	LEAQ (R14)(R8*1), R15
-	LEAQ (R15)(R8*1), DX
-	MOVQ x+16(FP), SI
-	MOVQ n+56(FP), BX
+	KYSTART
 
 pimg:
-	MOVQ R13, CX
-	MOVQ R13, AX
-	IMULQ R10, AX
-	LEAQ -4(SI)(AX*1), AX
-	MOVQ R11, R9
+	IMGSTART
 	SHRQ $1, R9
 	JZ plast
 
@@ -692,16 +709,10 @@ pperm1:
 	ADDQ R12, DX
 
 pnext:
-	MOVQ h+24(FP), AX
-	IMULQ R10, AX
-	ADDQ AX, SI
-	DECQ BX
+	IMGNEXT
 	JNZ pimg
 
-	LEAQ (DI)(R8*2), DI
-	ADDQ R8, DI
-	INCQ R13
-	CMPQ R13, $2
+	KYNEXT
 	JLT pky
 
 pdone:
