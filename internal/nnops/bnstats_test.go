@@ -16,7 +16,7 @@ import (
 func TestBNTakesTheConvolutionsSums(t *testing.T) {
 	tests := []struct{ cin, cout, n, h, chunks int }{
 		{1, 4, 3, 28, 1},
-		{64, 8, 40, 14, 5}, // 9 images a chunk
+		{64, 8, 40, 14, 8}, // at most 9 images a chunk: 5 chunks, rounded up to 8
 		{3, 5, 9, 14, 1},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))

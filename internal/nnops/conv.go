@@ -50,9 +50,21 @@ func (s *convState) kdim() int { return s.cin * s.k * s.k }
 // a time: well inside L2, so the product reads it from there.
 const chunkBytes = 1 << 20
 
-// chunk returns how many images make a patch-matrix chunk.
-func (s *convState) chunk() int {
-	return max(1, min(s.n, chunkBytes/(4*s.kdim()*s.ho*s.wo)))
+// chunkAlign is what the number of patch-matrix chunks is rounded up to
+// (when there are several): chunks of equal size, in a count that 1, 2 and
+// 4 cores share evenly. It is fixed, never the core count, so the chunks
+// (and the BN statistics summed by chunk) are the same on any machine.
+const chunkAlign = 4
+
+// chunks returns how many patch-matrix chunks the batch makes, and the
+// most images one holds; chunk i is images span(i, chunks, n).
+func (s *convState) chunks() (chunks, most int) {
+	most = max(1, chunkBytes/(4*s.kdim()*s.ho*s.wo))
+	chunks = (s.n + most - 1) / most
+	if chunks > 1 {
+		chunks = min(s.n, (chunks+chunkAlign-1)/chunkAlign*chunkAlign)
+	}
+	return chunks, (s.n + chunks - 1) / chunks
 }
 func (s *convState) np() int { return s.n * s.ho * s.wo }
 
@@ -114,15 +126,15 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	// them). Chunks own disjoint columns of y: they run on all cores, and
 	// each output is computed the same way whichever core runs it.
 	P, x := s.ho*s.wo, data(in[0])
-	chunk := s.chunk()
-	per := (K + 1) * chunk * P
+	chunks, most := s.chunks()
+	per := (K + 1) * most * P
 	bufs := s.buffer(par.Workers() * per)
-	chunks, st := par.Blocks(s.n, chunk), &s.stats
+	st := &s.stats
 	if st.on {
 		st.sum, st.sq = growF64(st.sum, chunks*s.cout), growF64(st.sq, chunks*s.cout)
 	}
 	par.ForScratch(chunks, func(worker, i int) {
-		b0, b1 := par.Block(i, s.n, chunk)
+		b0, b1 := span(i, chunks, s.n)
 		cp := (b1 - b0) * P
 		cols := bufs[worker*per : worker*per+(K+1)*cp]
 		im2colRange(x, cols, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
@@ -173,14 +185,15 @@ func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
 	// Chunks run on all cores, each worker with its own part of the
 	// buffer, which the product overwrites before col2im reads it.
-	chunk := s.chunk()
-	buf := s.buffer(par.Workers() * K * chunk * P)
+	chunks, most := s.chunks()
+	per := K * most * P
+	buf := s.buffer(par.Workers() * per)
 	dx := o.out(s.cin, s.n, s.h, s.w)
 	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
-	par.ForScratch(par.Blocks(s.n, chunk), func(worker, i int) {
-		b0, b1 := par.Block(i, s.n, chunk)
+	par.ForScratch(chunks, func(worker, i int) {
+		b0, b1 := span(i, chunks, s.n)
 		cp := (b1 - b0) * P
-		part := buf[worker*K*chunk*P : worker*K*chunk*P+K*cp]
+		part := buf[worker*per : worker*per+K*cp]
 		sgemmSerial(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, part, cp)
 		col2imRange(part, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 	})

@@ -318,3 +318,42 @@ func testPatchRanges(t *testing.T) {
 		same(t, fmt.Sprintf("col2imRange %+v", tt), gx, wx)
 	}
 }
+
+// TestConvChunks checks the convolutions' chunks of images: a count that is
+// a multiple of chunkAlign (or every image its own chunk, or one chunk),
+// none larger than the patch-matrix budget allows nor empty, for the
+// model's layers and odd batches.
+func TestConvChunks(t *testing.T) {
+	tests := []struct{ cin, n, h, ho, wantChunks int }{
+		{1, 256, 28, 14, 4},   // 148 images fit: 2 chunks, rounded up to 4
+		{32, 256, 14, 7, 16},  // 18 fit: 15 chunks, rounded up to 16
+		{64, 256, 7, 4, 12},   // 28 fit: 10 chunks, rounded up to 12
+		{64, 3, 7, 4, 1},      // one chunk holds them all
+		{512, 3, 28, 14, 3},   // one image a chunk, 3 chunks (not 4)
+		{512, 6, 28, 14, 6},   // one image a chunk, 6 chunks
+		{64, 40, 14, 7, 8},    // 9 fit: 5 chunks, rounded up to 8
+		{128, 10, 28, 14, 10}, // one image fits: 10 chunks (12 is more than the images)
+	}
+	for _, tt := range tests {
+		s := &convState{cin: tt.cin, n: tt.n, h: tt.h, w: tt.h, k: 3, ho: tt.ho, wo: tt.ho}
+		budget := max(1, chunkBytes/(4*s.kdim()*s.ho*s.wo))
+		chunks, most := s.chunks()
+		if chunks != tt.wantChunks {
+			t.Errorf("%+v: %d chunks, want %d", tt, chunks, tt.wantChunks)
+		}
+		if chunks > 1 && chunks != tt.n && chunks%chunkAlign != 0 {
+			t.Errorf("%+v: %d chunks, not a multiple of %d", tt, chunks, chunkAlign)
+		}
+		next := 0
+		for i := range chunks {
+			b0, b1 := span(i, chunks, tt.n)
+			if b0 != next || b1 <= b0 || b1-b0 > most || most > budget {
+				t.Errorf("%+v: chunk %d is images [%d, %d), at most %d (budget %d)", tt, i, b0, b1, most, budget)
+			}
+			next = b1
+		}
+		if next != tt.n {
+			t.Errorf("%+v: chunks end at image %d", tt, next)
+		}
+	}
+}
