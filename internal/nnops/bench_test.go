@@ -163,7 +163,7 @@ func BenchmarkKernels(b *testing.B) {
 		{"scaleShiftReLU/50176", func() { scaleShiftReLU(dst, x, 1.25, -0.5) }},
 		{"sumGradReLU/50176", func() { sumGradReLU(g, x, 0.1, 1.5) }},
 		{"gradReLU/50176", func() { gradReLU(dst, g, x, 0.7, 0.01, 0.2) }},
-		{"sum32/50176", func() { sum32(x) }},
+		{"sum64/50176", func() { sum64(x) }},
 		{"dot3/2048", func() { dot3(x[:2048], g[:2048]) }},
 	}
 	for _, w := range []int{28, 14, 7} {

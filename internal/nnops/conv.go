@@ -17,6 +17,8 @@ type convState struct {
 	ho, wo                int
 	wb                    []float32  // Cout × (K+1): W with the bias as its last column
 	dcols                 []float32  // transient patch chunks (and weight-gradient partials)
+	dbPart                []float64  // the bias gradient's sums, chunks × Cout, chunk-major
+	db                    []float32  // the bias gradient, from the last convDW
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 	stats                 chanStats // for the BN that follows, if it takes them
@@ -165,7 +167,9 @@ func (o *Conv) SymDiff(in G.Nodes, y, g *G.Node) (G.Nodes, error) {
 	if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4, 4), st: o.st}, g, in[0]); err != nil {
 		return nil, err
 	}
-	if res[2], err = apply(NewChanSum(), g); err != nil {
+	// The bias gradient is summed by convDW while its chunks of g are in
+	// cache; convDB hands it on, after convDW (it takes dW as its input).
+	if res[2], err = apply(&convDB{base: newBase("ConvDB", 1, 4), st: o.st}, res[1]); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -236,6 +240,7 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	per := K * dwImages * P
 	buf := s.buffer(groups*size + par.Workers()*per)
 	parts, cols := buf[:groups*size], buf[groups*size:]
+	s.dbPart = growF64(s.dbPart, chunks*s.cout)
 	par.ForScratch(groups, func(worker, gi int) {
 		c0, c1 := span(gi, groups, chunks)
 		part := parts[gi*size : (gi+1)*size]
@@ -249,8 +254,19 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 				beta = 0
 			}
 			sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, cp, beta, part, K)
+			for co := range s.cout {
+				s.dbPart[i*s.cout+co] = sum64(g[co*NP+b0*P : co*NP+b1*P])
+			}
 		}
 	})
+	s.db = grow(s.db, s.cout)
+	for co := range s.cout {
+		var sum float64
+		for i := range chunks {
+			sum += s.dbPart[i*s.cout+co]
+		}
+		s.db[co] = float32(sum)
+	}
 	const block = 4096 // elements of dW a core sums at a time
 	par.For(par.Blocks(size, block), func(i int) {
 		e0, e1 := par.Block(i, size, block)
@@ -263,6 +279,24 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 		}
 	})
 	return dw, nil
+}
+
+// convDB is the bias gradient, g summed over all but its channel axis:
+// convDW sums it a chunk at a time while the chunk is in cache (in float64,
+// the chunks added in order), and convDB, whose input is convDW's output
+// so that it runs after it, returns it.
+type convDB struct {
+	base
+	st *convState
+}
+
+func (o *convDB) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{o.st.cout}, nil
+}
+func (o *convDB) Do(...G.Value) (G.Value, error) {
+	r := o.out(o.st.cout)
+	copy(r.Data().([]float32), o.st.db)
+	return r, nil
 }
 
 // fillValue sets every element of dst to v, by doubling copies (memmove's

@@ -71,7 +71,7 @@ func testBNKernelsAt(t *testing.T, rng *rand.Rand, n, off int, tol float64) {
 	wg, wgx := sumGradReLUGo(g, x, 0.3, 1.7)
 	closeTo(t, "sumGradReLU g "+where, sg, wg, tol)
 	closeTo(t, "sumGradReLU g·x̂ "+where, sgx, wgx, tol)
-	closeTo(t, "sum32 "+where, float64(sum32(x)), float64(sum32Go(x)), tol)
+	closeTo(t, "sum64 "+where, sum64(x), sum64Go(x), tol)
 	pp, zz, pz := dot3(x, g)
 	wp, wz, wpz := dot3Go(x, g)
 	closeTo(t, "dot3 p·p "+where, pp, wp, tol)
