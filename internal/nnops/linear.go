@@ -11,7 +11,8 @@ import (
 // the optional b (out).
 type Linear struct {
 	base
-	bias bool
+	bias   bool
+	xa, wa []float32 // x and W with a last column of ones and b (augmented)
 }
 
 // NewLinear returns the Op; without bias its inputs are (x, W).
@@ -37,15 +38,26 @@ func (o *Linear) Do(in ...G.Value) (G.Value, error) {
 	n, k, m := xs[0], xs[1], ws[0]
 	y := o.out(n, m)
 	yd := y.Data().([]float32)
-	beta := float32(0)
-	if o.bias {
+	x, w := data(in[0]), data(in[1])
+	switch {
+	case !o.bias:
+		sgemm(false, true, n, m, k, 1, x, k, w, k, 0, yd, m)
+	case (n+m)*(k+1) < n*m:
+		// A short product (few inputs, many outputs): the bias enters it
+		// as one more term of each sum, a column of ones after x's and b
+		// after W's, so y is written once rather than filled with b and
+		// read back. The bytes are the same (acc + b rounded once).
+		o.xa, o.wa = grow(o.xa, n*(k+1)), grow(o.wa, m*(k+1))
+		augment(o.xa, x, n, k, nil)
+		augment(o.wa, w, m, k, data(in[2]))
+		sgemm(false, true, n, m, k+1, 1, o.xa, k+1, o.wa, k+1, 0, yd, m)
+	default:
 		b := data(in[2])
 		for i := 0; i < n; i++ {
 			copy(yd[i*m:(i+1)*m], b)
 		}
-		beta = 1
+		sgemm(false, true, n, m, k, 1, x, k, w, k, 1, yd, m)
 	}
-	sgemm(false, true, n, m, k, 1, data(in[0]), k, data(in[1]), k, beta, yd, m)
 	return y, nil
 }
 
@@ -102,4 +114,17 @@ func (o *matMul) Do(in ...G.Value) (G.Value, error) {
 	c := o.out(m, n)
 	sgemm(o.transA, false, m, n, k, 1, data(in[0]), as[1], data(in[1]), n, 0, c.Data().([]float32), n)
 	return c, nil
+}
+
+// augment copies the rows×k matrix src into dst as rows×(k+1), each row
+// followed by last[i], or by 1 if last is nil.
+func augment(dst, src []float32, rows, k int, last []float32) {
+	for i := range rows {
+		copy(dst[i*(k+1):i*(k+1)+k], src[i*k:(i+1)*k])
+		v := float32(1)
+		if last != nil {
+			v = last[i]
+		}
+		dst[i*(k+1)+k] = v
+	}
 }
