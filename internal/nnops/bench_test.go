@@ -9,6 +9,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/cpufeat"
 	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
+	"gorgonia.org/tensor"
 )
 
 // cpuNow is the process's user+system CPU time: steadier than wall time on
@@ -192,5 +193,64 @@ func BenchmarkKernels(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkConvLayers is the forward pass, input gradient and weight
+// gradient of each backbone convolution of one view (256 images), in
+// GFLOP/s of the product.
+func BenchmarkConvLayers(b *testing.B) {
+	for _, l := range []struct{ cin, cout, h int }{{1, 32, 28}, {32, 64, 14}, {64, 128, 7}} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		x := tensor.New(tensor.WithShape(l.cin, 256, l.h, l.h), tensor.WithBacking(randn(rng, l.cin*256*l.h*l.h)))
+		w := tensor.New(tensor.WithShape(l.cout, l.cin, 3, 3), tensor.WithBacking(randn(rng, l.cout*l.cin*9)))
+		bias := tensor.New(tensor.WithShape(l.cout), tensor.WithBacking(randn(rng, l.cout)))
+		conv := NewConv(2, 1, false)
+		y, _ := conv.Do(x, w, bias)
+		g := y.(*tensor.Dense).Clone().(*tensor.Dense)
+		dx := &convDX{base: newBase("ConvDX", 4, 4, 4), st: conv.st}
+		dw := &convDW{base: newBase("ConvDW", 4, 4, 4), st: conv.st}
+		flops := float64(2 * l.cout * l.cin * 9 * 256 * ((l.h + 1) / 2) * ((l.h + 1) / 2))
+		b.Run(fmt.Sprintf("fwd%d", l.cin), func(b *testing.B) {
+			for range b.N {
+				conv.Do(x, w, bias)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(fmt.Sprintf("dx%d", l.cin), func(b *testing.B) {
+			for range b.N {
+				dx.Do(g, w)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(fmt.Sprintf("dw%d", l.cin), func(b *testing.B) {
+			for range b.N {
+				dw.Do(g, x)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
+
+// BenchmarkIm2colChunks is the patch matrix of each backbone convolution
+// of one view built a chunk of images at a time, into rows of whole cache
+// lines, as the forward pass and the weight gradient build it.
+func BenchmarkIm2colChunks(b *testing.B) {
+	for _, l := range []struct{ cin, h, chunk int }{{32, 14, 16}, {64, 7, 22}, {1, 28, 64}} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := 256
+		x := randn(rng, l.cin*n*l.h*l.h)
+		ho := (l.h + 1) / 2
+		P := ho * ho
+		cols := make([]float32, l.cin*9*padLine(l.chunk*P))
+		b.Run(fmt.Sprint(l.cin), func(b *testing.B) {
+			for range b.N {
+				for b0 := 0; b0 < n; b0 += l.chunk {
+					b1 := min(n, b0+l.chunk)
+					im2colRange(x, cols, padLine((b1-b0)*P), l.cin, n, l.h, l.h, 3, 2, 1, ho, ho, b0, b1)
+				}
+			}
+			b.ReportMetric(float64(len(cols))*float64(n)/float64(l.chunk)*4*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s-written")
+		})
 	}
 }

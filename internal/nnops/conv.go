@@ -129,7 +129,8 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	// each output is computed the same way whichever core runs it.
 	P, x := s.ho*s.wo, data(in[0])
 	chunks, most := s.chunks()
-	per := (K + 1) * most * P
+	ldc := padLine(most * P) // rows of whole cache lines, for im2col's stores
+	per := (K + 1) * ldc
 	bufs := s.buffer(par.Workers() * per)
 	st := &s.stats
 	if st.on {
@@ -138,10 +139,10 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	par.ForScratch(chunks, func(worker, i int) {
 		b0, b1 := span(i, chunks, s.n)
 		cp := (b1 - b0) * P
-		cols := bufs[worker*per : worker*per+(K+1)*cp]
-		im2colRange(x, cols, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-		fillValue(cols[K*cp:], 1)
-		sgemmSerial(false, false, s.cout, cp, K+1, 1, s.wb, K+1, cols, cp, 0, yd[b0*P:], NP)
+		cols := bufs[worker*per : (worker+1)*per]
+		im2colRange(x, cols, ldc, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+		fillValue(cols[K*ldc:K*ldc+cp], 1)
+		sgemmSerial(false, false, s.cout, cp, K+1, 1, s.wb, K+1, cols, ldc, 0, yd[b0*P:], NP)
 		if st.on {
 			for c := range s.cout {
 				st.sum[i*s.cout+c], st.sq[i*s.cout+c] = sumSqReLU(yd[c*NP+b0*P : c*NP+b1*P])
@@ -237,7 +238,8 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	// the slots are then summed in group order.
 	chunks, size := par.Blocks(s.n, dwImages), s.cout*K
 	groups := min(chunks, dwGroups)
-	per := K * dwImages * P
+	ldc := padLine(dwImages * P)
+	per := K * ldc
 	buf := s.buffer(groups*size + par.Workers()*per)
 	parts, cols := buf[:groups*size], buf[groups*size:]
 	s.dbPart = growF64(s.dbPart, chunks*s.cout)
@@ -247,13 +249,13 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 		for i := c0; i < c1; i++ {
 			b0, b1 := par.Block(i, s.n, dwImages)
 			cp := (b1 - b0) * P
-			c := cols[worker*per : worker*per+K*cp]
-			im2colRange(x, c, cp, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+			c := cols[worker*per : (worker+1)*per]
+			im2colRange(x, c, ldc, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
 			beta := float32(1)
 			if i == c0 {
 				beta = 0
 			}
-			sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, cp, beta, part, K)
+			sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, ldc, beta, part, K)
 			for co := range s.cout {
 				s.dbPart[i*s.cout+co] = sum64(g[co*NP+b0*P : co*NP+b1*P])
 			}

@@ -75,18 +75,19 @@ func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int)
 // images (h·w floats apart from x) for a 3×3 kernel at stride 2 and
 // padding 1, reading the images themselves (no padded copy):
 // cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] = x[i][2oy−1+ky][2j−1+kx], 0 outside
-// the image, for w <= 30 and wo <= 15 (AVX-512F). The caller guarantees
-// the bounds; the loads are masked to the image's elements.
+// the image, for w <= 30 and wo <= 15 (AVX-512F), ld a multiple of 16; tab
+// is &directTable[0]. The caller guarantees the bounds; the loads are
+// masked to the image's elements, and the stores are whole 64-byte lines,
+// masked at the ends of the rows.
 //
 //go:noescape
-func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
+func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32)
 
 // im2col3PairsAVX512 is im2col3DirectAVX512 for w <= 14 (so wo <= 7), two
-// output rows to a store; idx points to the three 16-lane permutation
-// tables of pairIndex[wo].
+// output rows to a permute; tab is &pairTables[wo][0].
 //
 //go:noescape
-func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32)
+func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32)
 
 // col2im3DirectAVX512 is the adjoint of im2col3DirectAVX512: it overwrites
 // the n images with the sums of their window terms, added by ky, then kx

@@ -23,10 +23,10 @@ func axmbyAVX512(dst, x, y *float32, n int, a, b float64)         { panic("nnops
 func im2col3AVX512(cols *float32, np int, plane *float32, pw, ho, wo int) {
 	panic("nnops: no AVX-512 kernels")
 }
-func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int) {
+func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32) {
 	panic("nnops: no AVX-512 kernels")
 }
-func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32) {
+func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32) {
 	panic("nnops: no AVX-512 kernels")
 }
 func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int) {

@@ -173,9 +173,10 @@ func directFits(k, pad, w, wo int) bool {
 // (h·w floats each) for a 3×3 window at stride 2 and padding 1, straight
 // from the images: cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] =
 // x[i][2oy−1+ky][2j−1+kx], or 0 outside the image. It needs the AVX-512
-// level (useAVX512; other levels go through padded planes) and panics
-// without it, if cols or x is too short, or if the geometry does not fit
-// (see directFits).
+// level (useAVX512; other levels go through padded planes) and rows a
+// multiple of 16 floats apart (ld; its stores are whole 64-byte lines), and
+// panics without them, if cols or x is too short, or if the geometry does
+// not fit (see directFits).
 func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) {
 	if !useAVX512() {
 		panic("nnops: im2col3Direct: no AVX-512")
@@ -183,29 +184,70 @@ func im2col3Direct(cols []float32, ld int, x []float32, h, w, ho, wo, n int) {
 	if n <= 0 || ho <= 0 || wo <= 0 {
 		return
 	}
-	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld {
+	if !directFits(3, 1, w, wo) || ho != (h-1)/2+1 || wo != (w-1)/2+1 || n*ho*wo > ld || ld%lineFloats != 0 {
 		panic("nnops: im2col3Direct: bad geometry")
 	}
 	cols, x = cols[:8*ld+n*ho*wo], x[:n*h*w]
 	if w <= 14 { // wo <= 7: a row's window fits in 16 lanes
-		im2col3PairsAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n, &pairIndex[wo][0])
+		im2col3PairsAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n, &pairTables[wo][0])
 		return
 	}
-	im2col3DirectAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n)
+	im2col3DirectAVX512(&cols[0], ld, &x[0], h, w, ho, wo, n, &directTable[0])
 }
 
-// pairIndex[wo] holds im2col3PairsAVX512's permutation tables for rows of
-// wo outputs (wo <= 7): for kx = 0, 1, 2, sixteen lanes, of which lane j <
-// wo takes element 2j+kx of the first row's window and lane wo+j element
-// 2j+kx of the second's (16 lanes on).
-var pairIndex = func() (t [8][48]int32) {
-	for wo := 1; wo < len(t); wo++ {
-		for kx := range 3 {
-			for j := range wo {
-				t[wo][kx*16+j] = int32(2*j + kx)
-				t[wo][kx*16+wo+j] = int32(16 + 2*j + kx)
+// lineFloats is the floats of a 64-byte cache line: the row stride the
+// direct im2col kernels need, and the patch buffers' rows are padded to.
+const lineFloats = 16
+
+// padLine rounds n up to a multiple of lineFloats.
+func padLine(n int) int { return (n + lineFloats - 1) / lineFloats * lineFloats }
+
+// An appendTable holds a direct im2col kernel's permutations for its
+// aligned stores (the kernels' APPEND3): for kx = 0, 1, 2 and f = 0..15,
+// the kx table rotated by f lanes (lane i takes lane (i−f) mod 16 of it),
+// so that a row's outputs land from lane f of the line being filled; then,
+// at lane 0 of each of 16 more slots of 16, the mask of the lanes from f on.
+type appendTable [4 * 16 * 16]int32
+
+func newAppendTable(base [3][16]int32) (t appendTable) {
+	for kx := range 3 {
+		for f := range 16 {
+			for i := range 16 {
+				t[(kx*16+f)*16+i] = base[kx][(i-f+16)%16]
 			}
 		}
+	}
+	for f := range 16 {
+		t[(48+f)*16] = int32(0xffff << f & 0xffff)
+	}
+	return t
+}
+
+// directTable is im2col3DirectAVX512's: lane j of kx takes element 2j+kx
+// of the 32-lane window (lane 0 the padding column).
+var directTable = func() appendTable {
+	var base [3][16]int32
+	for kx := range 3 {
+		for j := range 16 {
+			base[kx][j] = int32(2*j + kx)
+		}
+	}
+	return newAppendTable(base)
+}()
+
+// pairTables[wo] is im2col3PairsAVX512's for rows of wo outputs (wo <= 7):
+// lane j < wo of kx takes element 2j+kx of the first row's window and lane
+// wo+j element 2j+kx of the second's (16 lanes on).
+var pairTables = func() (t [8]appendTable) {
+	for wo := 1; wo < len(t); wo++ {
+		var base [3][16]int32
+		for kx := range 3 {
+			for j := range wo {
+				base[kx][j] = int32(2*j + kx)
+				base[kx][wo+j] = int32(16 + 2*j + kx)
+			}
+		}
+		t[wo] = newAppendTable(base)
 	}
 	return t
 }()
@@ -231,7 +273,7 @@ func col2im3Direct(x, cols []float32, ld, h, w, ho, wo, n int) {
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
 func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
 	P := ho * wo
-	if directFits(k, pad, w, wo) && useAVX512() {
+	if directFits(k, pad, w, wo) && useAVX512() && ld%lineFloats == 0 {
 		for ci := 0; ci < c; ci++ {
 			im2col3Direct(cols[ci*9*ld:], ld, x[(ci*n+b0)*h*w:(ci*n+b1)*h*w], h, w, ho, wo, b1-b0)
 		}

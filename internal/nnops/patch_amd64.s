@@ -6,16 +6,69 @@
 // The loop steps shared by im2col3DirectAVX512 and im2col3PairsAVX512, which
 // go by ky (R13 = ky−1, from −1 to 1), then image (SI, BX counting down),
 // then output row; DI is the ky's first cols row, R8 = ld bytes, R10 = w·4,
-// R11 = ho.
+// R11 = ho, R12 = wo·64.
 //
-// KYSTART points R14, R15 and DX at the ky's three cols rows (kx = 0, 1, 2)
-// and starts the images over.
-#define KYSTART \
+// ROWSTART starts the ky's three cols rows (kx = 0, 1, 2; DI is the
+// first, R8 = ld bytes, a multiple of 64, so the three share an alignment):
+// R14 = the 64-byte line the rows' first element is in, R15 = its lane f
+// times 64, K5 = the lanes from f on (the first store must not write
+// before the rows), and the images start over. DX is the kernel's table
+// (see APPEND3).
+#define ROWSTART \
 	MOVQ DI, R14; \
-	LEAQ (R14)(R8*1), R15; \
-	LEAQ (R15)(R8*1), DX; \
+	MOVQ DI, R15; \
+	ANDQ $63, R15; \
+	SHLQ $4, R15; \
+	ANDQ $-64, R14; \
+	KMOVW 3072(DX)(R15*1), K5; \
 	MOVQ x+16(FP), SI; \
 	MOVQ n+56(FP), BX
+
+// PERM3 permutes the 32 lanes Z1:hi into Z4, Z5 and Z6 (kx = 0, 1, 2),
+// each rotated by f lanes (R15 = f·64) so that its first output lands at
+// lane f; K6 = the lanes from f on.
+#define PERM3(hi) \
+	VMOVDQU32 (DX)(R15*1), Z4; \
+	VPERMI2PS hi, Z1, Z4; \
+	VMOVDQU32 1024(DX)(R15*1), Z5; \
+	VPERMI2PS hi, Z1, Z5; \
+	VMOVDQU32 2048(DX)(R15*1), Z6; \
+	VPERMI2PS hi, Z1, Z6; \
+	KMOVW 3072(DX)(R15*1), K6
+
+// APPEND3 appends the outputs PERM3 placed from lane f into the three rows'
+// pending lines Z7, Z8, Z9 (whose lanes below f are pending), once the
+// caller has added their count times 64 to R15. When that fills a line,
+// the three lines are stored whole (under K5, which is then set to all
+// lanes), R14 moves a line on, R15 drops by 16 lanes, and the outputs
+// that did not fit, rotated to lanes below the new f, are what is pending.
+// So every store is a 64-byte-aligned line (a store that straddles two
+// lines costs several times as much). kept is a label unique to the call.
+#define APPEND3(kept) \
+	VMOVAPS Z4, K6, Z7; \
+	VMOVAPS Z5, K6, Z8; \
+	VMOVAPS Z6, K6, Z9; \
+	CMPQ R15, $1024; \
+	JLT kept; \
+	VMOVUPS Z7, K5, (R14); \
+	VMOVUPS Z8, K5, (R14)(R8*1); \
+	VMOVUPS Z9, K5, (R14)(R8*2); \
+	KXNORW K5, K5, K5; \
+	ADDQ $64, R14; \
+	SUBQ $1024, R15; \
+	VMOVAPS Z4, Z7; \
+	VMOVAPS Z5, Z8; \
+	VMOVAPS Z6, Z9; \
+kept:
+
+// ROWEND stores the lanes below f of the pending lines (and not before the
+// rows, K5).
+#define ROWEND \
+	KMOVW 3072(DX)(R15*1), K6; \
+	KANDNW K5, K6, K7; \
+	VMOVUPS Z7, K7, (R14); \
+	VMOVUPS Z8, K7, (R14)(R8*1); \
+	VMOVUPS Z9, K7, (R14)(R8*2)
 
 // IMGSTART sets CX = iy = ky−1 (the first input row), AX to the element
 // before row iy of the image at SI (lane 0 of its window, the padding) and
@@ -438,24 +491,24 @@ cdone:
 	KMOVW AX, K2; \
 	SHLQ $2, R10
 
-// func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int)
+// func im2col3DirectAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32)
 // For images i < n of x (h·w floats each), the nine patch-matrix rows of a
 // 3×3 window at stride 2 and padding 1, read from the image itself:
 // cols[(ky·3+kx)·ld + (i·ho+oy)·wo + j] = x[i][2oy−1+ky][2j−1+kx], 0 where
-// that is outside the image; w <= 30, wo <= 15. A row of the image is
-// loaded once, masked to its w elements (lane 0 and lanes past w are the
-// padding, and are never read), and permuted three times.
-TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-64
+// that is outside the image; w <= 30, wo <= 15, ld a multiple of 16. A row
+// of the image is loaded once, masked to its w elements (lane 0 and lanes
+// past w are the padding, and are never read), permuted three times and
+// appended to the three rows (APPEND3; tab is directTable).
+TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-72
 	MOVQ cols+0(FP), DI
 	MOVQ ld+8(FP), R8
 	MOVQ w+32(FP), R10
 	MOVQ ho+40(FP), R11
 	MOVQ wo+48(FP), CX
+	MOVQ tab+64(FP), DX
 	SHLQ $2, R8
 	IMAGEROW
-	VMOVDQU32 even<>(SB), Z20
-	VMOVDQU32 odd<>(SB), Z21
-	VMOVDQU32 even2<>(SB), Z22
+	SHLQ $4, R12
 	MOVQ n+56(FP), BX
 	TESTQ BX, BX
 	JZ ddone
@@ -464,7 +517,7 @@ TEXT ·im2col3DirectAVX512(SB), NOSPLIT, $0-64
 	MOVQ $-1, R13
 
 dky:
-	KYSTART
+	ROWSTART
 
 dimg:
 	IMGSTART
@@ -483,10 +536,9 @@ dzero:
 	VPXORD Z3, Z3, Z3
 
 dperm:
-	PERMSTORE3(Z3, K3)
-	ADDQ R12, R14
+	PERM3(Z3)
 	ADDQ R12, R15
-	ADDQ R12, DX
+	APPEND3(dkept)
 	ADDQ $2, CX
 	LEAQ (AX)(R10*2), AX
 	DECQ R9
@@ -495,6 +547,7 @@ dperm:
 	IMGNEXT
 	JNZ dimg
 
+	ROWEND
 	KYNEXT
 	JLT dky
 
@@ -607,30 +660,22 @@ cdone:
 	VZEROUPPER
 	RET
 
-// func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, idx *int32)
+// func im2col3PairsAVX512(cols *float32, ld int, x *float32, h, w, ho, wo, n int, tab *int32)
 // im2col3DirectAVX512 for rows of at most 14 elements (wo <= 7), two
 // output rows at a time: rows iy and iy+2 of an image are loaded into two
-// registers, and one two-source permute per kx (idx: three tables of 16
-// lanes, kx = 0, 1, 2) gathers the 2·wo outputs of rows oy and oy+1, which
-// are adjacent in cols, for one store. An odd last row goes alone.
+// registers, and one two-source permute per kx (tab: pairTables[wo])
+// gathers the 2·wo outputs of rows oy and oy+1, which are adjacent in
+// cols, to append. An odd last row goes alone.
 TEXT ·im2col3PairsAVX512(SB), NOSPLIT, $0-72
 	MOVQ cols+0(FP), DI
 	MOVQ ld+8(FP), R8
 	MOVQ w+32(FP), R10
 	MOVQ ho+40(FP), R11
 	MOVQ wo+48(FP), CX
-	MOVQ idx+64(FP), AX
-	VMOVDQU32 (AX), Z20
-	VMOVDQU32 64(AX), Z21
-	VMOVDQU32 128(AX), Z22
+	MOVQ tab+64(FP), DX
 	SHLQ $2, R8
-	ONES(AX)
-	KMOVW AX, K4
 	MOVQ CX, R12
-	SHLQ $2, R12
-	SHLQ $1, CX
-	ONES(AX)
-	KMOVW AX, K3
+	SHLQ $6, R12
 	MOVQ R10, CX
 	INCQ CX
 	ONES(AX)
@@ -645,7 +690,7 @@ TEXT ·im2col3PairsAVX512(SB), NOSPLIT, $0-72
 	MOVQ $-1, R13
 
 pky:
-	KYSTART
+	ROWSTART
 
 pimg:
 	IMGSTART
@@ -674,10 +719,9 @@ pz2:
 	VPXORD Z3, Z3, Z3
 
 pperm:
-	PERMSTORE3(Z3, K3)
-	LEAQ (R14)(R12*2), R14
+	PERM3(Z3)
 	LEAQ (R15)(R12*2), R15
-	LEAQ (DX)(R12*2), DX
+	APPEND3(pkept)
 	ADDQ $4, CX
 	LEAQ (AX)(R10*4), AX
 	// pairs left: (ho - (iy - (ky-1))/2) / 2, recomputed from CX
@@ -703,15 +747,15 @@ pz3:
 	VPXORD Z1, Z1, Z1
 
 pperm1:
-	PERMSTORE3(Z1, K4)
-	ADDQ R12, R14
+	PERM3(Z1)
 	ADDQ R12, R15
-	ADDQ R12, DX
+	APPEND3(pkept1)
 
 pnext:
 	IMGNEXT
 	JNZ pimg
 
+	ROWEND
 	KYNEXT
 	JLT pky
 

@@ -78,6 +78,43 @@ func testPatchStride2(t *testing.T) {
 				t.Fatalf("%+v: Col2Im[%d] = %v, want %v", tt, i, gx[i], wx[i])
 			}
 		}
+		testPatchRowsOfLines(t, x, tt.c, tt.n, tt.h, tt.w, tt.k, tt.pad, ho, wo)
+	}
+}
+
+// testPatchRowsOfLines checks im2colRange into rows of whole cache lines
+// (ld a multiple of lineFloats, the direct kernels' case) for a range of
+// the images, at buffer starts on and off a line: the rows are the generic
+// loops' bit for bit, and nothing between or around them is written.
+func testPatchRowsOfLines(t *testing.T, x []float32, c, n, h, w, k, pad, ho, wo int) {
+	t.Helper()
+	P, K := ho*wo, c*k*k
+	for _, r := range [][2]int{{0, n}, {n - 1, n}, {n / 2, n}} {
+		b0, b1 := r[0], r[1]
+		cp := (b1 - b0) * P
+		want := make([]float32, K*cp)
+		im2colGeneric(x, want, cp, c, n, h, w, k, 2, pad, ho, wo, b0, b1)
+		for _, ld := range []int{padLine(cp), padLine(cp) + lineFloats} {
+			for _, off := range []int{0, 3, 16, 13} {
+				const sentinel = 99
+				buf := make([]float32, off+K*ld+2*lineFloats)
+				for i := range buf {
+					buf[i] = sentinel
+				}
+				im2colRange(x, buf[off:], ld, c, n, h, w, k, 2, pad, ho, wo, b0, b1)
+				where := fmt.Sprintf("c=%d n=%d h=%d w=%d images [%d,%d) ld=%d off=%d", c, n, h, w, b0, b1, ld, off)
+				for i, v := range buf {
+					row, j := (i-off)/ld, (i-off)%ld
+					inside := i >= off && row < K && j < cp
+					switch {
+					case inside && v != want[row*cp+j]:
+						t.Fatalf("%s: row %d [%d] = %v, want %v", where, row, j, v, want[row*cp+j])
+					case !inside && v != sentinel:
+						t.Fatalf("%s: wrote %v at %d, outside the rows", where, v, i)
+					}
+				}
+			}
+		}
 	}
 }
 
