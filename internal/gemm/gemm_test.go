@@ -339,17 +339,17 @@ type modelShape struct {
 // 256→64→256); fwd is y = x·Wᵀ, dX = dy·W, dW = dyᵀ·x.
 var modelShapes = []modelShape{
 	{"conv1fwd", false, false, 32, 50176, 9},
-	{"conv1fwdchunk", false, false, 32, 148 * 196, 9},
+	{"conv1fwdchunk", false, false, 32, 64 * 196, 9},
 	{"conv1dW", false, true, 32, 9, 50176},
 	{"conv2fwd", false, false, 64, 12544, 288},
-	{"conv2fwdchunk", false, false, 64, 18 * 49, 288},
+	{"conv2fwdchunk", false, false, 64, 16 * 49, 289},
 	{"conv2dX", true, false, 288, 12544, 64},
-	{"conv2dXchunk", true, false, 288, 18 * 49, 64},
+	{"conv2dXchunk", true, false, 288, 16 * 49, 64},
 	{"conv2dW", false, true, 64, 288, 12544},
 	{"conv3fwd", false, false, 128, 4096, 576},
-	{"conv3fwdchunk", false, false, 128, 28 * 16, 576},
+	{"conv3fwdchunk", false, false, 128, 22 * 16, 577},
 	{"conv3dX", true, false, 576, 4096, 128},
-	{"conv3dXchunk", true, false, 576, 28 * 16, 128},
+	{"conv3dXchunk", true, false, 576, 22 * 16, 128},
 	{"conv3dW", false, true, 128, 576, 4096},
 	{"pred1fwd", false, true, 256, 64, 2048},
 	{"pred1dX", false, false, 256, 2048, 64},
@@ -368,6 +368,8 @@ var modelShapes = []modelShape{
 	{"simpred2fwd", false, true, 256, 256, 64},
 	{"simpred2dX", false, false, 256, 64, 256},
 	{"simpred2dW", true, false, 256, 64, 256},
+	{"conv2dWchunk", false, true, 288, 64, 16 * 49}, // dWᵀ = cols·gᵀ, 16 images
+	{"conv3dWchunk", false, true, 576, 128, 16 * 16},
 }
 
 // operandsFor returns inputs for s, filled with a fixed pattern.
@@ -536,6 +538,49 @@ func TestKernelFollowsTheSIMDLevel(t *testing.T) {
 		restore()
 		if got != want[l] {
 			t.Errorf("at level %s the products run the %s kernel, want %s", l, got, want[l])
+		}
+	}
+}
+
+// TestRowMajorAReadInPlace checks that products whose row-major A the
+// AVX-512 kernel reads in place (rowTiles) give the bits of the same
+// products with A packed, for the model's shapes and odd ones (every tile
+// height, several k blocks, leading dimensions past the row).
+func TestRowMajorAReadInPlace(t *testing.T) {
+	if active().rowTiles == nil {
+		t.Skipf("kernel %s reads no A in place", KernelName())
+	}
+	shapes := append([]modelShape(nil), modelShapes...)
+	for _, mnk := range [][3]int{{1, 1, 1}, {13, 31, 7}, {29, 33, 600}, {14, 64, 257}, {100, 5, 1000}, {3, 200, 3}} {
+		for _, tB := range []bool{false, true} {
+			shapes = append(shapes, modelShape{fmt.Sprintf("%v tB %v", mnk, tB), false, tB, mnk[0], mnk[1], mnk[2]})
+		}
+	}
+	for _, s := range shapes {
+		if s.tA {
+			continue
+		}
+		a, lda, b, ldb, _ := operandsFor(s)
+		o := operands{tB: s.tB, m: s.m, n: s.n, k: s.k, lda: lda, ldb: ldb}
+		if pl := newPlan(active(), &o); !pl.swap && !pl.direct {
+			t.Errorf("%s: A is not read in place", s.name)
+		}
+		for _, pad := range []int{0, 3} { // ldc past the row
+			run := func() []byte {
+				cc := make([]float32, s.m*(s.n+pad))
+				for i := range cc {
+					cc[i] = float32(i%5) - 2
+				}
+				Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0.5, cc, s.n+pad)
+				return append([]byte(nil), bytesOf(cc)...)
+			}
+			direct := run()
+			directA = false
+			packed := run()
+			directA = true
+			if string(direct) != string(packed) {
+				t.Errorf("%s ldc pad %d: A read in place gives other bits than A packed", s.name, pad)
+			}
 		}
 	}
 }

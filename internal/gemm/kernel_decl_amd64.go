@@ -7,6 +7,9 @@ package gemm
 // avx512Tiles[r] computes an r-row tile 32 columns wide (AVX-512F).
 var avx512Tiles = []tileFunc{nil, avx512Tile1, avx512Tile2, avx512Tile3, avx512Tile4, avx512Tile5, avx512Tile6, avx512Tile7, avx512Tile8, avx512Tile9, avx512Tile10, avx512Tile11, avx512Tile12, avx512Tile13, avx512Tile14}
 
+// avx512RowTiles[r] computes an r-row tile 32 columns wide from A in place (AVX-512F).
+var avx512RowTiles = []rowTileFunc{nil, avx512RowTile1, avx512RowTile2, avx512RowTile3, avx512RowTile4, avx512RowTile5, avx512RowTile6, avx512RowTile7, avx512RowTile8, avx512RowTile9, avx512RowTile10, avx512RowTile11, avx512RowTile12, avx512RowTile13, avx512RowTile14}
+
 // avx2Tiles[r] computes an r-row tile 16 columns wide (AVX2 and FMA).
 var avx2Tiles = []tileFunc{nil, avx2Tile1, avx2Tile2, avx2Tile3, avx2Tile4, avx2Tile5, avx2Tile6}
 
@@ -124,3 +127,73 @@ func avx2Tile5(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load
 //
 //go:noescape
 func avx2Tile6(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile1 implements rowTileFunc for 1-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile2 implements rowTileFunc for 2-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile3 implements rowTileFunc for 3-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile4 implements rowTileFunc for 4-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile5 implements rowTileFunc for 5-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile6 implements rowTileFunc for 6-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile7 implements rowTileFunc for 7-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile8 implements rowTileFunc for 8-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile9 implements rowTileFunc for 9-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile10 implements rowTileFunc for 10-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile11 implements rowTileFunc for 11-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile12 implements rowTileFunc for 12-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile13 implements rowTileFunc for 13-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512RowTile14 implements rowTileFunc for 14-row tiles 32 columns wide.
+//
+//go:noescape
+func avx512RowTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)

@@ -15,6 +15,10 @@ which the first r are used: S = 16 and 8), B a packed column panel (k-major,
 NR floats per p). The second line is one FMA. The r x NR sums stay in
 registers: 2r zmm (28 of 32 for r = 14) or 2r ymm (12 of 16 for r = 6).
 
+avx512RowTile{r} is avx512Tile{r} reading A where it lies, row-major (row i
+of the tile at a + i*lda floats, p in order): the same sums, with no packed
+A tile; the fourteen rows are addressed from two bases and lda, 3lda, 5lda.
+
 The packers: avx512Copy32 and avx2Copy16 copy rows of up to 32 and 16
 floats (B panels, and A tiles of a transposed A); transpose8 transposes 8
 rows at a time with 8x8 in-register blocks (A tiles of A, and B panels of
@@ -63,20 +67,70 @@ def avx512(r):
     name = f"avx512Tile{r}"
     header(name)
     loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", 16)
-    # column masks: K1 for columns 0..15, K2 for 16..31
-    w("\tMOVQ cols+48(FP), CX")
+    epilogue512(name, r, "cols+48(FP)", "alpha+40(FP)", "beta+44(FP)", "load+56(FP)")
+
+
+# Row addresses of rowTile's A rows 0..13 (lda bytes in R11, 3·lda in R12,
+# 5·lda in R13; R14 = row 7): base + index*scale forms only.
+ROWADDR = ["(SI)", "(SI)(R11*1)", "(SI)(R11*2)", "(SI)(R12*1)", "(SI)(R11*4)", "(SI)(R13*1)",
+           "(SI)(R12*2)", "(R14)", "(SI)(R11*8)", "(R14)(R11*2)", "(SI)(R13*2)", "(R14)(R11*4)",
+           "(SI)(R12*4)", "(R14)(R12*2)"]
+
+
+def avx512row(r):
+    """avx512RowTile{r}: avx512Tile{r} with A read in place, row-major (row i
+    of the tile at a + i*lda, element p at +4p): no packed A tile."""
+    name = f"avx512RowTile{r}"
+    w(f"// func {name}(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)")
+    w(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
+    w("\tMOVQ k+0(FP), CX")
+    w("\tMOVQ a+8(FP), SI")
+    w("\tMOVQ lda+16(FP), R11")
+    w("\tMOVQ b+24(FP), DI")
+    w("\tMOVQ c+32(FP), DX")
+    w("\tMOVQ ldc+40(FP), R8")
+    w("\tSHLQ $2, R8")
+    w("\tSHLQ $2, R11")
+    w("\tLEAQ (R11)(R11*2), R12")
+    w("\tLEAQ (R11)(R11*4), R13")
+    w("\tLEAQ (SI)(R12*2), R14")
+    w("\tADDQ R11, R14")
+    for i in range(2 * r):
+        w(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+    w("\tTESTQ CX, CX")
+    w(f"\tJZ epi{name}")
+    w(f"loop{name}:")
+    w("\tVMOVUPS (DI), Z28")
+    w("\tVMOVUPS 64(DI), Z29")
+    for i in range(r):
+        b = f"Z{[30, 31][i % 2]}"
+        w(f"\tVBROADCASTSS {ROWADDR[i]}, {b}")
+        w(f"\tVFMADD231PS Z28, {b}, Z{2*i}")
+        w(f"\tVFMADD231PS Z29, {b}, Z{2*i+1}")
+    w("\tADDQ $4, SI")
+    w("\tADDQ $4, R14")
+    w("\tADDQ $128, DI")
+    w("\tDECQ CX")
+    w(f"\tJNZ loop{name}")
+    w(f"epi{name}:")
+    epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
+
+
+def epilogue512(name, r, cols, alpha, beta, load):
+    """C = alpha·acc (+ beta·C if load) for an r×32 tile in Z0..Z(2r-1)."""
+    w(f"\tMOVQ {cols}, CX")
     w("\tMOVQ $1, AX")
     w("\tSHLQ CX, AX")
     w("\tDECQ AX")
     w("\tKMOVW AX, K1")
     w("\tSHRQ $16, AX")
     w("\tKMOVW AX, K2")
-    w("\tVBROADCASTSS alpha+40(FP), Z28")
-    w("\tVBROADCASTSS beta+44(FP), Z29")
+    w(f"\tVBROADCASTSS {alpha}, Z28")
+    w(f"\tVBROADCASTSS {beta}, Z29")
     for i in range(2 * r):
         w(f"\tVMULPS Z28, Z{i}, Z{i}")
     w("\tMOVQ DX, R9")
-    w("\tMOVQ load+56(FP), AX")
+    w(f"\tMOVQ {load}, AX")
     w("\tTESTQ AX, AX")
     w(f"\tJZ store{name}")
     for i in range(r):
@@ -311,6 +365,8 @@ copy_packer("avx2Copy16", "avx2", 16)
 transpose8()
 for r in range(1, 15):
     avx512(r)
+for r in range(1, 15):
+    avx512row(r)
 for r in range(1, 7):
     avx2(r)
 open("kernel_amd64.s", "w").write("\n".join(L))
@@ -325,6 +381,9 @@ G = [
     "",
     "// avx512Tiles[r] computes an r-row tile 32 columns wide (AVX-512F).",
     "var avx512Tiles = []tileFunc{nil, " + ", ".join(f"avx512Tile{r}" for r in range(1, 15)) + "}",
+    "",
+    "// avx512RowTiles[r] computes an r-row tile 32 columns wide from A in place (AVX-512F).",
+    "var avx512RowTiles = []rowTileFunc{nil, " + ", ".join(f"avx512RowTile{r}" for r in range(1, 15)) + "}",
     "",
     "// avx2Tiles[r] computes an r-row tile 16 columns wide (AVX2 and FMA).",
     "var avx2Tiles = []tileFunc{nil, " + ", ".join(f"avx2Tile{r}" for r in range(1, 7)) + "}",
@@ -348,4 +407,8 @@ for fam, n, w_ in (("avx512", 14, 32), ("avx2", 6, 16)):
     for r in range(1, n + 1):
         G += ["", f"// {fam}Tile{r} implements tileFunc for {r}-row tiles {w_} columns wide.", "//",
               "//go:noescape", f"func {fam}Tile{r}{TILE}"]
+ROWTILE = "(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)"
+for r in range(1, 15):
+    G += ["", f"// avx512RowTile{r} implements rowTileFunc for {r}-row tiles 32 columns wide.", "//",
+          "//go:noescape", f"func avx512RowTile{r}{ROWTILE}"]
 open("kernel_decl_amd64.go", "w").write("\n".join(G) + "\n")

@@ -12,10 +12,15 @@ package gemm
 //     whose partial products go to a workspace and are then summed in
 //     group order; such a product may be computed transposed (Cᵀ = op(b)ᵀ
 //     op(a)ᵀ) when that fills the tiles better, the sums transposing back;
-//   - within a task, k goes in blocks of at most kernel.kc.
+//   - within a task, k goes in blocks of at most kernel.kc;
+//   - a row-major op(a) (not transposed) is read in place by the kernel's
+//     rowTiles, if it has them (AVX-512): packing it costs a transpose of
+//     all of A, which products with few columns (the weight gradient of a
+//     convolution, Cout of them) do not earn back. The sums are the same.
 //
 // A product runs in up to three phases, each a set of tasks: 0 packs all
-// of op(a) into row tiles (shared by the tasks of phase 1); 1 computes,
+// of op(a) into row tiles (shared by the tasks of phase 1), unless it is
+// read in place; 1 computes,
 // task by task, one (k group, row block, column block) of C (or of the
 // workspace); 2 sums the k groups.
 type plan struct {
@@ -30,6 +35,7 @@ type plan struct {
 	colBlocks     int
 	groups        int       // k groups; > 1 uses ws
 	ws            []float32 // groups × m × n partial products (n × m if swap)
+	direct        bool      // op(a) is row-major and read in place (kern.rowTiles): no phase 0
 	apack         []float32 // op(a) packed: tile t at t·k·kern.as, k-major
 	packTiles     int       // tiles packed by one phase-0 task
 	packParts     int       // k ranges of a tile packed by phase-0 tasks
@@ -66,6 +72,7 @@ func newPlan(kern *kernel, o *operands) plan {
 		p.po = operands{tA: !o.tB, tB: !o.tA, m: n, n: m, k: k, alpha: 1, a: o.b, lda: o.ldb, b: o.a, ldb: o.lda}
 		m, n = n, m
 	}
+	p.direct = !p.po.tA && kern.rowTiles != nil && directA
 	p.tiles = (m + kern.mr - 1) / kern.mr
 	p.q, p.rem = m/p.tiles, m%p.tiles
 	tilesPerBlock := max(1, maxBlockRows/kern.mr, (p.tiles+maxRowBlocks-1)/maxRowBlocks)
@@ -92,10 +99,24 @@ func fill(n, nr int) float64 {
 }
 
 // packTasks is the number of phase-0 tasks.
-func (p *plan) packTasks() int { return (p.tiles + p.packTiles - 1) / p.packTiles * p.packParts }
+func (p *plan) packTasks() int {
+	if p.direct {
+		return 0
+	}
+	return (p.tiles + p.packTiles - 1) / p.packTiles * p.packParts
+}
 
 // packedSize is the length of the packed op(a).
-func (p *plan) packedSize() int { return p.tiles * p.kern.as * p.po.k }
+func (p *plan) packedSize() int {
+	if p.direct {
+		return 0
+	}
+	return p.tiles * p.kern.as * p.po.k
+}
+
+// directA makes plans read a row-major op(a) in place when the kernel can
+// (tests turn it off to compare with the packed tiles).
+var directA = true
 
 // tasks is the number of phase-1 tasks.
 func (p *plan) tasks() int { return p.groups * p.rowBlocks * p.colBlocks }

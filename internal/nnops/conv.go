@@ -206,7 +206,10 @@ func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 }
 
 // convDW is dW = g·colsᵀ, from the upstream gradient g and the layer's
-// input x, whose patches it builds again a chunk at a time.
+// input x, whose patches it builds again a chunk at a time. It multiplies
+// dWᵀ = cols·gᵀ (the same sums): the gemm reads the patch rows in place
+// (AVX-512) and transposes only g, Cout rows, rather than the 9·Cin rows
+// of the patches.
 type convDW struct {
 	base
 	st *convState
@@ -255,7 +258,7 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 			if i == c0 {
 				beta = 0
 			}
-			sgemmSerial(false, true, s.cout, K, cp, 1, g[b0*P:], NP, c, ldc, beta, part, K)
+			sgemmSerial(false, true, K, s.cout, cp, 1, c, ldc, g[b0*P:], NP, beta, part, s.cout)
 			for co := range s.cout {
 				s.dbPart[i*s.cout+co] = sum64(g[co*NP+b0*P : co*NP+b1*P])
 			}
@@ -269,15 +272,16 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 		}
 		s.db[co] = float32(sum)
 	}
-	const block = 4096 // elements of dW a core sums at a time
-	par.For(par.Blocks(size, block), func(i int) {
-		e0, e1 := par.Block(i, size, block)
-		dst := dwd[e0:e1]
-		copy(dst, parts[e0:e1])
-		for gi := 1; gi < groups; gi++ {
-			for j, v := range parts[gi*size+e0 : gi*size+e1] {
-				dst[j] += v
+	// The partials are dWᵀ (K × Cout); each core sums and transposes a
+	// block of output channels.
+	par.For(s.cout, func(co int) {
+		dst := dwd[co*K : (co+1)*K]
+		for k := range dst {
+			v := parts[k*s.cout+co]
+			for gi := 1; gi < groups; gi++ {
+				v += parts[gi*size+k*s.cout+co]
 			}
+			dst[k] = v
 		}
 	})
 	return dw, nil
