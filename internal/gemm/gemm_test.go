@@ -542,26 +542,23 @@ func TestKernelFollowsTheSIMDLevel(t *testing.T) {
 	}
 }
 
-// TestRowMajorAReadInPlace checks that products whose row-major A the
-// AVX-512 kernel reads in place (rowTiles) give the bits of the same
+// TestAReadInPlace checks that products whose A the AVX-512 kernel reads
+// in place (rowTiles, colTiles when transposed) give the bits of the same
 // products with A packed, for the model's shapes and odd ones (every tile
 // height, several k blocks, leading dimensions past the row).
-func TestRowMajorAReadInPlace(t *testing.T) {
-	if active().rowTiles == nil {
+func TestAReadInPlace(t *testing.T) {
+	if active().rowTiles == nil || active().colTiles == nil {
 		t.Skipf("kernel %s reads no A in place", KernelName())
 	}
 	shapes := append([]modelShape(nil), modelShapes...)
 	for _, mnk := range [][3]int{{1, 1, 1}, {13, 31, 7}, {29, 33, 600}, {14, 64, 257}, {100, 5, 1000}, {3, 200, 3}} {
-		for _, tB := range []bool{false, true} {
-			shapes = append(shapes, modelShape{fmt.Sprintf("%v tB %v", mnk, tB), false, tB, mnk[0], mnk[1], mnk[2]})
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			shapes = append(shapes, modelShape{fmt.Sprintf("%v tA %v tB %v", mnk, tr[0], tr[1]), tr[0], tr[1], mnk[0], mnk[1], mnk[2]})
 		}
 	}
 	for _, s := range shapes {
-		if s.tA {
-			continue
-		}
 		a, lda, b, ldb, _ := operandsFor(s)
-		o := operands{tB: s.tB, m: s.m, n: s.n, k: s.k, lda: lda, ldb: ldb}
+		o := operands{tA: s.tA, tB: s.tB, m: s.m, n: s.n, k: s.k, lda: lda, ldb: ldb}
 		if pl := newPlan(active(), &o); !pl.swap && !pl.direct {
 			t.Errorf("%s: A is not read in place", s.name)
 		}

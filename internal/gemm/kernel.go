@@ -19,10 +19,10 @@ import (
 // fixed by the function (kernel.tiles[r]).
 type tileFunc func(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load int)
 
-// A rowTileFunc is a tileFunc that reads A where it is, row-major (row i
-// of the tile at a[i*lda:], its elements p in order), instead of from a
-// packed tile: acc[i][j] = Σ_p a[i*lda+p]·b[p*nr+j], the same sums in the
-// same order, so the same bits.
+// A rowTileFunc is a tileFunc that reads A where it is instead of from a
+// packed tile: row-major (acc[i][j] = Σ_p a[i*lda+p]·b[p*nr+j]) for the
+// kernel's rowTiles, transposed (Σ_p a[p*lda+i]·b[p*nr+j]) for its
+// colTiles; the same sums in the same order, so the same bits.
 type rowTileFunc func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // A kernel is a family of micro-kernels for one instruction set.
@@ -34,8 +34,9 @@ type kernel struct {
 	as     int           // floats a packed A tile holds for each p (>= mr)
 	kc     int           // largest k block (the B panel, kc×nr, stays in L1)
 	tiles  []tileFunc    // tiles[r] computes an r-row tile, 1 <= r <= mr
-	// rowTiles[r] is tiles[r] reading a row-major A in place, or nil.
-	rowTiles []rowTileFunc
+	// rowTiles[r] is tiles[r] reading a row-major A in place, and
+	// colTiles[r] a transposed one (a[p*lda+i]), or nil.
+	rowTiles, colTiles []rowTileFunc
 
 	// Packing in assembly, or nil for the Go loops of pack.go.
 	// copyRows sets dst[p*dstride+j] = src[p*ld+j] for p < k, j < cols

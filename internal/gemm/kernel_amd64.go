@@ -22,7 +22,7 @@ func hwKernels() []*kernel {
 // of the 32 zmm registers. A k block of 256 keeps the B panel (32 KiB) in
 // L1 (48 KiB on Sapphire Rapids).
 var avx512Kernel = &kernel{name: "avx512 14x32", family: "avx512", level: cpufeat.AVX512, mr: 14, nr: 32, as: 16, kc: 256,
-	copyRows: avx512Copy32, tr8: transpose8, tiles: avx512Tiles, rowTiles: avx512RowTiles}
+	copyRows: avx512Copy32, tr8: transpose8, tiles: avx512Tiles, rowTiles: avx512RowTiles, colTiles: avx512ColTiles}
 
 // avx2Kernel has tiles of up to 6 rows by 16 columns: 12 accumulators of
 // the 16 ymm registers; its B panel of 384×16 floats takes 24 KiB.

@@ -10,6 +10,9 @@ var avx512Tiles = []tileFunc{nil, avx512Tile1, avx512Tile2, avx512Tile3, avx512T
 // avx512RowTiles[r] computes an r-row tile 32 columns wide from A in place (AVX-512F).
 var avx512RowTiles = []rowTileFunc{nil, avx512RowTile1, avx512RowTile2, avx512RowTile3, avx512RowTile4, avx512RowTile5, avx512RowTile6, avx512RowTile7, avx512RowTile8, avx512RowTile9, avx512RowTile10, avx512RowTile11, avx512RowTile12, avx512RowTile13, avx512RowTile14}
 
+// avx512ColTiles[r] computes an r-row tile 32 columns wide from a transposed A in place (AVX-512F).
+var avx512ColTiles = []rowTileFunc{nil, avx512ColTile1, avx512ColTile2, avx512ColTile3, avx512ColTile4, avx512ColTile5, avx512ColTile6, avx512ColTile7, avx512ColTile8, avx512ColTile9, avx512ColTile10, avx512ColTile11, avx512ColTile12, avx512ColTile13, avx512ColTile14}
+
 // avx2Tiles[r] computes an r-row tile 16 columns wide (AVX2 and FMA).
 var avx2Tiles = []tileFunc{nil, avx2Tile1, avx2Tile2, avx2Tile3, avx2Tile4, avx2Tile5, avx2Tile6}
 
@@ -197,3 +200,73 @@ func avx512RowTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, 
 //
 //go:noescape
 func avx512RowTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile1 implements rowTileFunc for 1-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile2 implements rowTileFunc for 2-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile3 implements rowTileFunc for 3-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile4 implements rowTileFunc for 4-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile5 implements rowTileFunc for 5-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile6 implements rowTileFunc for 6-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile7 implements rowTileFunc for 7-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile8 implements rowTileFunc for 8-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile9 implements rowTileFunc for 9-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile10 implements rowTileFunc for 10-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile11 implements rowTileFunc for 11-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile12 implements rowTileFunc for 12-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile13 implements rowTileFunc for 13-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+
+// avx512ColTile14 implements rowTileFunc for 14-row tiles 32 columns wide, A transposed.
+//
+//go:noescape
+func avx512ColTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)

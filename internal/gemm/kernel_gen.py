@@ -18,6 +18,8 @@ registers: 2r zmm (28 of 32 for r = 14) or 2r ymm (12 of 16 for r = 6).
 avx512RowTile{r} is avx512Tile{r} reading A where it lies, row-major (row i
 of the tile at a + i*lda floats, p in order): the same sums, with no packed
 A tile; the fourteen rows are addressed from two bases and lda, 3lda, 5lda.
+avx512ColTile{r} reads a transposed A in place (element p of row i at a +
+p*lda + i): the packed tile's layout with lda for its slot.
 
 The packers: avx512Copy32 and avx2Copy16 copy rows of up to 32 and 16
 floats (B panels, and A tiles of a transposed A); transpose8 transposes 8
@@ -109,6 +111,40 @@ def avx512row(r):
         w(f"\tVFMADD231PS Z29, {b}, Z{2*i+1}")
     w("\tADDQ $4, SI")
     w("\tADDQ $4, R14")
+    w("\tADDQ $128, DI")
+    w("\tDECQ CX")
+    w(f"\tJNZ loop{name}")
+    w(f"epi{name}:")
+    epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
+
+
+def avx512col(r):
+    """avx512ColTile{r}: avx512Tile{r} with a transposed A read in place
+    (element p of tile row i at a + p*lda + i): no packed A tile."""
+    name = f"avx512ColTile{r}"
+    w(f"// func {name}(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)")
+    w(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
+    w("\tMOVQ k+0(FP), CX")
+    w("\tMOVQ a+8(FP), SI")
+    w("\tMOVQ lda+16(FP), R11")
+    w("\tMOVQ b+24(FP), DI")
+    w("\tMOVQ c+32(FP), DX")
+    w("\tMOVQ ldc+40(FP), R8")
+    w("\tSHLQ $2, R8")
+    w("\tSHLQ $2, R11")
+    for i in range(2 * r):
+        w(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+    w("\tTESTQ CX, CX")
+    w(f"\tJZ epi{name}")
+    w(f"loop{name}:")
+    w("\tVMOVUPS (DI), Z28")
+    w("\tVMOVUPS 64(DI), Z29")
+    for i in range(r):
+        b = f"Z{[30, 31][i % 2]}"
+        w(f"\tVBROADCASTSS {4*i}(SI), {b}")
+        w(f"\tVFMADD231PS Z28, {b}, Z{2*i}")
+        w(f"\tVFMADD231PS Z29, {b}, Z{2*i+1}")
+    w("\tADDQ R11, SI")
     w("\tADDQ $128, DI")
     w("\tDECQ CX")
     w(f"\tJNZ loop{name}")
@@ -367,6 +403,8 @@ for r in range(1, 15):
     avx512(r)
 for r in range(1, 15):
     avx512row(r)
+for r in range(1, 15):
+    avx512col(r)
 for r in range(1, 7):
     avx2(r)
 open("kernel_amd64.s", "w").write("\n".join(L))
@@ -384,6 +422,9 @@ G = [
     "",
     "// avx512RowTiles[r] computes an r-row tile 32 columns wide from A in place (AVX-512F).",
     "var avx512RowTiles = []rowTileFunc{nil, " + ", ".join(f"avx512RowTile{r}" for r in range(1, 15)) + "}",
+    "",
+    "// avx512ColTiles[r] computes an r-row tile 32 columns wide from a transposed A in place (AVX-512F).",
+    "var avx512ColTiles = []rowTileFunc{nil, " + ", ".join(f"avx512ColTile{r}" for r in range(1, 15)) + "}",
     "",
     "// avx2Tiles[r] computes an r-row tile 16 columns wide (AVX2 and FMA).",
     "var avx2Tiles = []tileFunc{nil, " + ", ".join(f"avx2Tile{r}" for r in range(1, 7)) + "}",
@@ -411,4 +452,7 @@ ROWTILE = "(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta floa
 for r in range(1, 15):
     G += ["", f"// avx512RowTile{r} implements rowTileFunc for {r}-row tiles 32 columns wide.", "//",
           "//go:noescape", f"func avx512RowTile{r}{ROWTILE}"]
+for r in range(1, 15):
+    G += ["", f"// avx512ColTile{r} implements rowTileFunc for {r}-row tiles 32 columns wide, A transposed.", "//",
+          "//go:noescape", f"func avx512ColTile{r}{ROWTILE}"]
 open("kernel_decl_amd64.go", "w").write("\n".join(G) + "\n")

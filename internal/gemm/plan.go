@@ -13,10 +13,12 @@ package gemm
 //     group order; such a product may be computed transposed (Cᵀ = op(b)ᵀ
 //     op(a)ᵀ) when that fills the tiles better, the sums transposing back;
 //   - within a task, k goes in blocks of at most kernel.kc;
-//   - a row-major op(a) (not transposed) is read in place by the kernel's
-//     rowTiles, if it has them (AVX-512): packing it costs a transpose of
-//     all of A, which products with few columns (the weight gradient of a
-//     convolution, Cout of them) do not earn back. The sums are the same.
+//   - op(a) is read in place by the kernel's rowTiles (a row-major op(a))
+//     or colTiles (a transposed one), if it has them (AVX-512): packing a
+//     row-major A costs a transpose of all of it, which products with few
+//     columns (the weight gradient of a convolution, Cout of them) do not
+//     earn back, and a product per chunk of a convolution would pack the
+//     same weights again each time. The sums are the same.
 //
 // A product runs in up to three phases, each a set of tasks: 0 packs all
 // of op(a) into row tiles (shared by the tasks of phase 1), unless it is
@@ -35,7 +37,7 @@ type plan struct {
 	colBlocks     int
 	groups        int       // k groups; > 1 uses ws
 	ws            []float32 // groups × m × n partial products (n × m if swap)
-	direct        bool      // op(a) is row-major and read in place (kern.rowTiles): no phase 0
+	direct        bool      // op(a) is read in place (kern.rowTiles or colTiles): no phase 0
 	apack         []float32 // op(a) packed: tile t at t·k·kern.as, k-major
 	packTiles     int       // tiles packed by one phase-0 task
 	packParts     int       // k ranges of a tile packed by phase-0 tasks
@@ -72,7 +74,7 @@ func newPlan(kern *kernel, o *operands) plan {
 		p.po = operands{tA: !o.tB, tB: !o.tA, m: n, n: m, k: k, alpha: 1, a: o.b, lda: o.ldb, b: o.a, ldb: o.lda}
 		m, n = n, m
 	}
-	p.direct = !p.po.tA && kern.rowTiles != nil && directA
+	p.direct = directA && (!p.po.tA && kern.rowTiles != nil || p.po.tA && kern.colTiles != nil)
 	p.tiles = (m + kern.mr - 1) / kern.mr
 	p.q, p.rem = m/p.tiles, m%p.tiles
 	tilesPerBlock := max(1, maxBlockRows/kern.mr, (p.tiles+maxRowBlocks-1)/maxRowBlocks)
@@ -114,8 +116,8 @@ func (p *plan) packedSize() int {
 	return p.tiles * p.kern.as * p.po.k
 }
 
-// directA makes plans read a row-major op(a) in place when the kernel can
-// (tests turn it off to compare with the packed tiles).
+// directA makes plans read op(a) in place when the kernel can (tests turn
+// it off to compare with the packed tiles).
 var directA = true
 
 // tasks is the number of phase-1 tasks.

@@ -47,7 +47,11 @@ func (p *plan) product(t int, buf *buffer) {
 			packBPanel(buf.b, o, kern, j, cols, pc, kc)
 			for tt := t0; tt < t1; tt++ {
 				i, r := p.tileRow(tt), p.tileRow(tt+1)-p.tileRow(tt)
-				if p.direct {
+				switch {
+				case p.direct && o.tA:
+					kern.colTiles[r](kc, &o.a[pc*o.lda+i], o.lda, &buf.b[0], &c[i*ldc+j], ldc, alpha, be, cols, load)
+					continue
+				case p.direct:
 					kern.rowTiles[r](kc, &o.a[i*o.lda+pc], o.lda, &buf.b[0], &c[i*ldc+j], ldc, alpha, be, cols, load)
 					continue
 				}
