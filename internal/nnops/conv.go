@@ -273,15 +273,22 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 		s.db[co] = float32(sum)
 	}
 	// The partials are dWᵀ (K × Cout); each core sums and transposes a
-	// block of output channels.
-	par.For(s.cout, func(co int) {
-		dst := dwd[co*K : (co+1)*K]
-		for k := range dst {
-			v := parts[k*s.cout+co]
+	// block of rows of them, read in order (the block's writes to dW stay
+	// in a few cache lines per channel).
+	const rows = 16
+	par.For(par.Blocks(K, rows), func(bi int) {
+		k0, k1 := par.Block(bi, K, rows)
+		for k := k0; k < k1; k++ {
+			row := parts[k*s.cout : (k+1)*s.cout]
 			for gi := 1; gi < groups; gi++ {
-				v += parts[gi*size+k*s.cout+co]
+				add := parts[gi*size+k*s.cout : gi*size+(k+1)*s.cout]
+				for co := range row {
+					row[co] += add[co]
+				}
 			}
-			dst[k] = v
+			for co, v := range row {
+				dwd[co*K+k] = v
+			}
 		}
 	})
 	return dw, nil
