@@ -22,7 +22,11 @@ type NegCos struct {
 	// ConstTargets says the z inputs are constants (stop-gradient outputs,
 	// as in SimSiam): their gradients are then neither built nor computed.
 	ConstTargets bool
+	rows         []cosStats // of the last forward pass, pair-major, for the gradients
 }
+
+// cosStats are one row's cosine and norms.
+type cosStats struct{ c, np, nz float64 }
 
 // NewNegCos returns the loss over k pairs.
 func NewNegCos(k int) *NegCos {
@@ -47,13 +51,24 @@ func (o *NegCos) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (o *NegCos) Do(in ...G.Value) (G.Value, error) {
 	s := shapeOf(in[0])
 	n, d := s[0], s[1]
-	var tot float64
-	for i := 0; i < o.k; i++ {
-		p, z := data(in[2*i]), data(in[2*i+1])
-		for r := 0; r < n; r++ {
-			c, _, _, _ := cosRow(p[r*d:(r+1)*d], z[r*d:(r+1)*d])
-			tot += c
+	if cap(o.rows) < o.k*n {
+		o.rows = make([]cosStats, o.k*n)
+	}
+	o.rows = o.rows[:o.k*n]
+	// Rows run on all cores; their cosines are then added in order. The
+	// gradient Ops take the cosines and norms from here.
+	par.For(par.Blocks(o.k*n, lossRows), func(bi int) {
+		lo, hi := par.Block(bi, o.k*n, lossRows)
+		for j := lo; j < hi; j++ {
+			i, r := j/n, j%n
+			p, z := data(in[2*i]), data(in[2*i+1])
+			c, np, nz, _ := cosRow(p[r*d:(r+1)*d], z[r*d:(r+1)*d])
+			o.rows[j] = cosStats{c, np, nz}
 		}
+	})
+	var tot float64
+	for _, st := range o.rows {
+		tot += st.c
 	}
 	v := G.F32(float32(-tot / float64(o.k*n)))
 	return &v, nil
@@ -106,7 +121,7 @@ func (o *NegCos) SymDiff(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 			if w == 1 && o.ConstTargets {
 				continue
 			}
-			op := &negCosGrad{base: newBase("NegCosGrad", 2, 2, 2, 0), k: o.k, wrtZ: w == 1}
+			op := &negCosGrad{base: newBase("NegCosGrad", 2, 2, 2, 0), k: o.k, wrtZ: w == 1, loss: o, pair: i}
 			n, err := apply(op, in[2*i], in[2*i+1], g)
 			if err != nil {
 				return nil, err
@@ -117,11 +132,15 @@ func (o *NegCos) SymDiff(in G.Nodes, _, g *G.Node) (G.Nodes, error) {
 	return res, nil
 }
 
-// negCosGrad is ∂L/∂p (or ∂L/∂z) of one pair, times the upstream scalar.
+// negCosGrad is ∂L/∂p (or ∂L/∂z) of one pair, times the upstream scalar;
+// it takes the rows' cosines and norms from the loss's forward pass (its
+// inputs are the loss's, and its upstream gradient comes after the loss).
 type negCosGrad struct {
 	base
 	k    int
 	wrtZ bool
+	loss *NegCos
+	pair int
 }
 
 func (o *negCosGrad) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
@@ -142,7 +161,11 @@ func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) {
 	par.For(par.Blocks(n, lossRows), func(bi int) {
 		lo, hi := par.Block(bi, n, lossRows)
 		for i := lo; i < hi; i++ {
-			o.row(p[i*d:(i+1)*d], z[i*d:(i+1)*d], rd[i*d:(i+1)*d], scale)
+			st := o.loss.rows[o.pair*n+i]
+			if o.wrtZ {
+				st.np, st.nz = st.nz, st.np
+			}
+			o.row(st, p[i*d:(i+1)*d], z[i*d:(i+1)*d], rd[i*d:(i+1)*d], scale)
 		}
 	})
 	return r, nil
@@ -151,9 +174,10 @@ func (o *negCosGrad) Do(in ...G.Value) (G.Value, error) {
 // lossRows is how many rows of the loss gradient one core takes at a time.
 const lossRows = 32
 
-// row sets dst to the gradient of one row's negative cosine, times scale.
-func (o *negCosGrad) row(pr, zr, dst []float32, scale float64) {
-	c, np, nz, _ := cosRow(pr, zr)
+// row sets dst to the gradient of one row's negative cosine, times scale,
+// given the row's cosine and norms (np of pr, nz of zr).
+func (o *negCosGrad) row(st cosStats, pr, zr, dst []float32, scale float64) {
+	c, np, nz := st.c, st.np, st.nz
 	den := math.Max(np*nz, 1e-8)
 	a := scale / den
 	b := 0.0
