@@ -1,9 +1,13 @@
 package nnops
 
 import (
+	"github.com/siampipe/siampipe/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
+
+// colBlock is how many columns colSum sums on one core at a time.
+const colBlock = 256
 
 // colSum sums a (N, D) matrix over its rows: the bias gradient of Linear.
 type colSum struct{ base }
@@ -17,16 +21,20 @@ func (o *colSum) Do(in ...G.Value) (G.Value, error) {
 	x := data(in[0])
 	r := o.out(d)
 	rd := r.Data().([]float32)
-	acc := make([]float64, d)
-	for i := 0; i < n; i++ {
-		row := x[i*d : (i+1)*d]
-		for j, v := range row {
-			acc[j] += float64(v)
+	// Blocks of columns run on all cores; each column is summed down the
+	// rows in order, whichever core runs it.
+	par.For(par.Blocks(d, colBlock), func(bi int) {
+		c0, c1 := par.Block(bi, d, colBlock)
+		var acc [colBlock]float64
+		for i := 0; i < n; i++ {
+			for j, v := range x[i*d+c0 : i*d+c1] {
+				acc[j] += float64(v)
+			}
 		}
-	}
-	for j := range rd {
-		rd[j] = float32(acc[j])
-	}
+		for j := range rd[c0:c1] {
+			rd[c0+j] = float32(acc[j])
+		}
+	})
 	return r, nil
 }
 
