@@ -55,13 +55,17 @@ func (o *NegCos) Do(in ...G.Value) (G.Value, error) {
 		o.rows = make([]cosStats, o.k*n)
 	}
 	o.rows = o.rows[:o.k*n]
+	xs := make([][]float32, len(in)) // data allocates: once per input
+	for i := range in {
+		xs[i] = data(in[i])
+	}
 	// Rows run on all cores; their cosines are then added in order. The
 	// gradient Ops take the cosines and norms from here.
 	par.For(par.Blocks(o.k*n, lossRows), func(bi int) {
 		lo, hi := par.Block(bi, o.k*n, lossRows)
 		for j := lo; j < hi; j++ {
 			i, r := j/n, j%n
-			p, z := data(in[2*i]), data(in[2*i+1])
+			p, z := xs[2*i], xs[2*i+1]
 			c, np, nz, _ := cosRow(p[r*d:(r+1)*d], z[r*d:(r+1)*d])
 			o.rows[j] = cosStats{c, np, nz}
 		}
