@@ -575,6 +575,30 @@ ddone:
 	VADDPS Z6, Z1, Z1; \
 	VADDPS Z7, Z3, Z3
 
+// SPREAD3N is SPREAD3 into the low 16 lanes alone (Z1), for a window that
+// fits them (w <= 15): half the permutes and adds.
+#define SPREAD3N(p) \
+	VMOVUPS.Z (p), K3, Z5; \
+	VPERMPS.Z Z5, Z20, K4, Z6; \
+	VADDPS Z6, Z1, Z1; \
+	VMOVUPS.Z (p)(R8*1), K3, Z5; \
+	VPERMPS.Z Z5, Z20, K5, Z6; \
+	VADDPS Z6, Z1, Z1; \
+	VMOVUPS.Z (p)(R8*2), K3, Z5; \
+	VPERMPS.Z Z5, Z22, K6, Z6; \
+	VADDPS Z6, Z1, Z1
+
+// SPREADX is SPREAD3N if DX is set (a narrow window), else SPREAD3; narrow
+// and done are labels unique to the call.
+#define SPREADX(p, narrow, done) \
+	TESTQ DX, DX; \
+	JNZ narrow; \
+	SPREAD3(p); \
+	JMP done; \
+narrow: \
+	SPREAD3N(p); \
+done:
+
 // func col2im3DirectAVX512(x, cols *float32, ld, h, w, ho, wo, n int)
 // The adjoint of im2col3DirectAVX512: every row iy of each of n images is
 // the sum of its window terms, built in registers and stored once (lanes
@@ -589,6 +613,9 @@ TEXT ·col2im3DirectAVX512(SB), NOSPLIT, $0-64
 	MOVQ ho+40(FP), R11
 	MOVQ wo+48(FP), CX
 	SHLQ $2, R8
+	XORQ DX, DX
+	CMPQ R10, $15
+	SETLE DX
 	IMAGEROW
 	LEAQ (R8)(R8*2), R14
 	MOVQ $0x5555, AX
@@ -621,7 +648,7 @@ crow:
 	IMULQ R12, AX
 	ADDQ R13, AX
 	ADDQ R14, AX
-	SPREAD3(AX)
+	SPREADX(AX, cnarrow1, cspread1)
 	JMP cstore
 
 codd:
@@ -632,7 +659,7 @@ codd:
 	JGE ck2
 	IMULQ R12, AX
 	ADDQ R13, AX
-	SPREAD3(AX)
+	SPREADX(AX, cnarrow2, cspread2)
 
 ck2:
 	MOVQ CX, AX
@@ -640,7 +667,7 @@ ck2:
 	IMULQ R12, AX
 	ADDQ R13, AX
 	LEAQ (AX)(R14*2), AX
-	SPREAD3(AX)
+	SPREADX(AX, cnarrow3, cspread3)
 
 cstore:
 	VMOVUPS Z1, K1, -4(SI)
