@@ -35,6 +35,7 @@ type bnState struct {
 	acc          []float64  // scratch, 3·C
 	coef         []float32  // scratch, 5·C
 	src          *chanStats // the convolution's sums of the input, if taken
+	deferred     bool       // the output is left to the convolution it feeds (Defer)
 }
 
 // TakeStatsFrom makes the BN take the per-channel sums of its input from
@@ -49,6 +50,20 @@ func (o *BN) TakeStatsFrom(c *Conv) {
 	}
 	c.st.stats.on = true
 	o.st.src = &c.st.stats
+}
+
+// Defer makes the BN hand its input on unchanged and c, the convolution
+// its output feeds, normalise that input as it reads it (for its patches,
+// forward and for the weight gradient), so the BN's output is never
+// written nor read back. The bits are the same. The BN must be a PreReLU
+// one over (C, N, H, W) without a ReLU after it (the backbone's), and its
+// output must feed nothing but c; otherwise Defer does nothing.
+func (o *BN) Defer(c *Conv) {
+	if !o.st.cfg.PreReLU || o.st.cfg.Rows || o.st.cfg.ReLU {
+		return
+	}
+	o.st.deferred = true
+	c.st.pre = o.st
 }
 
 // BN normalises its input with the statistics of the batch (training mode).
@@ -144,8 +159,12 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 	sh := shapeOf(in[0])
 	s.geometry(sh)
 	x := data(in[0])
-	h := o.out(sh...)
-	hd := h.Data().([]float32)
+	var h *tensor.Dense
+	var hd []float32
+	if !s.deferred {
+		h = o.out(sh...)
+		hd = h.Data().([]float32)
+	}
 	var gamma, beta []float32
 	if s.cfg.Affine {
 		gamma, beta = data(in[1]), data(in[2])
@@ -208,6 +227,9 @@ func (o *BN) Do(in ...G.Value) (G.Value, error) {
 		})
 	}
 	s.finish(sum, sq, gamma, beta)
+	if s.deferred {
+		return in[0], nil
+	}
 	par.For(C, func(c int) {
 		blk, dst := x[c*M:(c+1)*M], hd[c*M:(c+1)*M]
 		a, b := s.coef[c], s.coef[C+c]

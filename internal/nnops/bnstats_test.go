@@ -1,9 +1,13 @@
 package nnops
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/siampipe/siampipe/internal/cpufeat"
+	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
 
 	"gorgonia.org/tensor"
 )
@@ -90,6 +94,91 @@ func TestTakeStatsFromIgnoresOtherBNs(t *testing.T) {
 		bn.TakeStatsFrom(c)
 		if c.st.stats.on || bn.st.src != nil {
 			t.Errorf("%+v: linked, want left alone", cfg)
+		}
+	}
+}
+
+// TestDeferredBNGivesTheSameBits checks a BN deferred to the convolution
+// it feeds (Defer) against the same BN writing its output: the
+// convolution's output and its weight and bias gradients are the same
+// bits, at every SIMD level, for stride 2 (the backbone) and stride 1 (the
+// deeper backbone), with an odd batch; and the deferred BN writes no
+// output of its own.
+func TestDeferredBNGivesTheSameBits(t *testing.T) {
+	for _, l := range cpufeat.Levels() {
+		t.Run(l.String(), func(t *testing.T) {
+			cpufeattest.Use(t, l)
+			for _, tt := range []struct{ cin, cmid, cout, n, h, stride int }{
+				{2, 5, 4, 7, 14, 2},
+				{3, 16, 8, 20, 12, 2},
+				{2, 4, 3, 5, 9, 1},
+			} {
+				testDeferredBN(t, tt.cin, tt.cmid, tt.cout, tt.n, tt.h, tt.stride)
+			}
+		})
+	}
+}
+
+func testDeferredBN(t *testing.T, cin, cmid, cout, n, h, stride int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(cmid), uint64(n)))
+	rnd := func(shape ...int) *tensor.Dense {
+		d := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+		for i, v := range randn(rng, d.Shape().TotalSize()) {
+			d.Data().([]float32)[i] = v
+		}
+		return d
+	}
+	x, w1, b1 := rnd(cin, n, h, h), rnd(cmid, cin, 3, 3), rnd(cmid)
+	gamma, beta := rnd(cmid), rnd(cmid)
+	w2, b2 := rnd(cout, cmid, 3, 3), rnd(cout)
+	h1 := (h-1)/2 + 1
+	h2 := (h1-1)/stride + 1
+	g := rnd(cout, n, h2, h2)
+	type result struct{ y, dw, db []float32 }
+	run := func(deferred bool) (result, *BN) {
+		c1, c2 := NewConv(2, 1, true), NewConv(stride, 1, false)
+		bn := NewBN(4, BNConfig{PreReLU: true, Affine: true})
+		bn.TakeStatsFrom(c1)
+		if deferred {
+			bn.Defer(c2)
+		}
+		y1, err := c1.Do(x, w1, b1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hv, err := bn.Do(y1, gamma, beta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y2, err := c2.Do(hv, w2, b2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dw, err := (&convDW{base: newBase("ConvDW", 4, 4, 4), st: c2.st}).Do(g, hv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := (&convDB{base: newBase("ConvDB", 1, 4), st: c2.st}).Do(dw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return result{data(y2), data(dw), data(db)}, bn
+	}
+	want, _ := run(false)
+	got, bn := run(true)
+	where := fmt.Sprintf("%d→%d→%d channels, %d images of %d², stride %d", cin, cmid, cout, n, h, stride)
+	if bn.res != nil {
+		t.Errorf("%s: the deferred BN wrote an output", where)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want []float32
+	}{{"output", got.y, want.y}, {"weight gradient", got.dw, want.dw}, {"bias gradient", got.db, want.db}} {
+		for i := range c.want {
+			if math.Float32bits(c.got[i]) != math.Float32bits(c.want[i]) {
+				t.Fatalf("%s: %s[%d] = %v, want %v", where, c.name, i, c.got[i], c.want[i])
+			}
 		}
 	}
 }

@@ -22,6 +22,36 @@ type convState struct {
 	scratch               *[]float32 // shared transient buffer, if set
 	noInputGrad           bool
 	stats                 chanStats // for the BN that follows, if it takes them
+	pre                   *bnState  // the BN the input still has to go through, if deferred (BN.Defer)
+}
+
+// scratchSize is the floats of per-core scratch patches needs besides the
+// patch rows: a channel's images normalised (if the BN is deferred) and a
+// padded plane.
+func (s *convState) scratchSize(images int) int {
+	n := (s.h + 2*s.pad) * (s.w + 2*s.pad)
+	if s.pre != nil {
+		n += images * s.h * s.w
+	}
+	return padLine(n)
+}
+
+// patches writes the patch rows of images b0..b1-1 of x into cols (rows
+// ld apart), through the deferred BN if there is one: each channel's
+// images are normalised into scratch (h = relu(x)·a + b, the BN's own
+// kernel, so the same bits as the BN's output), then read from there.
+func (s *convState) patches(x, cols []float32, ld, b0, b1 int, scratch []float32) {
+	if s.pre == nil {
+		im2colPlane(x, cols, ld, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1, scratch)
+		return
+	}
+	hw, nb, kk := s.h*s.w, b1-b0, s.k*s.k
+	img, plane := scratch[:nb*hw], scratch[nb*hw:]
+	a, b := s.pre.coef[:s.cin], s.pre.coef[s.cin:2*s.cin]
+	for ci := range s.cin {
+		scaleShiftReLU(img, x[(ci*s.n+b0)*hw:(ci*s.n+b1)*hw], a[ci], b[ci])
+		im2colPlane(img, cols[ci*kk*ld:], ld, 1, nb, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, 0, nb, plane)
+	}
 }
 
 // chanStats are a convolution's per-channel sums of max(y, 0) and of its
@@ -130,7 +160,8 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	P, x := s.ho*s.wo, data(in[0])
 	chunks, most := s.chunks()
 	ldc := padLine(most * P) // rows of whole cache lines, for im2col's stores
-	per := (K + 1) * ldc
+	rows := (K + 1) * ldc
+	per := rows + s.scratchSize(most)
 	bufs := s.buffer(par.Workers() * per)
 	st := &s.stats
 	if st.on {
@@ -139,8 +170,8 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	par.ForScratch(chunks, func(worker, i int) {
 		b0, b1 := span(i, chunks, s.n)
 		cp := (b1 - b0) * P
-		cols := bufs[worker*per : (worker+1)*per]
-		im2colRange(x, cols, ldc, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+		cols := bufs[worker*per : worker*per+rows]
+		s.patches(x, cols, ldc, b0, b1, bufs[worker*per+rows:(worker+1)*per])
 		fillValue(cols[K*ldc:K*ldc+cp], 1)
 		sgemmSerial(false, false, s.cout, cp, K+1, 1, s.wb, K+1, cols, ldc, 0, yd[b0*P:], NP)
 		if st.on {
@@ -242,7 +273,8 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	chunks, size := par.Blocks(s.n, dwImages), s.cout*K
 	groups := min(chunks, dwGroups)
 	ldc := padLine(dwImages * P)
-	per := K * ldc
+	rows := K * ldc
+	per := rows + s.scratchSize(dwImages)
 	buf := s.buffer(groups*size + par.Workers()*per)
 	parts, cols := buf[:groups*size], buf[groups*size:]
 	s.dbPart = growF64(s.dbPart, chunks*s.cout)
@@ -252,8 +284,8 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 		for i := c0; i < c1; i++ {
 			b0, b1 := par.Block(i, s.n, dwImages)
 			cp := (b1 - b0) * P
-			c := cols[worker*per : (worker+1)*per]
-			im2colRange(x, c, ldc, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+			c := cols[worker*per : worker*per+rows]
+			s.patches(x, c, ldc, b0, b1, cols[worker*per+rows:(worker+1)*per])
 			beta := float32(1)
 			if i == c0 {
 				beta = 0
@@ -275,9 +307,9 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	// The partials are dWᵀ (K × Cout); each core sums and transposes a
 	// block of rows of them, read in order (the block's writes to dW stay
 	// in a few cache lines per channel).
-	const rows = 16
-	par.For(par.Blocks(K, rows), func(bi int) {
-		k0, k1 := par.Block(bi, K, rows)
+	const block = 16
+	par.For(par.Blocks(K, block), func(bi int) {
+		k0, k1 := par.Block(bi, K, block)
 		for k := k0; k < k1; k++ {
 			row := parts[k*s.cout : (k+1)*s.cout]
 			for gi := 1; gi < groups; gi++ {
@@ -346,12 +378,18 @@ func Im2Col(x, cols []float32, c, n, h, w, k, stride, pad, ho, wo int) {
 // im2colRange is Im2Col for the images b0..b1-1 of x: their columns, in
 // rows ld apart, start at cols[0].
 func im2colRange(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int) {
+	im2colPlane(x, cols, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1, nil)
+}
+
+// im2colPlane is im2colRange with a buffer for the padded-plane paths'
+// plane (nil, or too short, allocates one).
+func im2colPlane(x, cols []float32, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1 int, plane []float32) {
 	if stride2Fits(stride, ho, wo, h, w, k, pad) {
-		im2colStride2(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1)
+		im2colStride2(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1, plane)
 		return
 	}
 	if stride1Fits(stride, ho, wo, h, w, k, pad) {
-		im2colStride1(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1)
+		im2colStride1(x, cols, ld, c, n, h, w, k, pad, ho, wo, b0, b1, plane)
 		return
 	}
 	im2colGeneric(x, cols, ld, c, n, h, w, k, stride, pad, ho, wo, b0, b1)

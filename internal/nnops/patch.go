@@ -271,7 +271,7 @@ func col2im3Direct(x, cols []float32, ld, h, w, ho, wo, n int) {
 }
 
 // im2colStride2 is im2colRange for stride 2 (see stride2Fits).
-func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int, plane []float32) {
 	P := ho * wo
 	if directFits(k, pad, w, wo) && useAVX512() && ld%lineFloats == 0 {
 		for ci := 0; ci < c; ci++ {
@@ -280,7 +280,7 @@ func im2colStride2(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int
 		return
 	}
 	pw := w + 2*pad
-	plane := make([]float32, (h+2*pad)*pw)
+	plane = zeroPlane(plane, (h+2*pad)*pw)
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {
 			img := x[(ci*n+b)*h*w : (ci*n+b+1)*h*w]
@@ -329,6 +329,16 @@ func col2imStride2(cols []float32, ld int, x []float32, c, n, h, w, k, pad, ho, 
 	}
 }
 
+// zeroPlane returns buf's first n floats cleared (a padded plane whose
+// border the image copies leave at 0), or a new plane if buf is shorter.
+func zeroPlane(buf []float32, n int) []float32 {
+	if len(buf) < n {
+		return make([]float32, n)
+	}
+	clear(buf[:n])
+	return buf[:n]
+}
+
 // copyIntoPlane copies the h×w image img into the interior of the padded
 // plane ((h+2·pad)×(w+2·pad)); the border is left as it is.
 func copyIntoPlane(plane, img []float32, h, w, pad int) {
@@ -352,12 +362,11 @@ func stride1Fits(stride, ho, wo, h, w, k, pad int) bool {
 // im2colStride1 is im2colRange for stride 1 (see stride1Fits): row (ci, ky,
 // kx) of an image's patch matrix is the ho×wo block of its padded plane at
 // (ky, kx), copied a row at a time.
-func im2colStride1(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int) {
+func im2colStride1(x, cols []float32, ld, c, n, h, w, k, pad, ho, wo, b0, b1 int, plane []float32) {
 	P := ho * wo
 	pw := w + 2*pad
-	var plane []float32
 	if pad > 0 {
-		plane = make([]float32, (h+2*pad)*pw)
+		plane = zeroPlane(plane, (h+2*pad)*pw)
 	}
 	for ci := 0; ci < c; ci++ {
 		for b := b0; b < b1; b++ {

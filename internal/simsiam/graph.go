@@ -118,11 +118,15 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 		gr.x[v] = tensor.New(tensor.WithShape(m.Cfg.InChannels, n, m.Cfg.Height, m.Cfg.Width), tensor.Of(tensor.Float32))
 		h := G.NewTensor(g, G.Float32, 4, G.WithShape(m.Cfg.InChannels, n, m.Cfg.Height, m.Cfg.Width), G.WithValue(gr.x[v]), G.WithName(fmt.Sprintf("x%d", v+1)))
 		var err error
+		var prev *nnops.BN // the BN before the convolution, which it leaves to it
 		for i := range m.Cfg.Channels {
 			for j := 1; j <= m.Cfg.Depth; j++ {
 				c := arch.ConvName(i+1, j)
 				conv := nnops.NewConv(arch.ConvStride(j), arch.Pad, i == 0 && j == 1)
 				conv.ShareScratch(&gr.scratch)
+				if prev != nil {
+					prev.Defer(conv)
+				}
 				if h, err = G.ApplyOp(conv, h, nodes[c+".weight"], nodes[c+".bias"]); err != nil {
 					return nil, fmt.Errorf("simsiam: %s: %w", c, err)
 				}
@@ -130,7 +134,8 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 					return nil, fmt.Errorf("simsiam: %s: %w", arch.BNName(i+1, j), err)
 				}
 				ops := bnFor(arch.BNName(i+1, j)).ops
-				ops[len(ops)-1].TakeStatsFrom(conv)
+				prev = ops[len(ops)-1]
+				prev.TakeStatsFrom(conv)
 			}
 		}
 		if h, err = G.ApplyOp(nnops.NewToRows(), h); err != nil {
