@@ -36,6 +36,7 @@ type bnState struct {
 	coef         []float32  // scratch, 5·C
 	src          *chanStats // the convolution's sums of the input, if taken
 	deferred     bool       // the output is left to the convolution it feeds (Defer)
+	backDeferred bool       // the input gradient is left to the convolution before (DeferBackward)
 }
 
 // TakeStatsFrom makes the BN take the per-channel sums of its input from
@@ -64,6 +65,34 @@ func (o *BN) Defer(c *Conv) {
 	}
 	o.st.deferred = true
 	c.st.pre = o.st
+}
+
+// DeferBackward makes the BN's input gradient Op take only the sums it
+// needs (and the scale and shift gradients) and hand on its upstream
+// gradient unchanged, and c, the convolution whose output the BN
+// normalises, turn that into the BN's input gradient a chunk of images at
+// a time as its own gradients read it: the BN's input gradient is never
+// written nor read back. The bits are the same. The BN must be a PreReLU
+// one over (C, N, H, W) without a ReLU after it, and its input must be c's
+// output and nothing else's; otherwise DeferBackward does nothing.
+func (o *BN) DeferBackward(c *Conv) {
+	if !o.st.cfg.PreReLU || o.st.cfg.Rows || o.st.cfg.ReLU {
+		return
+	}
+	o.st.backDeferred = true
+	c.st.post = o.st
+}
+
+// gradInto writes the BN's input gradient for the elements [e0, e1) of
+// every channel (each channel's elements m apart) into dst, rows of e1−e0
+// floats, from the upstream gradient dh and the BN's input x, with the
+// coefficients of the last bnGradX (DeferBackward): the bits bnGradX would
+// have written.
+func (s *bnState) gradInto(dst, dh, x []float32, e0, e1 int) {
+	C, M, n := s.c, s.m, e1-e0
+	for c := range C {
+		gradReLU(dst[c*n:(c+1)*n], dh[c*M+e0:c*M+e1], x[c*M+e0:c*M+e1], s.coef[2*C+c], s.coef[3*C+c], s.coef[4*C+c])
+	}
 }
 
 // BN normalises its input with the statistics of the batch (training mode).
@@ -312,8 +341,12 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
 	sh := shapeOf(in[0])
 	x, h, dh := data(in[0]), data(in[1]), data(in[2])
-	dxT := o.out(sh...)
-	dx := dxT.Data().([]float32)
+	var dxT *tensor.Dense
+	var dx []float32
+	if !s.backDeferred {
+		dxT = o.out(sh...)
+		dx = dxT.Data().([]float32)
+	}
 	C, M := s.c, s.m
 	pre, post := s.cfg.PreReLU, s.cfg.ReLU
 	var gamma []float32
@@ -381,7 +414,7 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 		return dxT, nil
 	}
 	par.For(C, func(c int) {
-		xb, hb, db, dxb := x[c*M:(c+1)*M], h[c*M:(c+1)*M], dh[c*M:(c+1)*M], dx[c*M:(c+1)*M]
+		xb, hb, db := x[c*M:(c+1)*M], h[c*M:(c+1)*M], dh[c*M:(c+1)*M]
 		mean, inv := float32(s.mean[c]), float32(s.invstd[c])
 		var sg, sgx float64
 		if pre && !post {
@@ -405,6 +438,11 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 		// dx = a·g − b − e·x̂ = a·g − (b − e·mean·inv) − (e·inv)·v
 		b := float32(k*sg/float64(M) - k*sgx/float64(M)*s.mean[c]*s.invstd[c])
 		e := float32(k * sgx / float64(M) * s.invstd[c])
+		s.coef[2*C+c], s.coef[3*C+c], s.coef[4*C+c] = a, b, e
+		if s.backDeferred {
+			return // the convolution before applies them (gradInto)
+		}
+		dxb := dx[c*M : (c+1)*M]
 		switch {
 		case pre && !post:
 			gradReLU(dxb, db, xb, a, b, e)
@@ -425,6 +463,9 @@ func (o *bnGradX) Do(in ...G.Value) (G.Value, error) {
 			}
 		}
 	})
+	if s.backDeferred {
+		return in[2], nil
+	}
 	return dxT, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/siampipe/siampipe/internal/cpufeat"
 	"github.com/siampipe/siampipe/internal/cpufeat/cpufeattest"
+	G "gorgonia.org/gorgonia"
 
 	"gorgonia.org/tensor"
 )
@@ -98,13 +99,16 @@ func TestTakeStatsFromIgnoresOtherBNs(t *testing.T) {
 	}
 }
 
-// TestDeferredBNGivesTheSameBits checks a BN deferred to the convolution
-// it feeds (Defer) against the same BN writing its output: the
-// convolution's output and its weight and bias gradients are the same
-// bits, at every SIMD level, for stride 2 (the backbone; rows of at most
-// 14 and wider, which the AVX-512 im2col kernels take two ways) and stride
-// 1 (the deeper backbone), with an odd batch; and the deferred BN writes no
-// output of its own.
+// TestDeferredBNGivesTheSameBits checks a BN that leaves its output to the
+// convolution it feeds (Defer) and its input gradient to the convolution
+// before it (DeferBackward) against the same BN doing both itself, on a
+// chain conv → BN → conv: the second convolution's output, input, weight
+// and bias gradients, the BN's scale and shift gradients and the first
+// convolution's weight and bias gradients are the same bits, at every SIMD
+// level, for stride 2 (the backbone; rows of at most 14 and wider, which
+// the AVX-512 im2col kernels take two ways) and stride 1 (the deeper
+// backbone), with an odd batch; and the deferred BN writes neither its
+// output nor its input gradient.
 func TestDeferredBNGivesTheSameBits(t *testing.T) {
 	for _, l := range cpufeat.Levels() {
 		t.Run(l.String(), func(t *testing.T) {
@@ -137,14 +141,23 @@ func testDeferredBN(t *testing.T, cin, cmid, cout, n, h, stride int) {
 	h1 := (h-1)/2 + 1
 	h2 := (h1-1)/stride + 1
 	g := rnd(cout, n, h2, h2)
-	type result struct{ y, dw, db []float32 }
-	run := func(deferred bool) (result, *BN) {
+	type result map[string][]float32
+	check := func(v G.Value, err error) []float32 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), data(v)...)
+	}
+	run := func(deferred bool) (result, *BN, *bnGradX) {
 		c1, c2 := NewConv(2, 1, true), NewConv(stride, 1, false)
 		bn := NewBN(4, BNConfig{PreReLU: true, Affine: true})
 		bn.TakeStatsFrom(c1)
 		if deferred {
 			bn.Defer(c2)
+			bn.DeferBackward(c1)
 		}
+		r := result{}
 		y1, err := c1.Do(x, w1, b1)
 		if err != nil {
 			t.Fatal(err)
@@ -154,32 +167,33 @@ func testDeferredBN(t *testing.T, cin, cmid, cout, n, h, stride int) {
 			t.Fatal(err)
 		}
 		y2, err := c2.Do(hv, w2, b2)
+		r["output"] = check(y2, err)
+		dh, err := (&convDX{base: newBase("ConvDX", 4, 4, 4, 4), st: c2.st}).Do(g, w2, hv)
+		r["input gradient"] = check(dh, err)
+		dw2, err := (&convDW{base: newBase("ConvDW", 4, 4, 4, 4), st: c2.st, fused: true}).Do(g, hv, dh)
+		r["weight gradient"] = check(dw2, err)
+		r["bias gradient"] = check((&convDB{base: newBase("ConvDB", 1, 4), st: c2.st}).Do(dw2))
+		gx := &bnGradX{base: newBase("BNGradX", 4, 4, 4, 4, 1), st: bn.st}
+		dx, err := gx.Do(y1, hv, dh, gamma)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dw, err := (&convDW{base: newBase("ConvDW", 4, 4, 4), st: c2.st}).Do(g, hv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := (&convDB{base: newBase("ConvDB", 1, 4), st: c2.st}).Do(dw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return result{data(y2), data(dw), data(db)}, bn
+		r["BN scale gradient"], r["BN shift gradient"] = append([]float32(nil), bn.st.dgamma...), append([]float32(nil), bn.st.dbeta...)
+		dw1, err := (&convDW{base: newBase("ConvDW", 4, 4, 4), st: c1.st}).Do(dx, x)
+		r["first weight gradient"] = check(dw1, err)
+		r["first bias gradient"] = check((&convDB{base: newBase("ConvDB", 1, 4), st: c1.st}).Do(dw1))
+		return r, bn, gx
 	}
-	want, _ := run(false)
-	got, bn := run(true)
+	want, _, _ := run(false)
+	got, bn, gx := run(true)
 	where := fmt.Sprintf("%d→%d→%d channels, %d images of %d², stride %d", cin, cmid, cout, n, h, stride)
-	if bn.res != nil {
-		t.Errorf("%s: the deferred BN wrote an output", where)
+	if bn.res != nil || gx.res != nil {
+		t.Errorf("%s: the deferred BN wrote its output or its input gradient", where)
 	}
-	for _, c := range []struct {
-		name      string
-		got, want []float32
-	}{{"output", got.y, want.y}, {"weight gradient", got.dw, want.dw}, {"bias gradient", got.db, want.db}} {
-		for i := range c.want {
-			if math.Float32bits(c.got[i]) != math.Float32bits(c.want[i]) {
-				t.Fatalf("%s: %s[%d] = %v, want %v", where, c.name, i, c.got[i], c.want[i])
+	for name, w := range want {
+		for i := range w {
+			if math.Float32bits(got[name][i]) != math.Float32bits(w[i]) {
+				t.Fatalf("%s: %s[%d] = %v, want %v", where, name, i, got[name][i], w[i])
 			}
 		}
 	}

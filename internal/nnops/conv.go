@@ -23,6 +23,9 @@ type convState struct {
 	noInputGrad           bool
 	stats                 chanStats // for the BN that follows, if it takes them
 	pre                   *bnState  // the BN the input still has to go through, if deferred (BN.Defer)
+	post                  *bnState  // the BN after, whose input gradient is left to this (BN.DeferBackward)
+	y                     []float32 // the output of the last forward pass
+	dwFused               []float32 // the weight gradient convDX computed with the input gradient
 }
 
 // scratchSize is the floats of per-core scratch patches needs besides the
@@ -152,6 +155,7 @@ func (o *Conv) Do(in ...G.Value) (G.Value, error) {
 	}
 	y := o.out(s.cout, s.n, s.ho, s.wo)
 	yd := y.Data().([]float32)
+	s.y = yd
 	// The patch matrix is built and multiplied a chunk of images at a
 	// time, in a buffer of each core's that stays in its L2 cache (the
 	// weight gradient builds its patches again rather than keep 24 MB of
@@ -191,13 +195,21 @@ func (o *Conv) DiffWRT(int) []bool { return []bool{!o.st.noInputGrad, true, true
 func (o *Conv) SymDiff(in G.Nodes, y, g *G.Node) (G.Nodes, error) {
 	var err error
 	res := make(G.Nodes, 3)
-	if !o.st.noInputGrad {
-		if res[0], err = apply(&convDX{base: newBase("ConvDX", 4, 4, 4), st: o.st}, g, in[1]); err != nil {
+	if o.st.noInputGrad {
+		if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4, 4), st: o.st}, g, in[0]); err != nil {
 			return nil, err
 		}
-	}
-	if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4, 4), st: o.st}, g, in[0]); err != nil {
-		return nil, err
+	} else {
+		// One pass over the chunks computes the input gradient and the
+		// weight gradient (each chunk of g read once); convDX does it and
+		// convDW, which takes its output so as to run after it, hands on
+		// the weight gradient.
+		if res[0], err = apply(&convDX{base: newBase("ConvDX", 4, 4, 4, 4), st: o.st}, g, in[1], in[0]); err != nil {
+			return nil, err
+		}
+		if res[1], err = apply(&convDW{base: newBase("ConvDW", 4, 4, 4, 4), st: o.st, fused: true}, g, in[0], res[0]); err != nil {
+			return nil, err
+		}
 	}
 	// The bias gradient is summed by convDW while its chunks of g are in
 	// cache; convDB hands it on, after convDW (it takes dW as its input).
@@ -218,21 +230,9 @@ func (o *convDX) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
-	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
-	// Chunks run on all cores, each worker with its own part of the
-	// buffer, which the product overwrites before col2im reads it.
-	chunks, most := s.chunks()
-	per := K * most * P
-	buf := s.buffer(par.Workers() * per)
 	dx := o.out(s.cin, s.n, s.h, s.w)
-	w, g, dxd := data(in[1]), data(in[0]), dx.Data().([]float32)
-	par.ForScratch(chunks, func(worker, i int) {
-		b0, b1 := span(i, chunks, s.n)
-		cp := (b1 - b0) * P
-		part := buf[worker*per : worker*per+K*cp]
-		sgemmSerial(true, false, K, cp, s.cout, 1, w, K, g[b0*P:], NP, 0, part, cp)
-		col2imRange(part, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
-	})
+	s.dwFused = grow(s.dwFused, s.cout*s.kdim())
+	s.backward(data(in[0]), data(in[2]), data(in[1]), dx.Data().([]float32), s.dwFused)
 	return dx, nil
 }
 
@@ -240,10 +240,12 @@ func (o *convDX) Do(in ...G.Value) (G.Value, error) {
 // input x, whose patches it builds again a chunk at a time. It multiplies
 // dWᵀ = cols·gᵀ (the same sums): the gemm reads the patch rows in place
 // (AVX-512) and transposes only g, Cout rows, rather than the 9·Cin rows
-// of the patches.
+// of the patches. When the convolution has an input gradient, convDX
+// computes dW with it (fused) and convDW hands it on.
 type convDW struct {
 	base
-	st *convState
+	st    *convState
+	fused bool
 }
 
 // dwImages is the number of images of a weight-gradient chunk: the
@@ -263,37 +265,64 @@ func (o *convDW) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 	s := o.st
-	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
-	g, x := data(in[0]), data(in[1])
 	dw := o.out(s.cout, s.cin, s.k, s.k)
-	dwd := dw.Data().([]float32)
-	// The chunks go in a fixed number of groups, on any core; a group's
-	// chunks add their products into its slot of partials in order, and
-	// the slots are then summed in group order.
+	if o.fused {
+		copy(dw.Data().([]float32), s.dwFused)
+		return dw, nil
+	}
+	s.backward(data(in[0]), data(in[1]), nil, nil, dw.Data().([]float32))
+	return dw, nil
+}
+
+// backward computes the weight gradient dW (into dwd) and the bias
+// gradient (s.db) and, if dxd is not nil, the input gradient (into dxd,
+// with the weights w), from the upstream gradient g and the layer's input
+// x, a chunk of dwImages images at a time. If the BN after the layer left
+// its input gradient to it (DeferBackward), g is that BN's upstream
+// gradient and each chunk of the layer's gradient is made from it first,
+// in a per-core buffer. The chunks go in a fixed number of groups, on any
+// core; a group's chunks add their dW products into its slot of partials
+// in order, and the slots are then summed in group order.
+func (s *convState) backward(g, x, w, dxd, dwd []float32) {
+	K, NP, P := s.kdim(), s.np(), s.ho*s.wo
 	chunks, size := par.Blocks(s.n, dwImages), s.cout*K
 	groups := min(chunks, dwGroups)
 	ldc := padLine(dwImages * P)
 	rows := K * ldc
-	per := rows + s.scratchSize(dwImages)
+	gsize := 0
+	if s.post != nil {
+		gsize = padLine(s.cout * dwImages * P)
+	}
+	per := rows + gsize + s.scratchSize(dwImages)
 	buf := s.buffer(groups*size + par.Workers()*per)
-	parts, cols := buf[:groups*size], buf[groups*size:]
+	parts, work := buf[:groups*size], buf[groups*size:]
 	s.dbPart = growF64(s.dbPart, chunks*s.cout)
 	par.ForScratch(groups, func(worker, gi int) {
 		c0, c1 := span(gi, groups, chunks)
 		part := parts[gi*size : (gi+1)*size]
+		wb := work[worker*per : (worker+1)*per]
+		cols, gb, scratch := wb[:rows], wb[rows:rows+gsize], wb[rows+gsize:]
 		for i := c0; i < c1; i++ {
 			b0, b1 := par.Block(i, s.n, dwImages)
 			cp := (b1 - b0) * P
-			c := cols[worker*per : worker*per+rows]
-			s.patches(x, c, ldc, b0, b1, cols[worker*per+rows:(worker+1)*per])
+			gc, ldg := g[b0*P:], NP
+			if s.post != nil {
+				gc, ldg = gb, cp
+				s.post.gradInto(gb, g, s.y, b0*P, b1*P)
+			}
+			for co := range s.cout {
+				s.dbPart[i*s.cout+co] = sum64(gc[co*ldg : co*ldg+cp])
+			}
+			if dxd != nil {
+				sgemmSerial(true, false, K, cp, s.cout, 1, w, K, gc, ldg, 0, cols, cp)
+				col2imRange(cols, cp, dxd, s.cin, s.n, s.h, s.w, s.k, s.stride, s.pad, s.ho, s.wo, b0, b1)
+			}
+			s.patches(x, cols, ldc, b0, b1, scratch)
 			beta := float32(1)
 			if i == c0 {
 				beta = 0
 			}
-			sgemmSerial(false, true, K, s.cout, cp, 1, c, ldc, g[b0*P:], NP, beta, part, s.cout)
-			for co := range s.cout {
-				s.dbPart[i*s.cout+co] = sum64(g[co*NP+b0*P : co*NP+b1*P])
-			}
+			sgemmSerial(false, true, K, s.cout, cp, 1, cols, ldc, gc, ldg, beta, part, s.cout)
 		}
 	})
 	s.db = grow(s.db, s.cout)
@@ -323,7 +352,6 @@ func (o *convDW) Do(in ...G.Value) (G.Value, error) {
 			}
 		}
 	})
-	return dw, nil
 }
 
 // convDB is the bias gradient, g summed over all but its channel axis:

@@ -136,6 +136,7 @@ func (m *Model) newGraph(n int, temperature float64, mode targetMode, consts [][
 				ops := bnFor(arch.BNName(i+1, j)).ops
 				prev = ops[len(ops)-1]
 				prev.TakeStatsFrom(conv)
+				prev.DeferBackward(conv)
 			}
 		}
 		if h, err = G.ApplyOp(nnops.NewToRows(), h); err != nil {
