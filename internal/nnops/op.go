@@ -9,8 +9,11 @@
 // nothing after the first.
 //
 // Image activations use the channel-major layout (C, N, H, W): one channel
-// of the whole batch is contiguous, so a convolution is one large sgemm
-// W[Cout×K]·cols[K×N·P] and BatchNorm reads one contiguous block per channel.
+// of the whole batch is contiguous, so a convolution is the sgemm
+// W[Cout×K]·cols[K×N·P], taken a chunk of images at a time, and BatchNorm
+// reads one contiguous block per channel. A backbone BatchNorm can leave its
+// output and its input gradient to the convolutions around it (BN.Defer,
+// BN.DeferBackward), which make them a chunk at a time as they need them.
 // Dense activations are row-major (N, D).
 package nnops
 
