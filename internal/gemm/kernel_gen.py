@@ -44,7 +44,10 @@ def header(name):
     w("\tSHLQ $2, R8")
 
 
-def loop(name, r, vec, nr, breg, bcast, zero, aslot):
+def loop(name, r, vec, nr, breg, bcast, zero, addr, advance):
+    """The k loop of an r-row tile: B's two vectors at (DI), then for each
+    row i a broadcast of A's element from addr(i) and two FMAs; then the
+    pointer advances (instructions) and DI by one B row."""
     vbytes = nr * 2  # two vectors of nr/2 floats
     for i in range(2 * r):
         w(f"\t{zero} {vec}{i}, {vec}{i}, {vec}{i}")
@@ -55,10 +58,11 @@ def loop(name, r, vec, nr, breg, bcast, zero, aslot):
     w(f"\tVMOVUPS {vbytes}(DI), {vec}{breg+1}")
     for i in range(r):
         b = f"{vec}{bcast[i % len(bcast)]}"
-        w(f"\tVBROADCASTSS {4*i}(SI), {b}")
+        w(f"\tVBROADCASTSS {addr(i)}, {b}")
         w(f"\tVFMADD231PS {vec}{breg}, {b}, {vec}{2*i}")
         w(f"\tVFMADD231PS {vec}{breg+1}, {b}, {vec}{2*i+1}")
-    w(f"\tADDQ ${4*aslot}, SI")
+    for ins in advance:
+        w(f"\t{ins}")
     w(f"\tADDQ ${4*nr}, DI")
     w("\tDECQ CX")
     w(f"\tJNZ loop{name}")
@@ -68,7 +72,7 @@ def loop(name, r, vec, nr, breg, bcast, zero, aslot):
 def avx512(r):
     name = f"avx512Tile{r}"
     header(name)
-    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", 16)
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: f"{4*i}(SI)", ["ADDQ $64, SI"])
     epilogue512(name, r, "cols+48(FP)", "alpha+40(FP)", "beta+44(FP)", "load+56(FP)")
 
 
@@ -79,10 +83,8 @@ ROWADDR = ["(SI)", "(SI)(R11*1)", "(SI)(R11*2)", "(SI)(R12*1)", "(SI)(R11*4)", "
            "(SI)(R12*4)", "(R14)(R12*2)"]
 
 
-def avx512row(r):
-    """avx512RowTile{r}: avx512Tile{r} with A read in place, row-major (row i
-    of the tile at a + i*lda, element p at +4p): no packed A tile."""
-    name = f"avx512RowTile{r}"
+def header_lda(name):
+    """The entry of a tile that reads A in place: lda (bytes) in R11."""
     w(f"// func {name}(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)")
     w(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
     w("\tMOVQ k+0(FP), CX")
@@ -93,28 +95,18 @@ def avx512row(r):
     w("\tMOVQ ldc+40(FP), R8")
     w("\tSHLQ $2, R8")
     w("\tSHLQ $2, R11")
+
+
+def avx512row(r):
+    """avx512RowTile{r}: avx512Tile{r} with A read in place, row-major (row i
+    of the tile at a + i*lda, element p at +4p): no packed A tile."""
+    name = f"avx512RowTile{r}"
+    header_lda(name)
     w("\tLEAQ (R11)(R11*2), R12")
     w("\tLEAQ (R11)(R11*4), R13")
     w("\tLEAQ (SI)(R12*2), R14")
     w("\tADDQ R11, R14")
-    for i in range(2 * r):
-        w(f"\tVPXORD Z{i}, Z{i}, Z{i}")
-    w("\tTESTQ CX, CX")
-    w(f"\tJZ epi{name}")
-    w(f"loop{name}:")
-    w("\tVMOVUPS (DI), Z28")
-    w("\tVMOVUPS 64(DI), Z29")
-    for i in range(r):
-        b = f"Z{[30, 31][i % 2]}"
-        w(f"\tVBROADCASTSS {ROWADDR[i]}, {b}")
-        w(f"\tVFMADD231PS Z28, {b}, Z{2*i}")
-        w(f"\tVFMADD231PS Z29, {b}, Z{2*i+1}")
-    w("\tADDQ $4, SI")
-    w("\tADDQ $4, R14")
-    w("\tADDQ $128, DI")
-    w("\tDECQ CX")
-    w(f"\tJNZ loop{name}")
-    w(f"epi{name}:")
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: ROWADDR[i], ["ADDQ $4, SI", "ADDQ $4, R14"])
     epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
 
 
@@ -122,33 +114,8 @@ def avx512col(r):
     """avx512ColTile{r}: avx512Tile{r} with a transposed A read in place
     (element p of tile row i at a + p*lda + i): no packed A tile."""
     name = f"avx512ColTile{r}"
-    w(f"// func {name}(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)")
-    w(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    w("\tMOVQ k+0(FP), CX")
-    w("\tMOVQ a+8(FP), SI")
-    w("\tMOVQ lda+16(FP), R11")
-    w("\tMOVQ b+24(FP), DI")
-    w("\tMOVQ c+32(FP), DX")
-    w("\tMOVQ ldc+40(FP), R8")
-    w("\tSHLQ $2, R8")
-    w("\tSHLQ $2, R11")
-    for i in range(2 * r):
-        w(f"\tVPXORD Z{i}, Z{i}, Z{i}")
-    w("\tTESTQ CX, CX")
-    w(f"\tJZ epi{name}")
-    w(f"loop{name}:")
-    w("\tVMOVUPS (DI), Z28")
-    w("\tVMOVUPS 64(DI), Z29")
-    for i in range(r):
-        b = f"Z{[30, 31][i % 2]}"
-        w(f"\tVBROADCASTSS {4*i}(SI), {b}")
-        w(f"\tVFMADD231PS Z28, {b}, Z{2*i}")
-        w(f"\tVFMADD231PS Z29, {b}, Z{2*i+1}")
-    w("\tADDQ R11, SI")
-    w("\tADDQ $128, DI")
-    w("\tDECQ CX")
-    w(f"\tJNZ loop{name}")
-    w(f"epi{name}:")
+    header_lda(name)
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: f"{4*i}(SI)", ["ADDQ R11, SI"])
     epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
 
 
@@ -191,7 +158,7 @@ def epilogue512(name, r, cols, alpha, beta, load):
 def avx2(r):
     name = f"avx2Tile{r}"
     header(name)
-    loop(name, r, "Y", 16, 12, [14, 15], "VXORPS", 8)
+    loop(name, r, "Y", 16, 12, [14, 15], "VXORPS", lambda i: f"{4*i}(SI)", ["ADDQ $32, SI"])
     # column masks from avx2Mask (8 times -1, then 8 times 0): the mask of
     # the first c columns of a vector starts at avx2Mask + 4*(8-c).
     w("\tMOVQ cols+48(FP), CX")
