@@ -196,9 +196,10 @@ func BenchmarkKernels(b *testing.B) {
 	}
 }
 
-// BenchmarkConvLayers is the forward pass, input gradient and weight
-// gradient of each backbone convolution of one view (256 images), in
-// GFLOP/s of the product.
+// BenchmarkConvLayers is the forward pass, the input and weight gradients
+// (one pass, as in training) and the weight gradient alone (the first
+// layer's) of each backbone convolution of one view (256 images), in
+// GFLOP/s of the products.
 func BenchmarkConvLayers(b *testing.B) {
 	for _, l := range []struct{ cin, cout, h int }{{1, 32, 28}, {32, 64, 14}, {64, 128, 7}} {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -208,7 +209,7 @@ func BenchmarkConvLayers(b *testing.B) {
 		conv := NewConv(2, 1, false)
 		y, _ := conv.Do(x, w, bias)
 		g := y.(*tensor.Dense).Clone().(*tensor.Dense)
-		dx := &convDX{base: newBase("ConvDX", 4, 4, 4), st: conv.st}
+		dx := &convDX{base: newBase("ConvDX", 4, 4, 4, 4), st: conv.st}
 		dw := &convDW{base: newBase("ConvDW", 4, 4, 4), st: conv.st}
 		flops := float64(2 * l.cout * l.cin * 9 * 256 * ((l.h + 1) / 2) * ((l.h + 1) / 2))
 		b.Run(fmt.Sprintf("fwd%d", l.cin), func(b *testing.B) {
@@ -217,11 +218,11 @@ func BenchmarkConvLayers(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
-		b.Run(fmt.Sprintf("dx%d", l.cin), func(b *testing.B) {
+		b.Run(fmt.Sprintf("dxdw%d", l.cin), func(b *testing.B) { // one pass: dX and dW
 			for range b.N {
-				dx.Do(g, w)
+				dx.Do(g, w, x)
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 		b.Run(fmt.Sprintf("dw%d", l.cin), func(b *testing.B) {
 			for range b.N {
