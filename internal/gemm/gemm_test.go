@@ -543,9 +543,11 @@ func TestKernelFollowsTheSIMDLevel(t *testing.T) {
 }
 
 // TestAReadInPlace checks that products whose A the AVX-512 kernel reads
-// in place (rowTiles, colTiles when transposed) give the bits of the same
-// products with A packed, for the model's shapes and odd ones (every tile
-// height, several k blocks, leading dimensions past the row).
+// in place (rowTiles, colTiles when transposed), with whole panels of a
+// row-major B read in place too or packed, give the bits of the same
+// products with both packed, for the model's shapes and odd ones (every
+// tile height, several k blocks, a last partial panel, leading dimensions
+// past the row).
 func TestAReadInPlace(t *testing.T) {
 	if active().rowTiles == nil || active().colTiles == nil {
 		t.Skipf("kernel %s reads no A in place", KernelName())
@@ -556,28 +558,71 @@ func TestAReadInPlace(t *testing.T) {
 			shapes = append(shapes, modelShape{fmt.Sprintf("%v tA %v tB %v", mnk, tr[0], tr[1]), tr[0], tr[1], mnk[0], mnk[1], mnk[2]})
 		}
 	}
+	inPlaceB := 0 // shapes whose B panels are read in place
 	for _, s := range shapes {
 		a, lda, b, ldb, _ := operandsFor(s)
 		o := operands{tA: s.tA, tB: s.tB, m: s.m, n: s.n, k: s.k, lda: lda, ldb: ldb}
-		if pl := newPlan(active(), &o); !pl.swap && !pl.direct {
+		pl := newPlan(active(), &o)
+		if !pl.swap && !pl.direct {
 			t.Errorf("%s: A is not read in place", s.name)
 		}
-		for _, pad := range []int{0, 3} { // ldc past the row
+		if pl.directB {
+			inPlaceB++
+		}
+		for _, pad := range []int{0, 3} { // ldb and ldc past the row
+			rows, cols := s.k, s.n
+			if s.tB {
+				rows, cols = s.n, s.k
+			}
+			bp, ldbp := make([]float32, rows*(cols+pad)), cols+pad
+			for r := range rows {
+				copy(bp[r*ldbp:r*ldbp+cols], b[r*ldb:r*ldb+cols])
+			}
 			run := func() []byte {
 				cc := make([]float32, s.m*(s.n+pad))
 				for i := range cc {
 					cc[i] = float32(i%5) - 2
 				}
-				Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0.5, cc, s.n+pad)
+				Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bp, ldbp, 0.5, cc, s.n+pad)
 				return append([]byte(nil), bytesOf(cc)...)
 			}
 			direct := run()
+			directB = false
+			directAOnly := run()
 			directA = false
 			packed := run()
-			directA = true
+			directA, directB = true, true
 			if string(direct) != string(packed) {
-				t.Errorf("%s ldc pad %d: A read in place gives other bits than A packed", s.name, pad)
+				t.Errorf("%s ldb, ldc pad %d: A and B read in place give other bits than both packed", s.name, pad)
 			}
+			if string(directAOnly) != string(packed) {
+				t.Errorf("%s ldb, ldc pad %d: A read in place gives other bits than A packed", s.name, pad)
+			}
+		}
+	}
+	if inPlaceB == 0 {
+		t.Error("no shape had its B panels read in place")
+	}
+}
+
+// TestFitsL1 checks the test of a B panel read in place against L1's sets.
+func TestFitsL1(t *testing.T) {
+	for _, tc := range []struct {
+		ldb, kc int
+		want    bool
+	}{
+		{32, 256, true},   // a packed panel's layout: 8 lines a set
+		{32, 257, false},  // one row more than L1 holds
+		{784, 145, true},  // a 16-image chunk of 7x7 patches: 49 lines apart
+		{352, 193, true},  // 22 images of 4x4: 22 lines apart
+		{1024, 64, false}, // 4 KiB apart: every row in the same two sets
+		{2048, 16, false}, // 8 KiB apart
+		{256, 16, true},   // 1 KiB apart, few rows
+		{256, 64, false},  // 1 KiB apart: 16 sets for 128 lines
+		{33, 200, true},   // rows not on line boundaries
+	} {
+		if got := fitsL1(tc.ldb, tc.kc); got != tc.want {
+			t.Errorf("fitsL1(%d, %d) = %v, want %v", tc.ldb, tc.kc, got, tc.want)
 		}
 	}
 }

@@ -20,10 +20,12 @@ import (
 type tileFunc func(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // A rowTileFunc is a tileFunc that reads A where it is instead of from a
-// packed tile: row-major (acc[i][j] = Σ_p a[i*lda+p]·b[p*nr+j]) for the
-// kernel's rowTiles, transposed (Σ_p a[p*lda+i]·b[p*nr+j]) for its
-// colTiles; the same sums in the same order, so the same bits.
-type rowTileFunc func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+// packed tile: row-major (acc[i][j] = Σ_p a[i*lda+p]·b[p*ldb+j]) for the
+// kernel's rowTiles, transposed (Σ_p a[p*lda+i]·b[p*ldb+j]) for its
+// colTiles; the same sums in the same order, so the same bits. B is a
+// packed panel (ldb = nr) or a row-major B read in place; all nr columns
+// of its rows are read, whatever cols is.
+type rowTileFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // A kernel is a family of micro-kernels for one instruction set.
 type kernel struct {

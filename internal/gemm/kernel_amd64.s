@@ -2304,16 +2304,18 @@ storeavx512Tile14:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile1(SB), NOSPLIT, $0-72
+// func avx512RowTile1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile1(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2330,23 +2332,23 @@ loopavx512RowTile1:
 	VFMADD231PS Z29, Z30, Z1
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile1
 epiavx512RowTile1:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile1
 	VMOVUPS.Z (R9), K1, Z30
@@ -2360,16 +2362,18 @@ storeavx512RowTile1:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile2(SB), NOSPLIT, $0-72
+// func avx512RowTile2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2391,25 +2395,25 @@ loopavx512RowTile2:
 	VFMADD231PS Z29, Z31, Z3
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile2
 epiavx512RowTile2:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
 	VMULPS Z28, Z3, Z3
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile2
 	VMOVUPS.Z (R9), K1, Z30
@@ -2431,16 +2435,18 @@ storeavx512RowTile2:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile3(SB), NOSPLIT, $0-72
+// func avx512RowTile3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile3(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2467,19 +2473,19 @@ loopavx512RowTile3:
 	VFMADD231PS Z29, Z30, Z5
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile3
 epiavx512RowTile3:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -2487,7 +2493,7 @@ epiavx512RowTile3:
 	VMULPS Z28, Z4, Z4
 	VMULPS Z28, Z5, Z5
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile3
 	VMOVUPS.Z (R9), K1, Z30
@@ -2517,16 +2523,18 @@ storeavx512RowTile3:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile4(SB), NOSPLIT, $0-72
+// func avx512RowTile4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile4(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2558,19 +2566,19 @@ loopavx512RowTile4:
 	VFMADD231PS Z29, Z31, Z7
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile4
 epiavx512RowTile4:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -2580,7 +2588,7 @@ epiavx512RowTile4:
 	VMULPS Z28, Z6, Z6
 	VMULPS Z28, Z7, Z7
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile4
 	VMOVUPS.Z (R9), K1, Z30
@@ -2618,16 +2626,18 @@ storeavx512RowTile4:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile5(SB), NOSPLIT, $0-72
+// func avx512RowTile5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile5(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2664,19 +2674,19 @@ loopavx512RowTile5:
 	VFMADD231PS Z29, Z30, Z9
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile5
 epiavx512RowTile5:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -2688,7 +2698,7 @@ epiavx512RowTile5:
 	VMULPS Z28, Z8, Z8
 	VMULPS Z28, Z9, Z9
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile5
 	VMOVUPS.Z (R9), K1, Z30
@@ -2734,16 +2744,18 @@ storeavx512RowTile5:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile6(SB), NOSPLIT, $0-72
+// func avx512RowTile6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile6(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2785,19 +2797,19 @@ loopavx512RowTile6:
 	VFMADD231PS Z29, Z31, Z11
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile6
 epiavx512RowTile6:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -2811,7 +2823,7 @@ epiavx512RowTile6:
 	VMULPS Z28, Z10, Z10
 	VMULPS Z28, Z11, Z11
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile6
 	VMOVUPS.Z (R9), K1, Z30
@@ -2865,16 +2877,18 @@ storeavx512RowTile6:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile7(SB), NOSPLIT, $0-72
+// func avx512RowTile7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile7(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -2921,19 +2935,19 @@ loopavx512RowTile7:
 	VFMADD231PS Z29, Z30, Z13
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile7
 epiavx512RowTile7:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -2949,7 +2963,7 @@ epiavx512RowTile7:
 	VMULPS Z28, Z12, Z12
 	VMULPS Z28, Z13, Z13
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile7
 	VMOVUPS.Z (R9), K1, Z30
@@ -3011,16 +3025,18 @@ storeavx512RowTile7:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile8(SB), NOSPLIT, $0-72
+// func avx512RowTile8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile8(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -3072,19 +3088,19 @@ loopavx512RowTile8:
 	VFMADD231PS Z29, Z31, Z15
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile8
 epiavx512RowTile8:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -3102,7 +3118,7 @@ epiavx512RowTile8:
 	VMULPS Z28, Z14, Z14
 	VMULPS Z28, Z15, Z15
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile8
 	VMOVUPS.Z (R9), K1, Z30
@@ -3172,16 +3188,18 @@ storeavx512RowTile8:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile9(SB), NOSPLIT, $0-72
+// func avx512RowTile9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile9(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -3238,19 +3256,19 @@ loopavx512RowTile9:
 	VFMADD231PS Z29, Z30, Z17
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile9
 epiavx512RowTile9:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -3270,7 +3288,7 @@ epiavx512RowTile9:
 	VMULPS Z28, Z16, Z16
 	VMULPS Z28, Z17, Z17
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile9
 	VMOVUPS.Z (R9), K1, Z30
@@ -3348,16 +3366,18 @@ storeavx512RowTile9:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile10(SB), NOSPLIT, $0-72
+// func avx512RowTile10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile10(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -3419,19 +3439,19 @@ loopavx512RowTile10:
 	VFMADD231PS Z29, Z31, Z19
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile10
 epiavx512RowTile10:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -3453,7 +3473,7 @@ epiavx512RowTile10:
 	VMULPS Z28, Z18, Z18
 	VMULPS Z28, Z19, Z19
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile10
 	VMOVUPS.Z (R9), K1, Z30
@@ -3539,16 +3559,18 @@ storeavx512RowTile10:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile11(SB), NOSPLIT, $0-72
+// func avx512RowTile11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile11(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -3615,19 +3637,19 @@ loopavx512RowTile11:
 	VFMADD231PS Z29, Z30, Z21
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile11
 epiavx512RowTile11:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -3651,7 +3673,7 @@ epiavx512RowTile11:
 	VMULPS Z28, Z20, Z20
 	VMULPS Z28, Z21, Z21
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile11
 	VMOVUPS.Z (R9), K1, Z30
@@ -3745,16 +3767,18 @@ storeavx512RowTile11:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile12(SB), NOSPLIT, $0-72
+// func avx512RowTile12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile12(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -3826,19 +3850,19 @@ loopavx512RowTile12:
 	VFMADD231PS Z29, Z31, Z23
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile12
 epiavx512RowTile12:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -3864,7 +3888,7 @@ epiavx512RowTile12:
 	VMULPS Z28, Z22, Z22
 	VMULPS Z28, Z23, Z23
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile12
 	VMOVUPS.Z (R9), K1, Z30
@@ -3966,16 +3990,18 @@ storeavx512RowTile12:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile13(SB), NOSPLIT, $0-72
+// func avx512RowTile13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile13(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -4052,19 +4078,19 @@ loopavx512RowTile13:
 	VFMADD231PS Z29, Z30, Z25
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile13
 epiavx512RowTile13:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4092,7 +4118,7 @@ epiavx512RowTile13:
 	VMULPS Z28, Z24, Z24
 	VMULPS Z28, Z25, Z25
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile13
 	VMOVUPS.Z (R9), K1, Z30
@@ -4202,16 +4228,18 @@ storeavx512RowTile13:
 	VZEROUPPER
 	RET
 
-// func avx512RowTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512RowTile14(SB), NOSPLIT, $0-72
+// func avx512RowTile14(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512RowTile14(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (SI)(R12*2), R14
@@ -4293,19 +4321,19 @@ loopavx512RowTile14:
 	VFMADD231PS Z29, Z31, Z27
 	ADDQ $4, SI
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512RowTile14
 epiavx512RowTile14:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4335,7 +4363,7 @@ epiavx512RowTile14:
 	VMULPS Z28, Z26, Z26
 	VMULPS Z28, Z27, Z27
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512RowTile14
 	VMOVUPS.Z (R9), K1, Z30
@@ -4453,16 +4481,18 @@ storeavx512RowTile14:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile1(SB), NOSPLIT, $0-72
+// func avx512ColTile1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile1(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	TESTQ CX, CX
@@ -4474,23 +4504,23 @@ loopavx512ColTile1:
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile1
 epiavx512ColTile1:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile1
 	VMOVUPS.Z (R9), K1, Z30
@@ -4504,16 +4534,18 @@ storeavx512ColTile1:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile2(SB), NOSPLIT, $0-72
+// func avx512ColTile2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4530,25 +4562,25 @@ loopavx512ColTile2:
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile2
 epiavx512ColTile2:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
 	VMULPS Z28, Z3, Z3
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile2
 	VMOVUPS.Z (R9), K1, Z30
@@ -4570,16 +4602,18 @@ storeavx512ColTile2:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile3(SB), NOSPLIT, $0-72
+// func avx512ColTile3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile3(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4601,19 +4635,19 @@ loopavx512ColTile3:
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile3
 epiavx512ColTile3:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4621,7 +4655,7 @@ epiavx512ColTile3:
 	VMULPS Z28, Z4, Z4
 	VMULPS Z28, Z5, Z5
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile3
 	VMOVUPS.Z (R9), K1, Z30
@@ -4651,16 +4685,18 @@ storeavx512ColTile3:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile4(SB), NOSPLIT, $0-72
+// func avx512ColTile4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile4(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4687,19 +4723,19 @@ loopavx512ColTile4:
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile4
 epiavx512ColTile4:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4709,7 +4745,7 @@ epiavx512ColTile4:
 	VMULPS Z28, Z6, Z6
 	VMULPS Z28, Z7, Z7
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile4
 	VMOVUPS.Z (R9), K1, Z30
@@ -4747,16 +4783,18 @@ storeavx512ColTile4:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile5(SB), NOSPLIT, $0-72
+// func avx512ColTile5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile5(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4788,19 +4826,19 @@ loopavx512ColTile5:
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile5
 epiavx512ColTile5:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4812,7 +4850,7 @@ epiavx512ColTile5:
 	VMULPS Z28, Z8, Z8
 	VMULPS Z28, Z9, Z9
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile5
 	VMOVUPS.Z (R9), K1, Z30
@@ -4858,16 +4896,18 @@ storeavx512ColTile5:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile6(SB), NOSPLIT, $0-72
+// func avx512ColTile6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile6(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4904,19 +4944,19 @@ loopavx512ColTile6:
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile6
 epiavx512ColTile6:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -4930,7 +4970,7 @@ epiavx512ColTile6:
 	VMULPS Z28, Z10, Z10
 	VMULPS Z28, Z11, Z11
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile6
 	VMOVUPS.Z (R9), K1, Z30
@@ -4984,16 +5024,18 @@ storeavx512ColTile6:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile7(SB), NOSPLIT, $0-72
+// func avx512ColTile7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile7(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5035,19 +5077,19 @@ loopavx512ColTile7:
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile7
 epiavx512ColTile7:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5063,7 +5105,7 @@ epiavx512ColTile7:
 	VMULPS Z28, Z12, Z12
 	VMULPS Z28, Z13, Z13
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile7
 	VMOVUPS.Z (R9), K1, Z30
@@ -5125,16 +5167,18 @@ storeavx512ColTile7:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile8(SB), NOSPLIT, $0-72
+// func avx512ColTile8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile8(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5181,19 +5225,19 @@ loopavx512ColTile8:
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile8
 epiavx512ColTile8:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5211,7 +5255,7 @@ epiavx512ColTile8:
 	VMULPS Z28, Z14, Z14
 	VMULPS Z28, Z15, Z15
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile8
 	VMOVUPS.Z (R9), K1, Z30
@@ -5281,16 +5325,18 @@ storeavx512ColTile8:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile9(SB), NOSPLIT, $0-72
+// func avx512ColTile9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile9(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5342,19 +5388,19 @@ loopavx512ColTile9:
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile9
 epiavx512ColTile9:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5374,7 +5420,7 @@ epiavx512ColTile9:
 	VMULPS Z28, Z16, Z16
 	VMULPS Z28, Z17, Z17
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile9
 	VMOVUPS.Z (R9), K1, Z30
@@ -5452,16 +5498,18 @@ storeavx512ColTile9:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile10(SB), NOSPLIT, $0-72
+// func avx512ColTile10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile10(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5518,19 +5566,19 @@ loopavx512ColTile10:
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile10
 epiavx512ColTile10:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5552,7 +5600,7 @@ epiavx512ColTile10:
 	VMULPS Z28, Z18, Z18
 	VMULPS Z28, Z19, Z19
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile10
 	VMOVUPS.Z (R9), K1, Z30
@@ -5638,16 +5686,18 @@ storeavx512ColTile10:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile11(SB), NOSPLIT, $0-72
+// func avx512ColTile11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile11(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5709,19 +5759,19 @@ loopavx512ColTile11:
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile11
 epiavx512ColTile11:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5745,7 +5795,7 @@ epiavx512ColTile11:
 	VMULPS Z28, Z20, Z20
 	VMULPS Z28, Z21, Z21
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile11
 	VMOVUPS.Z (R9), K1, Z30
@@ -5839,16 +5889,18 @@ storeavx512ColTile11:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile12(SB), NOSPLIT, $0-72
+// func avx512ColTile12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile12(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5915,19 +5967,19 @@ loopavx512ColTile12:
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile12
 epiavx512ColTile12:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -5953,7 +6005,7 @@ epiavx512ColTile12:
 	VMULPS Z28, Z22, Z22
 	VMULPS Z28, Z23, Z23
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile12
 	VMOVUPS.Z (R9), K1, Z30
@@ -6055,16 +6107,18 @@ storeavx512ColTile12:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile13(SB), NOSPLIT, $0-72
+// func avx512ColTile13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile13(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -6136,19 +6190,19 @@ loopavx512ColTile13:
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile13
 epiavx512ColTile13:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -6176,7 +6230,7 @@ epiavx512ColTile13:
 	VMULPS Z28, Z24, Z24
 	VMULPS Z28, Z25, Z25
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile13
 	VMOVUPS.Z (R9), K1, Z30
@@ -6286,16 +6340,18 @@ storeavx512ColTile13:
 	VZEROUPPER
 	RET
 
-// func avx512ColTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
-TEXT ·avx512ColTile14(SB), NOSPLIT, $0-72
+// func avx512ColTile14(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
+TEXT ·avx512ColTile14(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R11
+	SHLQ $2, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -6372,19 +6428,19 @@ loopavx512ColTile14:
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
 	ADDQ R11, SI
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ loopavx512ColTile14
 epiavx512ColTile14:
-	MOVQ cols+56(FP), CX
+	MOVQ cols+64(FP), CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
 	VMULPS Z28, Z0, Z0
 	VMULPS Z28, Z1, Z1
 	VMULPS Z28, Z2, Z2
@@ -6414,7 +6470,7 @@ epiavx512ColTile14:
 	VMULPS Z28, Z26, Z26
 	VMULPS Z28, Z27, Z27
 	MOVQ DX, R9
-	MOVQ load+64(FP), AX
+	MOVQ load+72(FP), AX
 	TESTQ AX, AX
 	JZ storeavx512ColTile14
 	VMOVUPS.Z (R9), K1, Z30

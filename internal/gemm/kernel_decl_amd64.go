@@ -134,139 +134,139 @@ func avx2Tile6(k int, a, b, c *float32, ldc int, alpha, beta float32, cols, load
 // avx512RowTile1 implements rowTileFunc for 1-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile2 implements rowTileFunc for 2-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile3 implements rowTileFunc for 3-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile4 implements rowTileFunc for 4-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile5 implements rowTileFunc for 5-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile6 implements rowTileFunc for 6-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile7 implements rowTileFunc for 7-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile8 implements rowTileFunc for 8-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile9 implements rowTileFunc for 9-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile10 implements rowTileFunc for 10-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile11 implements rowTileFunc for 11-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile12 implements rowTileFunc for 12-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile13 implements rowTileFunc for 13-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512RowTile14 implements rowTileFunc for 14-row tiles 32 columns wide.
 //
 //go:noescape
-func avx512RowTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512RowTile14(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile1 implements rowTileFunc for 1-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile1(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile2 implements rowTileFunc for 2-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile3 implements rowTileFunc for 3-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile3(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile4 implements rowTileFunc for 4-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile4(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile5 implements rowTileFunc for 5-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile5(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile6 implements rowTileFunc for 6-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile6(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile7 implements rowTileFunc for 7-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile7(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile8 implements rowTileFunc for 8-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile8(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile9 implements rowTileFunc for 9-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile9(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile10 implements rowTileFunc for 10-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile10(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile11 implements rowTileFunc for 11-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile11(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile12 implements rowTileFunc for 12-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile12(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile13 implements rowTileFunc for 13-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile13(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)
 
 // avx512ColTile14 implements rowTileFunc for 14-row tiles 32 columns wide, A transposed.
 //
 //go:noescape
-func avx512ColTile14(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)
+func avx512ColTile14(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)

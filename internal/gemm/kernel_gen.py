@@ -19,7 +19,8 @@ avx512RowTile{r} is avx512Tile{r} reading A where it lies, row-major (row i
 of the tile at a + i*lda floats, p in order): the same sums, with no packed
 A tile; the fourteen rows are addressed from two bases and lda, 3lda, 5lda.
 avx512ColTile{r} reads a transposed A in place (element p of row i at a +
-p*lda + i): the packed tile's layout with lda for its slot.
+p*lda + i): the packed tile's layout with lda for its slot. Both read row p
+of B at b + p*ldb: a packed panel (ldb = 32) or a row-major B in place.
 
 The packers: avx512Copy32 and avx2Copy16 copy rows of up to 32 and 16
 floats (B panels, and A tiles of a transposed A); transpose8 transposes 8
@@ -44,10 +45,11 @@ def header(name):
     w("\tSHLQ $2, R8")
 
 
-def loop(name, r, vec, nr, breg, bcast, zero, addr, advance):
+def loop(name, r, vec, nr, breg, bcast, zero, addr, advance, bstep=None):
     """The k loop of an r-row tile: B's two vectors at (DI), then for each
     row i a broadcast of A's element from addr(i) and two FMAs; then the
-    pointer advances (instructions) and DI by one B row."""
+    pointer advances (instructions) and DI by one B row: bstep, a register
+    holding B's row stride in bytes, or a packed panel's nr floats."""
     vbytes = nr * 2  # two vectors of nr/2 floats
     for i in range(2 * r):
         w(f"\t{zero} {vec}{i}, {vec}{i}, {vec}{i}")
@@ -63,7 +65,7 @@ def loop(name, r, vec, nr, breg, bcast, zero, addr, advance):
         w(f"\tVFMADD231PS {vec}{breg+1}, {b}, {vec}{2*i+1}")
     for ins in advance:
         w(f"\t{ins}")
-    w(f"\tADDQ ${4*nr}, DI")
+    w(f"\tADDQ {bstep or f'${4*nr}'}, DI")
     w("\tDECQ CX")
     w(f"\tJNZ loop{name}")
     w(f"epi{name}:")
@@ -76,6 +78,9 @@ def avx512(r):
     epilogue512(name, r, "cols+48(FP)", "alpha+40(FP)", "beta+44(FP)", "load+56(FP)")
 
 
+# The in-place tiles' signature (rowTileFunc).
+ROWTILE = "(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, cols, load int)"
+
 # Row addresses of rowTile's A rows 0..13 (lda bytes in R11, 3·lda in R12,
 # 5·lda in R13; R14 = row 7): base + index*scale forms only.
 ROWADDR = ["(SI)", "(SI)(R11*1)", "(SI)(R11*2)", "(SI)(R12*1)", "(SI)(R11*4)", "(SI)(R13*1)",
@@ -84,17 +89,20 @@ ROWADDR = ["(SI)", "(SI)(R11*1)", "(SI)(R11*2)", "(SI)(R12*1)", "(SI)(R11*4)", "
 
 
 def header_lda(name):
-    """The entry of a tile that reads A in place: lda (bytes) in R11."""
-    w(f"// func {name}(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)")
-    w(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
+    """The entry of a tile that reads A in place: lda (bytes) in R11, and
+    B's row stride ldb (bytes) in R10."""
+    w(f"// func {name}{ROWTILE}")
+    w(f"TEXT ·{name}(SB), NOSPLIT, $0-80")
     w("\tMOVQ k+0(FP), CX")
     w("\tMOVQ a+8(FP), SI")
     w("\tMOVQ lda+16(FP), R11")
     w("\tMOVQ b+24(FP), DI")
-    w("\tMOVQ c+32(FP), DX")
-    w("\tMOVQ ldc+40(FP), R8")
+    w("\tMOVQ ldb+32(FP), R10")
+    w("\tMOVQ c+40(FP), DX")
+    w("\tMOVQ ldc+48(FP), R8")
     w("\tSHLQ $2, R8")
     w("\tSHLQ $2, R11")
+    w("\tSHLQ $2, R10")
 
 
 def avx512row(r):
@@ -106,8 +114,8 @@ def avx512row(r):
     w("\tLEAQ (R11)(R11*4), R13")
     w("\tLEAQ (SI)(R12*2), R14")
     w("\tADDQ R11, R14")
-    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: ROWADDR[i], ["ADDQ $4, SI", "ADDQ $4, R14"])
-    epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: ROWADDR[i], ["ADDQ $4, SI", "ADDQ $4, R14"], "R10")
+    epilogue512(name, r, "cols+64(FP)", "alpha+56(FP)", "beta+60(FP)", "load+72(FP)")
 
 
 def avx512col(r):
@@ -115,8 +123,8 @@ def avx512col(r):
     (element p of tile row i at a + p*lda + i): no packed A tile."""
     name = f"avx512ColTile{r}"
     header_lda(name)
-    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: f"{4*i}(SI)", ["ADDQ R11, SI"])
-    epilogue512(name, r, "cols+56(FP)", "alpha+48(FP)", "beta+52(FP)", "load+64(FP)")
+    loop(name, r, "Z", 32, 28, [30, 31], "VPXORD", lambda i: f"{4*i}(SI)", ["ADDQ R11, SI"], "R10")
+    epilogue512(name, r, "cols+64(FP)", "alpha+56(FP)", "beta+60(FP)", "load+72(FP)")
 
 
 def epilogue512(name, r, cols, alpha, beta, load):
@@ -415,7 +423,6 @@ for fam, n, w_ in (("avx512", 14, 32), ("avx2", 6, 16)):
     for r in range(1, n + 1):
         G += ["", f"// {fam}Tile{r} implements tileFunc for {r}-row tiles {w_} columns wide.", "//",
               "//go:noescape", f"func {fam}Tile{r}{TILE}"]
-ROWTILE = "(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, cols, load int)"
 for r in range(1, 15):
     G += ["", f"// avx512RowTile{r} implements rowTileFunc for {r}-row tiles 32 columns wide.", "//",
           "//go:noescape", f"func avx512RowTile{r}{ROWTILE}"]

@@ -18,7 +18,11 @@ package gemm
 //     row-major A costs a transpose of all of it, which products with few
 //     columns (the weight gradient of a convolution, Cout of them) do not
 //     earn back, and a product per chunk of a convolution would pack the
-//     same weights again each time. The sums are the same.
+//     same weights again each time. The sums are the same;
+//   - with them, whole panels of a row-major op(b) are read in place too
+//     when few tiles share each panel (a convolution's forward product,
+//     Cout rows: packing its patches for at most ten tiles does not pay)
+//     and the panel's rows fall in enough L1 sets (fitsL1).
 //
 // A product runs in up to three phases, each a set of tasks: 0 packs all
 // of op(a) into row tiles (shared by the tasks of phase 1), unless it is
@@ -38,6 +42,7 @@ type plan struct {
 	groups        int       // k groups; > 1 uses ws
 	ws            []float32 // groups × m × n partial products (n × m if swap)
 	direct        bool      // op(a) is read in place (kern.rowTiles or colTiles): no phase 0
+	directB       bool      // and whole panels of a row-major op(b) too
 	apack         []float32 // op(a) packed: tile t at t·k·kern.as, k-major
 	packTiles     int       // tiles packed by one phase-0 task
 	packParts     int       // k ranges of a tile packed by phase-0 tasks
@@ -60,7 +65,38 @@ const (
 	reduceFloats   = 1 << 16   // floats summed by one phase-2 task, at least
 	maxReduceTasks = 16
 	parallelFlops  = 1_000_000 // below this a product runs on the caller alone
+	// B is read in place for at most this many row tiles (a packed panel is
+	// read by every tile; one read in place costs them more L1 and TLB
+	// misses: measured a loss from 19 tiles on, a gain up to 10).
+	maxDirectBTiles = 10
 )
+
+// fitsL1 reports whether a B panel read in place, kc rows of 128 bytes
+// ldb floats apart, spreads over the sets of a 48 KiB 12-way L1 (64 sets of
+// 64-byte lines) with at most 8 lines in any one set, so that the tiles
+// find it in L1 rather than evict it themselves (a stride of a multiple of
+// 4 KiB would put every row in the same two sets).
+func fitsL1(ldb, kc int) bool {
+	var sets [64]int
+	last := -1 // the last line counted (rows closer than 128 bytes share lines)
+	for r := range kc {
+		start := r * ldb * 4
+		for l := max(last+1, start/64); l <= (start+127)/64; l++ {
+			if sets[l%64]++; sets[l%64] > 8 {
+				return false
+			}
+			last = l
+		}
+	}
+	return true
+}
+
+// kcMax is the largest k block of a product with k terms: k split into
+// equal blocks of at most kc.
+func kcMax(k, kc int) int {
+	nkb := max(1, (k+kc-1)/kc)
+	return (k + nkb - 1) / nkb
+}
 
 func newPlan(kern *kernel, o *operands) plan {
 	p := plan{o: o, po: *o, kern: kern}
@@ -80,6 +116,8 @@ func newPlan(kern *kernel, o *operands) plan {
 	tilesPerBlock := max(1, maxBlockRows/kern.mr, (p.tiles+maxRowBlocks-1)/maxRowBlocks)
 	p.rowBlocks = (p.tiles + tilesPerBlock - 1) / tilesPerBlock
 	p.panels = (n + kern.nr - 1) / kern.nr
+	p.directB = p.direct && directB && !p.po.tB && p.tiles <= maxDirectBTiles &&
+		fitsL1(p.po.ldb, kcMax(k, kern.kc))
 	p.packTiles, p.packParts = max(1, packFloats/max(1, p.q*k), (p.tiles+maxPackTasks-1)/maxPackTasks), 1
 	if p.packTiles == 1 {
 		p.packParts = min(maxPackParts, max(1, p.q*k/packFloats))
@@ -116,9 +154,10 @@ func (p *plan) packedSize() int {
 	return p.tiles * p.kern.as * p.po.k
 }
 
-// directA makes plans read op(a) in place when the kernel can (tests turn
-// it off to compare with the packed tiles).
-var directA = true
+// directA makes plans read op(a) in place when the kernel can, and
+// directB whole panels of a row-major op(b) with it (tests turn them off to
+// compare with the packed operands).
+var directA, directB = true, true
 
 // tasks is the number of phase-1 tasks.
 func (p *plan) tasks() int { return p.groups * p.rowBlocks * p.colBlocks }

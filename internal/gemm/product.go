@@ -30,8 +30,7 @@ func (p *plan) product(t int, buf *buffer) {
 		c, ldc, alpha, beta = p.ws[g*o.m*o.n:(g+1)*o.m*o.n], o.n, 1, 0
 	}
 	nkb := (k1 - k0 + kern.kc - 1) / kern.kc
-	kcMax := (k1 - k0 + nkb - 1) / nkb
-	buf.b = growAligned(buf.b, kcMax*kern.nr)
+	buf.b = growAligned(buf.b, kcMax(k1-k0, kern.kc)*kern.nr)
 	for kb := range nkb {
 		lo, hi := span(kb, nkb, k1-k0)
 		pc, kc := k0+lo, hi-lo
@@ -44,15 +43,22 @@ func (p *plan) product(t int, buf *buffer) {
 		}
 		for j := j0; j < j1; j += kern.nr {
 			cols := min(kern.nr, j1-j)
-			packBPanel(buf.b, o, kern, j, cols, pc, kc)
+			// A whole panel of a row-major B is read in place by the
+			// tiles that read A in place; the others are packed.
+			bp, ldb := &buf.b[0], kern.nr
+			if p.directB && cols == kern.nr {
+				bp, ldb = &o.b[pc*o.ldb+j], o.ldb
+			} else {
+				packBPanel(buf.b, o, kern, j, cols, pc, kc)
+			}
 			for tt := t0; tt < t1; tt++ {
 				i, r := p.tileRow(tt), p.tileRow(tt+1)-p.tileRow(tt)
 				switch {
 				case p.direct && o.tA:
-					kern.colTiles[r](kc, &o.a[pc*o.lda+i], o.lda, &buf.b[0], &c[i*ldc+j], ldc, alpha, be, cols, load)
+					kern.colTiles[r](kc, &o.a[pc*o.lda+i], o.lda, bp, ldb, &c[i*ldc+j], ldc, alpha, be, cols, load)
 					continue
 				case p.direct:
-					kern.rowTiles[r](kc, &o.a[i*o.lda+pc], o.lda, &buf.b[0], &c[i*ldc+j], ldc, alpha, be, cols, load)
+					kern.rowTiles[r](kc, &o.a[i*o.lda+pc], o.lda, bp, ldb, &c[i*ldc+j], ldc, alpha, be, cols, load)
 					continue
 				}
 				kern.tiles[r](kc, &p.apack[(tt*o.k+pc)*kern.as], &buf.b[0], &c[i*ldc+j], ldc, alpha, be, cols, load)
