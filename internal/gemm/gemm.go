@@ -7,7 +7,8 @@
 // 14×32, AVX2+FMA tiles of 6×16, or plain Go tiles of 4×4 (with the build
 // tag purego, off amd64, or on CPUs without AVX2 and FMA). Transposed
 // operands are handled while packing; the AVX-512 kernel reads the left
-// operand in place rather than pack it. A product runs on up to Threads()
+// operand in place rather than pack it, and the right one too where few
+// tiles share its panels. A product runs on up to Threads()
 // goroutines, the caller and long-lived helpers; small ones run on the
 // caller alone.
 //
