@@ -8,7 +8,9 @@
 # backward + SGD), compiled as `go test -c` does with no build tags and no cgo
 # (the code `go build ./stages/train` runs), at GOMAXPROCS 1 and 2, at the best
 # SIMD level this CPU has and with SIAMPIPE_SIMD=avx2 (the kernels of a CPU
-# without AVX-512). PyTorch: bench/train_torch.py on the same models at 1 and
+# without AVX-512); and, where libopenblas-dev is installed, the comparison
+# build `-tags openblas` (cgo, OpenBLAS sgemm; level "openblas", the vector
+# kernels at the best level). PyTorch: bench/train_torch.py on the same models at 1 and
 # 2 threads, run at its best here: OpenBLAS (its linear layers) told the best
 # kernels this CPU runs (Debian's 0.3.21 misreads some CPUs and falls back to
 # SSE3), ATen's AVX-512 kernels where the CPU has them, oneDNN convolutions.
@@ -22,6 +24,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 CGO_ENABLED=0 go test -c -o "$tmp/simsiam.test" ./internal/simsiam
+blas=""
+if CGO_ENABLED=1 go test -tags openblas -c -o "$tmp/simsiam-openblas.test" ./internal/simsiam 2>/dev/null; then
+	blas=openblas
+fi
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 best=generic
 grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && best=avx2
@@ -37,8 +43,10 @@ echo "torch: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'); OP
 
 # Each run appends "impl arch cores level ms/step cpu-ms/step peak-MiB" to
 # $tmp/all and prints it.
-ours() { # arch cores level
-	(cd internal/simsiam && GOMAXPROCS=$2 SIAMPIPE_SIMD=$3 "$tmp/simsiam.test" -test.run '^$' \
+ours() { # arch cores level (avx512, avx2, generic, or openblas for that build)
+	bin=$tmp/simsiam.test simd=$3
+	if [ "$3" = openblas ]; then bin=$tmp/simsiam-openblas.test simd=$best; fi
+	(cd internal/simsiam && GOMAXPROCS=$2 SIAMPIPE_SIMD=$simd "$bin" -test.run '^$' \
 		-test.bench "TrainStep/$1\$" -test.benchtime "${steps}x" -test.v) >"$tmp/out"
 	sed -n 's/.*kernels: /ours: kernels: /p' "$tmp/out" | head -1 >>"$tmp/kernels"
 	awk -v a="$1" -v p="$2" -v l="$3" '/median-ms\/step/ {
@@ -58,8 +66,8 @@ while [ "$r" -le "$rounds" ]; do
 	echo "round $r"
 	for arch in seed simsiam; do
 		for p in 1 2; do
-			for l in $levels; do ours $arch $p $l | tee -a "$tmp/all"; done
-			torch $arch $p | tee -a "$tmp/all"
+			for l in $levels $blas; do ours $arch $p $l; done
+			torch $arch $p
 		done
 	done
 	r=$((r + 1))
