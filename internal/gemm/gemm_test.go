@@ -605,7 +605,8 @@ func TestAReadInPlace(t *testing.T) {
 	}
 }
 
-// TestFitsL1 checks the test of a B panel read in place against L1's sets.
+// TestFitsL1 checks the test of a B panel read in place against L1's sets,
+// for the AVX-512 kernel's 32-float rows.
 func TestFitsL1(t *testing.T) {
 	for _, tc := range []struct {
 		ldb, kc int
@@ -621,7 +622,7 @@ func TestFitsL1(t *testing.T) {
 		{256, 64, false},  // 1 KiB apart: 16 sets for 128 lines
 		{33, 200, true},   // rows not on line boundaries
 	} {
-		if got := fitsL1(tc.ldb, tc.kc); got != tc.want {
+		if got := fitsL1(tc.ldb, tc.kc, 32); got != tc.want {
 			t.Errorf("fitsL1(%d, %d) = %v, want %v", tc.ldb, tc.kc, got, tc.want)
 		}
 	}

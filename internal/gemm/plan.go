@@ -71,17 +71,17 @@ const (
 	maxDirectBTiles = 10
 )
 
-// fitsL1 reports whether a B panel read in place, kc rows of 128 bytes
+// fitsL1 reports whether a B panel read in place, kc rows of nr floats
 // ldb floats apart, spreads over the sets of a 48 KiB 12-way L1 (64 sets of
 // 64-byte lines) with at most 8 lines in any one set, so that the tiles
 // find it in L1 rather than evict it themselves (a stride of a multiple of
-// 4 KiB would put every row in the same two sets).
-func fitsL1(ldb, kc int) bool {
+// 4 KiB would put every row in the same sets).
+func fitsL1(ldb, kc, nr int) bool {
 	var sets [64]int
-	last := -1 // the last line counted (rows closer than 128 bytes share lines)
+	last := -1 // the last line counted (rows closer than a line share it)
 	for r := range kc {
 		start := r * ldb * 4
-		for l := max(last+1, start/64); l <= (start+127)/64; l++ {
+		for l := max(last+1, start/64); l <= (start+4*nr-1)/64; l++ {
 			if sets[l%64]++; sets[l%64] > 8 {
 				return false
 			}
@@ -117,7 +117,7 @@ func newPlan(kern *kernel, o *operands) plan {
 	p.rowBlocks = (p.tiles + tilesPerBlock - 1) / tilesPerBlock
 	p.panels = (n + kern.nr - 1) / kern.nr
 	p.directB = p.direct && directB && !p.po.tB && p.tiles <= maxDirectBTiles &&
-		fitsL1(p.po.ldb, kcMax(k, kern.kc))
+		fitsL1(p.po.ldb, kcMax(k, kern.kc), kern.nr)
 	p.packTiles, p.packParts = max(1, packFloats/max(1, p.q*k), (p.tiles+maxPackTasks-1)/maxPackTasks), 1
 	if p.packTiles == 1 {
 		p.packParts = min(maxPackParts, max(1, p.q*k/packFloats))

@@ -197,9 +197,9 @@ func BenchmarkKernels(b *testing.B) {
 }
 
 // BenchmarkConvLayers is the forward pass, the input and weight gradients
-// (one pass, as in training) and the weight gradient alone (the first
-// layer's) of each backbone convolution of one view (256 images), in
-// GFLOP/s of the products.
+// (one pass, as in training) and the weight gradient alone (as the first
+// layer, which has no input gradient, computes it) of each backbone
+// convolution of one view (256 images), in GFLOP/s of the products.
 func BenchmarkConvLayers(b *testing.B) {
 	for _, l := range []struct{ cin, cout, h int }{{1, 32, 28}, {32, 64, 14}, {64, 128, 7}} {
 		rng := rand.New(rand.NewPCG(1, 2))
